@@ -1,0 +1,3 @@
+//! `samsa`: the command-line edge of the harness.
+
+fn main() {}
