@@ -1,0 +1,1 @@
+//! The broker cluster in Docker: images, networks, containers, readiness and teardown.

@@ -1,0 +1,5 @@
+//! The harness library behind the `samsa` binary: cluster lifecycle in Docker, workloads,
+//! the history recorder and reports. The binary (`main.rs`) is only the command-line glue.
+#![deny(missing_docs)]
+
+pub mod cluster;
