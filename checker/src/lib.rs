@@ -4,3 +4,7 @@
 //! completions, and decides from the history alone whether the broker kept the promises
 //! the run's configuration makes. It performs no I/O beyond reading the history.
 #![deny(missing_docs)]
+
+pub mod anomaly;
+pub mod history;
+pub mod linear;

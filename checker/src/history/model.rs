@@ -1,0 +1,254 @@
+//! The in-memory history model: what a `history.jsonl` means once each invocation has been
+//! paired with its completion (see `shared/HISTORY.md`).
+//!
+//! Every analysis works on these types, never on JSON. They are compact on purpose: a
+//! history of a million operations must fit comfortably in memory (keys are interned, a
+//! value is an `i64`, a poll keeps only `(offset, value)` pairs).
+
+use serde::{Deserialize, Serialize};
+
+/// A record's position in a partition log (Kafka offsets are `i64`).
+pub type Offset = i64;
+
+/// A value the harness sent; unique per key within one history.
+pub type Value = i64;
+
+/// The `index` field of a history line: the position of that line among operation lines.
+pub type LineIndex = u64;
+
+/// Nanoseconds since the test started, from a monotonic clock.
+pub type Nanos = u64;
+
+/// An interned key (one partition). Keys are interned so that the hot loops of the
+/// analyses compare integers instead of strings; [`KeyTable`] maps them back to names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct KeyId(pub u32);
+
+/// The names of the keys seen in a history, in order of first appearance.
+#[derive(Debug, Clone, Default)]
+pub struct KeyTable {
+    names: Vec<String>,
+    ids: std::collections::HashMap<String, KeyId>,
+}
+
+impl KeyTable {
+    /// The id of `name`, interning it on first sight.
+    pub fn intern(&mut self, name: &str) -> KeyId {
+        if let Some(id) = self.ids.get(name) {
+            return *id;
+        }
+        let id = KeyId(u32::try_from(self.names.len()).expect("fewer than 2^32 keys"));
+        self.names.push(name.to_owned());
+        self.ids.insert(name.to_owned(), id);
+        id
+    }
+
+    /// The id of `name` if it was seen.
+    pub fn get(&self, name: &str) -> Option<KeyId> {
+        self.ids.get(name).copied()
+    }
+
+    /// The name of an interned key.
+    pub fn name(&self, id: KeyId) -> &str {
+        &self.names[id.0 as usize]
+    }
+
+    /// How many distinct keys the history mentions.
+    pub fn len(&self) -> usize {
+        self.names.len()
+    }
+
+    /// Whether the history mentions no key at all.
+    pub fn is_empty(&self) -> bool {
+        self.names.is_empty()
+    }
+
+    /// Every key id, in order of first appearance.
+    pub fn ids(&self) -> impl Iterator<Item = KeyId> + '_ {
+        (0..self.names.len() as u32).map(KeyId)
+    }
+}
+
+/// The properties a run's configuration promises (HISTORY.md, "Header"). An anomaly that
+/// violates a property not promised is reported but does not make the history invalid.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Guarantees {
+    /// acks=all with unclean election off: no acknowledged write may be lost.
+    pub no_loss: bool,
+    /// Idempotent producer (KIP-98): no record written twice.
+    pub no_duplicates: bool,
+    /// Idempotent producer: per-partition order of one session's sends is kept.
+    pub ordered: bool,
+    /// The per-partition log is linearizable.
+    pub linearizable: bool,
+}
+
+impl Default for Guarantees {
+    /// A history without a header is checked against all four properties.
+    fn default() -> Self {
+        Guarantees {
+            no_loss: true,
+            no_duplicates: true,
+            ordered: true,
+            linearizable: true,
+        }
+    }
+}
+
+/// The optional first line of a history.
+#[derive(Debug, Clone, Default)]
+pub struct Header {
+    /// The `format` string, e.g. `samsa-history/1`.
+    pub format: String,
+    /// The test's name, if given.
+    pub test: Option<String>,
+    /// What the run's configuration promises.
+    pub guarantees: Guarantees,
+    /// Keys of the header this version does not know; kept, never interpreted.
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+/// How an operation ended (the `type` of its completion line).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Outcome {
+    /// It happened.
+    Ok,
+    /// It certainly did not happen.
+    Fail,
+    /// Unknown: it may or may not have happened (also an invoke never completed).
+    Info,
+}
+
+/// What a client operation does (its `f`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Function {
+    /// Produce one record.
+    Send,
+    /// Consume (one `poll` call of a consumer).
+    Poll,
+    /// Several sends and polls in one transaction (KIP-98 transactions, later).
+    Txn,
+    /// Manual partition assignment; resets the consumer's position.
+    Assign,
+    /// Group subscription; resets the consumer's position.
+    Subscribe,
+    /// The client was torn down and re-created (a new producer session follows).
+    Crash,
+}
+
+/// One micro-operation inside an operation's `value`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum MicroOp {
+    /// `["send", key, v]`, or at `ok` `["send", key, [offset, v]]` (offset may be null).
+    Send {
+        /// The partition written.
+        key: KeyId,
+        /// The value written.
+        value: Value,
+        /// Where the broker said it wrote it; `None` before completion or when not told.
+        offset: Option<Offset>,
+    },
+    /// `["poll"]`, or at `ok` `["poll", {key: [[offset, v], ...]}]`.
+    Poll {
+        /// What was read, per key, in the order the consumer returned it.
+        reads: Vec<KeyRead>,
+    },
+}
+
+/// The records one poll returned for one key.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KeyRead {
+    /// The partition read.
+    pub key: KeyId,
+    /// `(offset, value)` pairs in the order returned.
+    pub records: Vec<(Offset, Value)>,
+}
+
+/// The value of an `assign` or `subscribe`: which keys, and whether the consumer was moved
+/// to the beginning of each.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Assignment {
+    /// The keys assigned or subscribed.
+    pub keys: Vec<KeyId>,
+    /// Whether the consumer seeks to the beginning of each key.
+    pub seek_to_beginning: bool,
+}
+
+/// A client operation: one invocation paired with its completion.
+///
+/// Positions are the history's own `index` values so witnesses can name lines.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Op {
+    /// The client process that ran it (one outstanding operation per process).
+    pub process: u64,
+    /// What it does.
+    pub f: Function,
+    /// How it ended; an invoke never completed is `Info`.
+    pub outcome: Outcome,
+    /// `index` of the invoke line.
+    pub invoke_index: LineIndex,
+    /// `index` of the completion line; `None` if the invoke was left open.
+    pub complete_index: Option<LineIndex>,
+    /// `time` of the invoke.
+    pub invoke_time: Nanos,
+    /// `time` of the completion; `None` if left open (it may take effect any time later).
+    pub complete_time: Option<Nanos>,
+    /// The micro-operations: the completion's value when `Ok`, else the invoke's.
+    pub mops: Vec<MicroOp>,
+    /// The value of an `assign`/`subscribe`.
+    pub assignment: Option<Assignment>,
+    /// The producer session that handled a send, if recorded.
+    pub producer: Option<u64>,
+    /// Why a `fail` or `info` ended so.
+    pub error: Option<String>,
+    /// Set on the final reads made after the faults healed.
+    pub is_final: bool,
+}
+
+impl Op {
+    /// The indices that name this operation in a witness: invoke, and completion if any.
+    pub fn witness(&self) -> Vec<LineIndex> {
+        let mut w = vec![self.invoke_index];
+        w.extend(self.complete_index);
+        w
+    }
+}
+
+/// A fault the nemesis started or stopped (process `"nemesis"`); kept for reports.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NemesisEvent {
+    /// The line's `index`.
+    pub index: LineIndex,
+    /// The line's `time`.
+    pub time: Nanos,
+    /// `start-partition`, `kill`, ...
+    pub f: String,
+    /// The targets, as recorded.
+    pub value: serde_json::Value,
+}
+
+/// A whole history, paired and interned: the input of every analysis.
+#[derive(Debug, Clone, Default)]
+pub struct History {
+    /// The header line, if the history has one.
+    pub header: Option<Header>,
+    /// The keys mentioned.
+    pub keys: KeyTable,
+    /// Client operations in the order of their invoke lines.
+    pub ops: Vec<Op>,
+    /// Nemesis operations in file order.
+    pub nemesis: Vec<NemesisEvent>,
+    /// How many operation lines (not counting the header) the file held.
+    pub line_count: u64,
+}
+
+impl History {
+    /// The properties to check: the header's, or all four without a header.
+    pub fn guarantees(&self) -> Guarantees {
+        self.header
+            .as_ref()
+            .map(|h| h.guarantees)
+            .unwrap_or_default()
+    }
+}
