@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# Installs what samsa's build and tests need on a fresh Debian machine (run as root):
+# cmake and libcurl headers for librdkafka (rdkafka's cmake-build), iptables for the
+# partition nemesis, kcat and kafka-python as independent Kafka clients, Chromium for
+# the report's browser test. Safe to run again.
+set -euo pipefail
+
+apt_packages=(cmake libcurl4-openssl-dev pkg-config kcat iptables util-linux chromium)
+missing=()
+for p in "${apt_packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if ((${#missing[@]})); then
+  echo "setup: installing Debian packages: ${missing[*]}"
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+if ! python3 -c 'import kafka' 2>/dev/null; then
+  echo "setup: installing kafka-python from PyPI"
+  python3 -m pip install -q --root-user-action=ignore kafka-python
+fi
+
+docker info >/dev/null 2>&1 || { echo "setup: the Docker daemon is not reachable (docker info failed)" >&2; exit 1; }
+echo "setup: ok"
