@@ -1,3 +1,24 @@
 //! Faults and their schedules: partitions applied as iptables grudges inside each
-//! container's network namespace, kill and restart, pause and resume.
+//! container's network namespace, kill and restart, pause and resume. The pure parts
+//! (grudges, shapes, targets, schedules, events) need no Docker and are unit-tested; the
+//! [`docker`] and [`iptables`] modules apply them to a running cluster. The crate never
+//! depends on the workload or the harness: it emits [`NemesisEvent`]s and the harness
+//! records them.
 #![deny(missing_docs)]
+
+pub mod docker;
+pub mod error;
+pub mod event;
+pub mod grudge;
+pub mod iptables;
+pub mod partition;
+pub mod schedule;
+pub mod targets;
+
+pub use docker::{sweep_chains, Nemesis, NodeHandle};
+pub use error::NemesisError;
+pub use event::{NemesisEvent, NemesisFunction};
+pub use grudge::{Grudge, CLIENTS};
+pub use partition::{PartitionShape, ALL_SHAPES};
+pub use schedule::{Fault, FaultKind, FaultSpec, PlannedFault, ScheduleConfig};
+pub use targets::{TargetSpec, ALL_TARGETS};

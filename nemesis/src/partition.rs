@@ -1,0 +1,341 @@
+//! Partition shapes: the ways the network is cut, each turned into a [`Grudge`] from the
+//! node list, the current leaders and a seeded RNG. The shapes are Jepsen's
+//! (`jepsen.nemesis`: halves, random halves, one node isolated, majorities ring, bridge)
+//! plus two Kafka-specific ones: the partition leaders isolated (leaders are where acks=all
+//! promises are decided) and the clients cut from one broker.
+
+use std::fmt;
+use std::str::FromStr;
+
+use rand::seq::SliceRandom;
+use rand::Rng;
+use serde::{Deserialize, Serialize};
+
+use crate::error::NemesisError;
+use crate::grudge::{Grudge, CLIENTS};
+
+/// How to cut the network.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum PartitionShape {
+    /// The node list in its given order split in two, the first half the smaller.
+    Halves,
+    /// The node list shuffled, then split in two.
+    RandomHalves,
+    /// One random node cut from all the others.
+    IsolateOne,
+    /// Every node sees a majority (itself included), and no two nodes see the same one:
+    /// each node believes it is in the majority (Jepsen's majorities ring).
+    MajoritiesRing,
+    /// Two halves that only talk through one bridge node seen by both.
+    Bridge,
+    /// Each node that currently leads a partition cut from every other node.
+    Leaders,
+    /// One random broker drops all traffic from the clients (the host), but still talks
+    /// to its peers: it keeps replicating while producers cannot reach it.
+    ClientsCutFromOne,
+}
+
+/// Every shape, in the order `--nemesis-partitions` documents them.
+pub const ALL_SHAPES: [PartitionShape; 7] = [
+    PartitionShape::Halves,
+    PartitionShape::RandomHalves,
+    PartitionShape::IsolateOne,
+    PartitionShape::MajoritiesRing,
+    PartitionShape::Bridge,
+    PartitionShape::Leaders,
+    PartitionShape::ClientsCutFromOne,
+];
+
+const SHAPE_NAMES: &str =
+    "halves, random-halves, isolate-one, majorities-ring, bridge, leaders, clients-cut-from-one";
+
+impl PartitionShape {
+    /// The name used on the command line and in schedules.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Halves => "halves",
+            Self::RandomHalves => "random-halves",
+            Self::IsolateOne => "isolate-one",
+            Self::MajoritiesRing => "majorities-ring",
+            Self::Bridge => "bridge",
+            Self::Leaders => "leaders",
+            Self::ClientsCutFromOne => "clients-cut-from-one",
+        }
+    }
+
+    /// Build this shape's grudge over `nodes`. `leaders` is only read by
+    /// [`PartitionShape::Leaders`]; randomness comes only from `rng`, so a seeded RNG
+    /// gives the same grudge every time.
+    pub fn grudge<R: Rng + ?Sized>(
+        self,
+        nodes: &[String],
+        leaders: &[String],
+        rng: &mut R,
+    ) -> Result<Grudge, NemesisError> {
+        let needed = match self {
+            Self::Bridge | Self::MajoritiesRing => 3,
+            Self::ClientsCutFromOne => 1,
+            _ => 2,
+        };
+        if nodes.len() < needed {
+            return Err(NemesisError::TooFewNodes {
+                what: format!("partition {}", self.name()),
+                needed,
+                have: nodes.len(),
+            });
+        }
+        Ok(match self {
+            Self::Halves => halves(nodes),
+            Self::RandomHalves => halves(&shuffled(nodes, rng)),
+            Self::IsolateOne => isolate_one(&shuffled(nodes, rng)),
+            Self::MajoritiesRing => majorities_ring(&shuffled(nodes, rng)),
+            Self::Bridge => bridge(&shuffled(nodes, rng)),
+            Self::Leaders => isolate_leaders(nodes, leaders)?,
+            Self::ClientsCutFromOne => {
+                let mut grudge = Grudge::new();
+                grudge.drop_from(&shuffled(nodes, rng)[0], CLIENTS);
+                grudge
+            }
+        })
+    }
+}
+
+impl fmt::Display for PartitionShape {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl FromStr for PartitionShape {
+    type Err = NemesisError;
+
+    fn from_str(word: &str) -> Result<Self, Self::Err> {
+        ALL_SHAPES
+            .into_iter()
+            .find(|shape| shape.name() == word)
+            .ok_or_else(|| NemesisError::UnknownName {
+                kind: "partition shape",
+                word: word.to_string(),
+                expected: SHAPE_NAMES,
+            })
+    }
+}
+
+fn shuffled<R: Rng + ?Sized>(nodes: &[String], rng: &mut R) -> Vec<String> {
+    let mut copy = nodes.to_vec();
+    copy.shuffle(rng);
+    copy
+}
+
+fn halves(nodes: &[String]) -> Grudge {
+    let (small, large) = nodes.split_at(nodes.len() / 2);
+    Grudge::from_components(&[small.to_vec(), large.to_vec()])
+}
+
+fn isolate_one(nodes: &[String]) -> Grudge {
+    let (one, rest) = nodes.split_at(1);
+    Grudge::from_components(&[one.to_vec(), rest.to_vec()])
+}
+
+/// Nodes sit on a ring in `nodes` order; node i sees the window of `majority` nodes
+/// starting at itself. Windows start at distinct positions, so no two nodes see the same
+/// majority. The cut is one-way where windows overlap asymmetrically, which is what makes
+/// every node believe it is in a majority.
+fn majorities_ring(nodes: &[String]) -> Grudge {
+    let n = nodes.len();
+    let majority = n / 2 + 1;
+    let mut grudge = Grudge::new();
+    for (i, node) in nodes.iter().enumerate() {
+        for distance in majority..n {
+            grudge.drop_from(node, &nodes[(i + distance) % n]);
+        }
+    }
+    grudge
+}
+
+/// The first node bridges two halves of the rest: it sees everyone, the halves do not
+/// see each other.
+fn bridge(nodes: &[String]) -> Grudge {
+    let (bridge_node, rest) = nodes.split_at(1);
+    assert!(
+        !bridge_node.is_empty(),
+        "bridge needs a node (checked above)"
+    );
+    let (left, right) = rest.split_at(rest.len() / 2);
+    Grudge::from_components(&[left.to_vec(), right.to_vec()])
+}
+
+fn isolate_leaders(nodes: &[String], leaders: &[String]) -> Result<Grudge, NemesisError> {
+    let mut grudge = Grudge::new();
+    let mut any = false;
+    for leader in leaders {
+        if !nodes.contains(leader) {
+            return Err(NemesisError::UnknownNode(leader.clone()));
+        }
+        any = true;
+        for peer in nodes {
+            grudge.drop_from(leader, peer);
+            grudge.drop_from(peer, leader);
+        }
+    }
+    if any {
+        Ok(grudge)
+    } else {
+        Err(NemesisError::NoLeaders)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeSet;
+
+    use rand::SeedableRng;
+    use rand_chacha::ChaCha8Rng;
+
+    use super::*;
+
+    fn nodes(n: usize) -> Vec<String> {
+        (1..=n).map(|i| format!("n{i}")).collect()
+    }
+
+    // Halves keeps the given order: {n1} | {n2, n3}, and {n1, n2} | {n3, n4, n5}.
+    #[test]
+    fn halves_split_in_order() {
+        let mut rng = ChaCha8Rng::seed_from_u64(1);
+        let g = PartitionShape::Halves
+            .grudge(&nodes(5), &[], &mut rng)
+            .unwrap();
+        assert_eq!(g.visible_from("n1", &nodes(5)).len(), 2);
+        assert_eq!(g.visible_from("n5", &nodes(5)).len(), 3);
+        assert!(g.drops("n1", "n3") && !g.drops("n1", "n2"));
+    }
+
+    // Every shape is a pure function of (nodes, leaders, seed).
+    #[test]
+    fn same_seed_same_grudge() {
+        for shape in ALL_SHAPES {
+            let make = |seed| {
+                let mut rng = ChaCha8Rng::seed_from_u64(seed);
+                shape
+                    .grudge(&nodes(5), &["n2".to_string()], &mut rng)
+                    .unwrap()
+            };
+            assert_eq!(make(7), make(7), "{shape}");
+        }
+    }
+
+    // Random halves and isolate-one actually vary with the seed.
+    #[test]
+    fn random_shapes_vary_with_seed() {
+        for shape in [PartitionShape::RandomHalves, PartitionShape::IsolateOne] {
+            let grudges: BTreeSet<String> = (0..32)
+                .map(|seed| {
+                    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+                    let g = shape.grudge(&nodes(5), &[], &mut rng).unwrap();
+                    serde_json::to_string(&g).unwrap()
+                })
+                .collect();
+            assert!(grudges.len() > 1, "{shape} never varied");
+        }
+    }
+
+    // Isolate-one: exactly one node sees only itself, the rest see each other.
+    #[test]
+    fn isolate_one_isolates_exactly_one() {
+        let all = nodes(5);
+        let mut rng = ChaCha8Rng::seed_from_u64(3);
+        let g = PartitionShape::IsolateOne
+            .grudge(&all, &[], &mut rng)
+            .unwrap();
+        let alone: Vec<_> = all
+            .iter()
+            .filter(|n| g.visible_from(n, &all).len() == 1)
+            .collect();
+        assert_eq!(alone.len(), 1);
+        for node in all.iter().filter(|n| *n != alone[0]) {
+            assert_eq!(g.visible_from(node, &all).len(), 4);
+        }
+    }
+
+    // Majorities ring: each node sees exactly a majority, and the majorities all differ.
+    #[test]
+    fn majorities_ring_gives_distinct_majorities() {
+        for n in [3, 4, 5, 7] {
+            let all = nodes(n);
+            let mut rng = ChaCha8Rng::seed_from_u64(n as u64);
+            let g = PartitionShape::MajoritiesRing
+                .grudge(&all, &[], &mut rng)
+                .unwrap();
+            let views: BTreeSet<BTreeSet<String>> =
+                all.iter().map(|node| g.visible_from(node, &all)).collect();
+            assert_eq!(views.len(), n, "views must be distinct for n={n}");
+            assert!(views.iter().all(|v| v.len() == n / 2 + 1), "n={n}");
+        }
+    }
+
+    // Bridge: one node sees all; the two sides do not see each other.
+    #[test]
+    fn bridge_has_one_node_seeing_all() {
+        let all = nodes(5);
+        let mut rng = ChaCha8Rng::seed_from_u64(9);
+        let g = PartitionShape::Bridge.grudge(&all, &[], &mut rng).unwrap();
+        let full: Vec<_> = all
+            .iter()
+            .filter(|n| g.visible_from(n, &all).len() == 5)
+            .collect();
+        assert_eq!(full.len(), 1);
+        for node in all.iter().filter(|n| *n != full[0]) {
+            assert_eq!(g.visible_from(node, &all).len(), 3, "{node}");
+        }
+    }
+
+    // Leaders: each leader sees only itself; followers see each other but no leader.
+    #[test]
+    fn leaders_are_isolated() {
+        let all = nodes(5);
+        let leaders = vec!["n2".to_string(), "n4".to_string(), "n2".to_string()];
+        let mut rng = ChaCha8Rng::seed_from_u64(0);
+        let g = PartitionShape::Leaders
+            .grudge(&all, &leaders, &mut rng)
+            .unwrap();
+        assert_eq!(g.visible_from("n2", &all).len(), 1);
+        assert_eq!(g.visible_from("n4", &all).len(), 1);
+        assert_eq!(g.visible_from("n1", &all).len(), 3);
+        assert!(matches!(
+            PartitionShape::Leaders.grudge(&all, &[], &mut rng),
+            Err(NemesisError::NoLeaders)
+        ));
+        assert!(matches!(
+            PartitionShape::Leaders.grudge(&all, &["n9".to_string()], &mut rng),
+            Err(NemesisError::UnknownNode(_))
+        ));
+    }
+
+    // Clients cut from one: one broker drops the clients and nothing else.
+    #[test]
+    fn clients_cut_from_one_broker() {
+        let all = nodes(3);
+        let mut rng = ChaCha8Rng::seed_from_u64(5);
+        let g = PartitionShape::ClientsCutFromOne
+            .grudge(&all, &[], &mut rng)
+            .unwrap();
+        let cut: Vec<_> = g.iter().collect();
+        assert_eq!(cut.len(), 1);
+        assert_eq!(cut[0].1.iter().collect::<Vec<_>>(), vec![CLIENTS]);
+    }
+
+    // Too few nodes and unknown names are clear errors, not panics.
+    #[test]
+    fn bad_input_is_an_error() {
+        let mut rng = ChaCha8Rng::seed_from_u64(0);
+        assert!(matches!(
+            PartitionShape::Bridge.grudge(&nodes(2), &[], &mut rng),
+            Err(NemesisError::TooFewNodes { needed: 3, .. })
+        ));
+        assert!("sideways".parse::<PartitionShape>().is_err());
+        for shape in ALL_SHAPES {
+            assert_eq!(shape.name().parse::<PartitionShape>().unwrap(), shape);
+        }
+    }
+}

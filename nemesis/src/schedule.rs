@@ -1,0 +1,320 @@
+//! The seeded fault schedule behind `--nemesis partition,kill,pause`: when each fault
+//! starts and stops, and what it is. Faults never overlap: each one is stopped (healed,
+//! restarted, resumed) before the next starts, so every window in the history has one
+//! known cause; at the end the harness heals everything regardless. The same seed and
+//! configuration always give the same schedule; the targets that depend on the live
+//! cluster (the leaders) are resolved at start time from a per-fault seed, so they are
+//! reproducible given the same leaders.
+
+use std::str::FromStr;
+use std::time::Duration;
+
+use rand::{Rng, RngExt, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+use serde::{Deserialize, Serialize};
+
+use crate::error::NemesisError;
+use crate::grudge::Grudge;
+use crate::partition::{PartitionShape, ALL_SHAPES};
+use crate::targets::{TargetSpec, ALL_TARGETS};
+
+/// The families of fault that `--nemesis` mixes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum FaultKind {
+    /// Network partitions (iptables grudges).
+    Partition,
+    /// kill -9, then restart with the data kept.
+    Kill,
+    /// Freeze, then thaw (cgroup freezer).
+    Pause,
+}
+
+impl FaultKind {
+    /// Parse a `--nemesis` list such as `partition,kill,pause` (empty words ignored,
+    /// duplicates removed, order kept). `none` or an empty list means no faults.
+    pub fn parse_list(list: &str) -> Result<Vec<FaultKind>, NemesisError> {
+        let mut kinds = Vec::new();
+        for word in list.split(',').map(str::trim).filter(|w| !w.is_empty()) {
+            if word == "none" {
+                continue;
+            }
+            let kind = word.parse()?;
+            if !kinds.contains(&kind) {
+                kinds.push(kind);
+            }
+        }
+        Ok(kinds)
+    }
+}
+
+impl FromStr for FaultKind {
+    type Err = NemesisError;
+
+    fn from_str(word: &str) -> Result<Self, Self::Err> {
+        match word {
+            "partition" => Ok(Self::Partition),
+            "kill" => Ok(Self::Kill),
+            "pause" => Ok(Self::Pause),
+            _ => Err(NemesisError::UnknownName {
+                kind: "fault",
+                word: word.to_string(),
+                expected: "partition, kill, pause, none",
+            }),
+        }
+    }
+}
+
+/// One fault, before its random targets are drawn.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case", tag = "kind", content = "spec")]
+pub enum FaultSpec {
+    /// Cut the network in this shape.
+    Partition(PartitionShape),
+    /// Kill these targets.
+    Kill(TargetSpec),
+    /// Pause these targets.
+    Pause(TargetSpec),
+}
+
+/// A fault with its targets drawn: what the applier executes.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case", tag = "kind", content = "value")]
+pub enum Fault {
+    /// Apply this grudge.
+    Partition(Grudge),
+    /// Kill these nodes.
+    Kill(Vec<String>),
+    /// Pause these nodes.
+    Pause(Vec<String>),
+}
+
+/// One entry of the schedule: a fault and its window, relative to the start of the
+/// main phase.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PlannedFault {
+    /// When to start it.
+    pub start_at: Duration,
+    /// When to stop (heal) it; always after `start_at`.
+    pub stop_at: Duration,
+    /// What it is.
+    pub spec: FaultSpec,
+    /// Seed for drawing its targets, derived from the schedule seed.
+    pub seed: u64,
+}
+
+impl PlannedFault {
+    /// Draw the targets against the live cluster: `nodes` in a stable order, `leaders`
+    /// read from the admin endpoint just before. Same inputs, same fault.
+    pub fn resolve(&self, nodes: &[String], leaders: &[String]) -> Result<Fault, NemesisError> {
+        let mut rng = ChaCha8Rng::seed_from_u64(self.seed);
+        Ok(match self.spec {
+            FaultSpec::Partition(shape) => {
+                Fault::Partition(shape.grudge(nodes, leaders, &mut rng)?)
+            }
+            FaultSpec::Kill(target) => Fault::Kill(target.select(nodes, leaders, &mut rng)?),
+            FaultSpec::Pause(target) => Fault::Pause(target.select(nodes, leaders, &mut rng)?),
+        })
+    }
+}
+
+/// Settings of a schedule. Durations are bounded by `time_limit` and the fault count by
+/// `faults_max`, so a schedule is always finite.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ScheduleConfig {
+    /// The fault families to mix (from `--nemesis`).
+    pub kinds: Vec<FaultKind>,
+    /// The partition shapes to draw from (default: all).
+    pub shapes: Vec<PartitionShape>,
+    /// The kill/pause targets to draw from (default: all).
+    pub targets: Vec<TargetSpec>,
+    /// Quiet time between the end of one fault and the start of the next.
+    pub interval: Duration,
+    /// How long a fault stays active.
+    pub fault_duration: Duration,
+    /// Each quiet time and each fault duration varies uniformly by up to this much.
+    pub jitter: Duration,
+    /// Length of the main phase: no fault starts or stops after it.
+    pub time_limit: Duration,
+    /// At most this many faults.
+    pub faults_max: u32,
+    /// The seed (`--seed`).
+    pub seed: u64,
+}
+
+impl ScheduleConfig {
+    /// The defaults: every shape and target, 10 s quiet, 10 s faults, 3 s jitter (the
+    /// rhythm Jepsen's Kafka test uses), at most 1,000 faults.
+    pub fn new(kinds: Vec<FaultKind>, time_limit: Duration, seed: u64) -> Self {
+        Self {
+            kinds,
+            shapes: ALL_SHAPES.to_vec(),
+            targets: ALL_TARGETS.to_vec(),
+            interval: Duration::from_secs(10),
+            fault_duration: Duration::from_secs(10),
+            jitter: Duration::from_secs(3),
+            time_limit,
+            faults_max: 1_000,
+            seed,
+        }
+    }
+
+    /// Plan the schedule. Faults that would not finish within `time_limit` are cut at it
+    /// (their stop is `time_limit`); a fault shorter than 100 ms is not scheduled.
+    pub fn plan(&self) -> Result<Vec<PlannedFault>, NemesisError> {
+        if self.kinds.is_empty() {
+            return Ok(Vec::new());
+        }
+        if self.interval.is_zero() || self.fault_duration.is_zero() {
+            return Err(NemesisError::InvalidSchedule(
+                "interval and fault duration must be positive".into(),
+            ));
+        }
+        if self.jitter >= self.interval || self.jitter >= self.fault_duration {
+            return Err(NemesisError::InvalidSchedule(format!(
+                "jitter {:?} must be smaller than the interval {:?} and the fault duration {:?}",
+                self.jitter, self.interval, self.fault_duration
+            )));
+        }
+        if self.kinds.contains(&FaultKind::Partition) && self.shapes.is_empty() {
+            return Err(NemesisError::InvalidSchedule(
+                "no partition shape to draw".into(),
+            ));
+        }
+        let process_faults = self.kinds.iter().any(|k| *k != FaultKind::Partition);
+        if process_faults && self.targets.is_empty() {
+            return Err(NemesisError::InvalidSchedule(
+                "no kill/pause target to draw".into(),
+            ));
+        }
+        let min_fault = Duration::from_millis(100);
+        let mut rng = ChaCha8Rng::seed_from_u64(self.seed);
+        let mut planned = Vec::new();
+        let mut now = Duration::ZERO;
+        while planned.len() < self.faults_max as usize {
+            let start_at = now + jittered(self.interval, self.jitter, &mut rng);
+            let stop_at = (start_at + jittered(self.fault_duration, self.jitter, &mut rng))
+                .min(self.time_limit);
+            if stop_at < start_at + min_fault {
+                break;
+            }
+            let spec = match pick(&self.kinds, &mut rng) {
+                FaultKind::Partition => FaultSpec::Partition(pick(&self.shapes, &mut rng)),
+                FaultKind::Kill => FaultSpec::Kill(pick(&self.targets, &mut rng)),
+                FaultKind::Pause => FaultSpec::Pause(pick(&self.targets, &mut rng)),
+            };
+            planned.push(PlannedFault {
+                start_at,
+                stop_at,
+                spec,
+                seed: rng.next_u64(),
+            });
+            now = stop_at;
+        }
+        Ok(planned)
+    }
+}
+
+fn jittered<R: Rng + ?Sized>(base: Duration, jitter: Duration, rng: &mut R) -> Duration {
+    let jitter_ms = jitter.as_millis() as u64;
+    if jitter_ms == 0 {
+        return base;
+    }
+    let offset = rng.random_range(0..=2 * jitter_ms);
+    (base + Duration::from_millis(offset)).saturating_sub(jitter)
+}
+
+fn pick<T: Copy, R: Rng + ?Sized>(items: &[T], rng: &mut R) -> T {
+    assert!(
+        !items.is_empty(),
+        "callers check that the choice list is not empty"
+    );
+    items[rng.random_range(0..items.len())]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn config(seed: u64) -> ScheduleConfig {
+        let kinds = FaultKind::parse_list("partition,kill,pause").unwrap();
+        ScheduleConfig::new(kinds, Duration::from_secs(300), seed)
+    }
+
+    // The same seed gives the same schedule; another seed a different one.
+    #[test]
+    fn seed_reproduces_schedule() {
+        assert_eq!(config(42).plan().unwrap(), config(42).plan().unwrap());
+        assert_ne!(config(42).plan().unwrap(), config(43).plan().unwrap());
+    }
+
+    // Faults never overlap, respect the jitter bounds and end within the time limit.
+    #[test]
+    fn faults_are_sequential_and_bounded() {
+        let cfg = config(7);
+        let plan = cfg.plan().unwrap();
+        assert!(plan.len() >= 10, "300 s of 10+10 s rhythm: {}", plan.len());
+        let mut previous_stop = Duration::ZERO;
+        for fault in &plan {
+            let gap = fault.start_at - previous_stop;
+            assert!(gap >= cfg.interval - cfg.jitter && gap <= cfg.interval + cfg.jitter);
+            assert!(fault.stop_at > fault.start_at);
+            assert!(fault.stop_at - fault.start_at <= cfg.fault_duration + cfg.jitter);
+            assert!(fault.stop_at <= cfg.time_limit);
+            previous_stop = fault.stop_at;
+        }
+    }
+
+    // Every requested kind shows up in a long schedule; unrequested kinds never do.
+    #[test]
+    fn mix_uses_only_requested_kinds() {
+        let plan = config(1).plan().unwrap();
+        let has = |f: fn(&FaultSpec) -> bool| plan.iter().any(|p| f(&p.spec));
+        assert!(has(|s| matches!(s, FaultSpec::Partition(_))));
+        assert!(has(|s| matches!(s, FaultSpec::Kill(_))));
+        assert!(has(|s| matches!(s, FaultSpec::Pause(_))));
+        let mut only_kill = config(1);
+        only_kill.kinds = vec![FaultKind::Kill];
+        assert!(only_kill
+            .plan()
+            .unwrap()
+            .iter()
+            .all(|p| matches!(p.spec, FaultSpec::Kill(_))));
+    }
+
+    // The count bound holds and no faults means an empty schedule.
+    #[test]
+    fn bounds_and_empty_mix() {
+        let mut cfg = config(3);
+        cfg.faults_max = 2;
+        assert_eq!(cfg.plan().unwrap().len(), 2);
+        cfg.kinds = FaultKind::parse_list("none").unwrap();
+        assert!(cfg.plan().unwrap().is_empty());
+        cfg.time_limit = Duration::from_secs(5);
+        cfg.kinds = vec![FaultKind::Pause];
+        assert!(cfg.plan().unwrap().is_empty(), "no room for a fault in 5 s");
+    }
+
+    // Resolution is a pure function of the planned fault and the live leaders.
+    #[test]
+    fn resolve_is_reproducible() {
+        let nodes: Vec<String> = (1..=5).map(|i| format!("n{i}")).collect();
+        let leaders = vec!["n2".to_string()];
+        for fault in config(9).plan().unwrap() {
+            let a = fault.resolve(&nodes, &leaders).unwrap();
+            assert_eq!(a, fault.resolve(&nodes, &leaders).unwrap());
+        }
+    }
+
+    // Bad settings are named errors.
+    #[test]
+    fn bad_settings_are_errors() {
+        assert!(FaultKind::parse_list("partition,explode").is_err());
+        let mut cfg = config(0);
+        cfg.jitter = Duration::from_secs(20);
+        assert!(matches!(cfg.plan(), Err(NemesisError::InvalidSchedule(_))));
+        let mut cfg = config(0);
+        cfg.interval = Duration::ZERO;
+        assert!(cfg.plan().is_err());
+    }
+}

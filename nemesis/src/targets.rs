@@ -1,0 +1,183 @@
+//! Which nodes a process fault (kill, pause) hits: one node, a minority, a majority, all,
+//! or the current partition leaders. Losing a minority must leave a Kafka cluster with
+//! replication factor n available; losing a majority or the leaders exercises leader
+//! election, ISR shrink and (with unclean election) data loss.
+
+use std::fmt;
+use std::str::FromStr;
+
+use rand::seq::SliceRandom;
+use rand::Rng;
+use serde::{Deserialize, Serialize};
+
+use crate::error::NemesisError;
+
+/// A rule choosing the nodes a kill or pause applies to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum TargetSpec {
+    /// One random node.
+    One,
+    /// A random minority: (n - 1) / 2 nodes, at least one.
+    Minority,
+    /// A random majority: n / 2 + 1 nodes.
+    Majority,
+    /// Every node.
+    All,
+    /// The nodes that currently lead at least one partition.
+    Leaders,
+}
+
+/// Every target rule.
+pub const ALL_TARGETS: [TargetSpec; 5] = [
+    TargetSpec::One,
+    TargetSpec::Minority,
+    TargetSpec::Majority,
+    TargetSpec::All,
+    TargetSpec::Leaders,
+];
+
+const TARGET_NAMES: &str = "one, minority, majority, all, leaders";
+
+impl TargetSpec {
+    /// The name used on the command line and in schedules.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::One => "one",
+            Self::Minority => "minority",
+            Self::Majority => "majority",
+            Self::All => "all",
+            Self::Leaders => "leaders",
+        }
+    }
+
+    /// Choose the target nodes, sorted, without duplicates. Randomness only from `rng`.
+    pub fn select<R: Rng + ?Sized>(
+        self,
+        nodes: &[String],
+        leaders: &[String],
+        rng: &mut R,
+    ) -> Result<Vec<String>, NemesisError> {
+        if nodes.is_empty() {
+            return Err(NemesisError::TooFewNodes {
+                what: format!("target {}", self.name()),
+                needed: 1,
+                have: 0,
+            });
+        }
+        let n = nodes.len();
+        let count = match self {
+            Self::One => 1,
+            Self::Minority => ((n - 1) / 2).max(1),
+            Self::Majority => n / 2 + 1,
+            Self::All => n,
+            Self::Leaders => return select_leaders(nodes, leaders),
+        };
+        let mut chosen = nodes.to_vec();
+        chosen.shuffle(rng);
+        chosen.truncate(count);
+        chosen.sort();
+        Ok(chosen)
+    }
+}
+
+fn select_leaders(nodes: &[String], leaders: &[String]) -> Result<Vec<String>, NemesisError> {
+    let mut chosen = Vec::new();
+    for leader in leaders {
+        if !nodes.contains(leader) {
+            return Err(NemesisError::UnknownNode(leader.clone()));
+        }
+        chosen.push(leader.clone());
+    }
+    chosen.sort();
+    chosen.dedup();
+    if chosen.is_empty() {
+        return Err(NemesisError::NoLeaders);
+    }
+    Ok(chosen)
+}
+
+impl fmt::Display for TargetSpec {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl FromStr for TargetSpec {
+    type Err = NemesisError;
+
+    fn from_str(word: &str) -> Result<Self, Self::Err> {
+        ALL_TARGETS
+            .into_iter()
+            .find(|target| target.name() == word)
+            .ok_or_else(|| NemesisError::UnknownName {
+                kind: "target",
+                word: word.to_string(),
+                expected: TARGET_NAMES,
+            })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use rand::SeedableRng;
+    use rand_chacha::ChaCha8Rng;
+
+    use super::*;
+
+    fn nodes(n: usize) -> Vec<String> {
+        (1..=n).map(|i| format!("n{i}")).collect()
+    }
+
+    // The sizes Kafka's availability reasoning depends on, for 3 and 5 nodes.
+    #[test]
+    fn sizes_follow_the_rule() {
+        let mut rng = ChaCha8Rng::seed_from_u64(0);
+        for (n, one, minority, majority) in [(3, 1, 1, 2), (5, 1, 2, 3), (1, 1, 1, 1)] {
+            let all = nodes(n);
+            let size =
+                |spec: TargetSpec, rng: &mut ChaCha8Rng| spec.select(&all, &[], rng).unwrap().len();
+            assert_eq!(size(TargetSpec::One, &mut rng), one);
+            assert_eq!(size(TargetSpec::Minority, &mut rng), minority);
+            assert_eq!(size(TargetSpec::Majority, &mut rng), majority);
+            assert_eq!(size(TargetSpec::All, &mut rng), n);
+        }
+    }
+
+    // Chosen nodes are distinct cluster members, and the seed decides which.
+    #[test]
+    fn selection_is_seeded_and_valid() {
+        let all = nodes(5);
+        let pick = |seed| {
+            let mut rng = ChaCha8Rng::seed_from_u64(seed);
+            TargetSpec::Minority.select(&all, &[], &mut rng).unwrap()
+        };
+        assert_eq!(pick(11), pick(11));
+        let picks: std::collections::BTreeSet<_> = (0..32).map(pick).collect();
+        assert!(picks.len() > 1);
+        for p in picks {
+            assert!(p.iter().all(|n| all.contains(n)));
+            assert!(p.windows(2).all(|w| w[0] < w[1]), "sorted and distinct");
+        }
+    }
+
+    // Leaders are taken as given (deduplicated); none known is an error.
+    #[test]
+    fn leaders_come_from_input() {
+        let all = nodes(3);
+        let mut rng = ChaCha8Rng::seed_from_u64(0);
+        let leaders = vec!["n3".to_string(), "n1".to_string(), "n3".to_string()];
+        assert_eq!(
+            TargetSpec::Leaders
+                .select(&all, &leaders, &mut rng)
+                .unwrap(),
+            vec!["n1", "n3"]
+        );
+        assert!(TargetSpec::Leaders.select(&all, &[], &mut rng).is_err());
+        assert!(TargetSpec::One.select(&[], &[], &mut rng).is_err());
+        assert!("most".parse::<TargetSpec>().is_err());
+        for t in ALL_TARGETS {
+            assert_eq!(t.name().parse::<TargetSpec>().unwrap(), t);
+        }
+    }
+}
