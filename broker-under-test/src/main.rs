@@ -1,6 +1,18 @@
-//! broker-under-test: a Kafka-wire-compatible broker (placeholder until issue 3 lands).
+//! broker-under-test binary: parse flags, set up logging to stderr, run until signalled.
 
-fn main() {
-    eprintln!("broker-under-test: not built yet");
-    std::process::exit(2);
+use clap::Parser;
+
+use broker_under_test::config::Config;
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("BROKER_LOG")
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+        )
+        .init();
+    let config = Config::parse();
+    broker_under_test::run::run(config).await
 }

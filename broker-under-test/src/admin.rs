@@ -1,0 +1,98 @@
+//! The HTTP admin endpoint the harness reads: `/health` and `/partitions`.
+//!
+//! `/partitions` is a contract with the harness (its JSON shape is fixed; part 2 adds a
+//! `controller` object beside `partitions`).
+
+use std::sync::Arc;
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::routing::get;
+use axum::{Json, Router};
+use serde::Serialize;
+
+use crate::broker::Broker;
+
+/// One partition as reported by `/partitions`.
+#[derive(Debug, Serialize, PartialEq, Eq)]
+pub struct PartitionView {
+    /// Topic name.
+    pub topic: String,
+    /// Partition index.
+    pub partition: i32,
+    /// Leader node id.
+    pub leader: i32,
+    /// Leader epoch.
+    pub leader_epoch: i32,
+    /// In-sync replicas.
+    pub isr: Vec<i32>,
+    /// Assigned replicas.
+    pub replicas: Vec<i32>,
+    /// High watermark.
+    pub high_watermark: i64,
+    /// Log end offset.
+    pub log_end_offset: i64,
+    /// Log start offset.
+    pub log_start_offset: i64,
+}
+
+/// The `/partitions` document.
+#[derive(Debug, Serialize)]
+pub struct PartitionsView {
+    /// This node.
+    pub node_id: i32,
+    /// Every partition this node hosts.
+    pub partitions: Vec<PartitionView>,
+}
+
+/// Builds the `/partitions` document from the broker state.
+pub fn partitions_view(broker: &Broker) -> PartitionsView {
+    let mut partitions = Vec::new();
+    for (config, parts) in broker.snapshot() {
+        for p in parts {
+            let inner = p.lock();
+            partitions.push(PartitionView {
+                topic: config.name.clone(),
+                partition: p.index,
+                leader: inner.state.leader,
+                leader_epoch: inner.state.leader_epoch,
+                isr: inner.state.isr.clone(),
+                replicas: inner.state.replicas.clone(),
+                high_watermark: inner.state.high_watermark,
+                log_end_offset: inner.log.log_end_offset(),
+                log_start_offset: inner.log.log_start_offset(),
+            });
+        }
+    }
+    PartitionsView {
+        node_id: broker.config.node_id,
+        partitions,
+    }
+}
+
+async fn health(State(broker): State<Arc<Broker>>) -> (StatusCode, Json<serde_json::Value>) {
+    let node_id = broker.config.node_id;
+    if broker.is_ready() {
+        (
+            StatusCode::OK,
+            Json(serde_json::json!({"status": "ok", "node_id": node_id})),
+        )
+    } else {
+        (
+            StatusCode::SERVICE_UNAVAILABLE,
+            Json(serde_json::json!({"status": "starting", "node_id": node_id})),
+        )
+    }
+}
+
+async fn partitions(State(broker): State<Arc<Broker>>) -> Json<PartitionsView> {
+    Json(partitions_view(&broker))
+}
+
+/// The admin router.
+pub fn router(broker: Arc<Broker>) -> Router {
+    Router::new()
+        .route("/health", get(health))
+        .route("/partitions", get(partitions))
+        .with_state(broker)
+}

@@ -1,0 +1,148 @@
+//! Broker configuration: every flag of the binary, with `BROKER_*` environment fallbacks.
+//!
+//! One struct parsed by clap so `--help` documents every knob and the harness can configure
+//! a container through environment variables alone.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::str::FromStr;
+
+use clap::Parser;
+
+/// When the log fsyncs appended data; mirrors Kafka's `flush.messages` / OS-managed default.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FlushPolicy {
+    /// fsync after every appended batch (`flush.messages=1`): acknowledged means durable.
+    EveryBatch,
+    /// fsync once at least this many messages were appended since the last fsync.
+    EveryMessages(u64),
+    /// Never fsync on the append path; leave write-back to the OS (Kafka's default).
+    Os,
+}
+
+impl FromStr for FlushPolicy {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "batch" | "every-batch" => Ok(FlushPolicy::EveryBatch),
+            "os" => Ok(FlushPolicy::Os),
+            other => {
+                let n = other.strip_prefix("messages:").ok_or_else(|| {
+                    format!("unknown flush policy {other:?}: expected batch, messages:N or os")
+                })?;
+                let n: u64 = n.parse().map_err(|e| {
+                    format!("flush policy {other:?}: N is not a positive integer: {e}")
+                })?;
+                if n == 0 {
+                    return Err("flush policy messages:N needs N >= 1".to_string());
+                }
+                Ok(FlushPolicy::EveryMessages(n))
+            }
+        }
+    }
+}
+
+/// All broker settings. Topic-level defaults (`min.insync.replicas`,
+/// `unclean.leader.election.enable`) are stored per topic and overridden by CreateTopics configs.
+#[derive(Debug, Clone, Parser)]
+#[command(
+    name = "broker-under-test",
+    version,
+    about = "A Kafka-wire-compatible broker under test by samsa"
+)]
+pub struct Config {
+    /// This broker's node id (Kafka `node.id`), reported as leader and in Metadata.
+    #[arg(long, env = "BROKER_NODE_ID", default_value_t = 1)]
+    pub node_id: i32,
+
+    /// Address the Kafka protocol listener binds.
+    #[arg(long, env = "BROKER_LISTEN", default_value = "0.0.0.0:9092")]
+    pub listen: SocketAddr,
+
+    /// Host advertised to clients in Metadata (default: the listen IP, or 127.0.0.1 for 0.0.0.0).
+    #[arg(long, env = "BROKER_ADVERTISED_HOST")]
+    pub advertised_host: Option<String>,
+
+    /// Port advertised to clients in Metadata (default: the bound listen port).
+    #[arg(long, env = "BROKER_ADVERTISED_PORT")]
+    pub advertised_port: Option<u16>,
+
+    /// Address of the HTTP admin endpoint (`/health`, `/partitions`).
+    #[arg(long, env = "BROKER_ADMIN_LISTEN", default_value = "0.0.0.0:8080")]
+    pub admin_listen: SocketAddr,
+
+    /// Directory holding topic metadata, partition logs, checkpoints and producer-id blocks.
+    #[arg(long, env = "BROKER_DATA_DIR", default_value = "/data")]
+    pub data_dir: PathBuf,
+
+    /// When to fsync: `batch` (every batch), `messages:N` (every N messages) or `os` (Kafka's default).
+    #[arg(long, env = "BROKER_FLUSH_POLICY", default_value = "os")]
+    pub flush_policy: FlushPolicy,
+
+    /// Roll to a new segment file once the active one reaches this many bytes (Kafka `segment.bytes`).
+    #[arg(long, env = "BROKER_SEGMENT_BYTES", default_value_t = 1 << 30)]
+    pub segment_bytes: u64,
+
+    /// Partitions of an auto-created topic or a CreateTopics request with num_partitions = -1.
+    #[arg(long, env = "BROKER_DEFAULT_PARTITIONS", default_value_t = 1)]
+    pub default_partitions: i32,
+
+    /// Replication factor of auto-created topics (single node: only 1 can be satisfied).
+    #[arg(long, env = "BROKER_DEFAULT_REPLICATION_FACTOR", default_value_t = 1)]
+    pub default_replication_factor: i16,
+
+    /// Create unknown topics when a Metadata request allows it (Kafka `auto.create.topics.enable`).
+    #[arg(long, env = "BROKER_AUTO_CREATE_TOPICS", default_value_t = true, action = clap::ArgAction::Set)]
+    pub auto_create_topics: bool,
+
+    /// Default `min.insync.replicas` stored on new topics (enforced by replication, part 2).
+    #[arg(long, env = "BROKER_MIN_INSYNC_REPLICAS", default_value_t = 1)]
+    pub min_insync_replicas: i32,
+
+    /// Default `unclean.leader.election.enable` stored on new topics (used by elections, part 2).
+    #[arg(long, env = "BROKER_UNCLEAN_LEADER_ELECTION_ENABLE", default_value_t = false, action = clap::ArgAction::Set)]
+    pub unclean_leader_election_enable: bool,
+
+    /// Largest request frame accepted; a bigger one closes the connection (Kafka `socket.request.max.bytes`).
+    #[arg(long, env = "BROKER_MAX_FRAME_BYTES", default_value_t = 100 * 1024 * 1024)]
+    pub max_frame_bytes: u32,
+
+    /// Close a connection idle for this long (Kafka `connections.max.idle.ms`).
+    #[arg(long, env = "BROKER_IDLE_TIMEOUT_MS", default_value_t = 600_000)]
+    pub idle_timeout_ms: u64,
+
+    /// How often the recovery-point checkpoint file is rewritten (Kafka `log.flush.offset.checkpoint.interval.ms`).
+    #[arg(long, env = "BROKER_CHECKPOINT_INTERVAL_MS", default_value_t = 1_000)]
+    pub checkpoint_interval_ms: u64,
+}
+
+impl Config {
+    /// The host and port clients are told to connect to (Metadata broker list).
+    pub fn advertised(&self, bound_port: u16) -> (String, i32) {
+        let host = self.advertised_host.clone().unwrap_or_else(|| {
+            if self.listen.ip().is_unspecified() {
+                "127.0.0.1".to_string()
+            } else {
+                self.listen.ip().to_string()
+            }
+        });
+        let port = self.advertised_port.unwrap_or(bound_port);
+        (host, i32::from(port))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn flush_policy_parses_every_form_and_rejects_nonsense() {
+        assert_eq!("batch".parse(), Ok(FlushPolicy::EveryBatch));
+        assert_eq!("os".parse(), Ok(FlushPolicy::Os));
+        assert_eq!("messages:10".parse(), Ok(FlushPolicy::EveryMessages(10)));
+        assert!("messages:0".parse::<FlushPolicy>().is_err());
+        assert!("messages:x".parse::<FlushPolicy>().is_err());
+        assert!("sometimes".parse::<FlushPolicy>().is_err());
+    }
+}

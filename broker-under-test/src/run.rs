@@ -1,0 +1,108 @@
+//! Startup and shutdown: open the data directory (recovery), bind the listeners, serve until
+//! SIGTERM/SIGINT, then stop accepting, flush every partition and write the checkpoint.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context;
+use tokio::net::TcpListener;
+use tokio::signal::unix::{signal, SignalKind};
+use tokio::sync::watch;
+
+use crate::broker::Broker;
+use crate::config::Config;
+use crate::log::checkpoint;
+
+/// Runs the broker until a termination signal; returns after a clean flush.
+pub async fn run(config: Config) -> anyhow::Result<()> {
+    tracing::info!(?config, "starting broker");
+    let listener = TcpListener::bind(config.listen)
+        .await
+        .with_context(|| format!("bind Kafka listener {}", config.listen))?;
+    let bound = listener.local_addr()?;
+    let admin_listener = TcpListener::bind(config.admin_listen)
+        .await
+        .with_context(|| format!("bind admin listener {}", config.admin_listen))?;
+    let advertised = config.advertised(bound.port());
+    let broker = Arc::new(tokio::task::block_in_place(|| {
+        Broker::open(config.clone(), advertised.clone())
+    })?);
+    let (shutdown_tx, shutdown_rx) = watch::channel(false);
+
+    let admin = {
+        let router = crate::admin::router(Arc::clone(&broker));
+        let mut rx = shutdown_rx.clone();
+        tokio::spawn(async move {
+            let served = axum::serve(admin_listener, router)
+                .with_graceful_shutdown(async move {
+                    if rx.changed().await.is_err() {
+                        tracing::debug!("shutdown channel dropped");
+                    }
+                })
+                .await;
+            if let Err(e) = served {
+                tracing::error!(error = %e, "admin endpoint failed");
+            }
+        })
+    };
+    let checkpointer = tokio::spawn(checkpoint_loop(Arc::clone(&broker), shutdown_rx.clone()));
+    let server = tokio::spawn(crate::server::serve(
+        Arc::clone(&broker),
+        listener,
+        shutdown_rx,
+    ));
+    broker.set_ready();
+    tracing::info!(kafka = %bound, admin = %config.admin_listen, advertised = ?advertised, "broker serving");
+
+    let mut term = signal(SignalKind::terminate())?;
+    let mut int = signal(SignalKind::interrupt())?;
+    let which = tokio::select! {
+        _ = term.recv() => "SIGTERM",
+        _ = int.recv() => "SIGINT",
+    };
+    tracing::info!(signal = which, "shutting down: stop accepting, flush, exit");
+    shutdown_tx.send_replace(true);
+    for (name, task) in [
+        ("kafka listener", server),
+        ("admin", admin),
+        ("checkpointer", checkpointer),
+    ] {
+        if tokio::time::timeout(Duration::from_secs(5), task)
+            .await
+            .is_err()
+        {
+            tracing::warn!(task = name, "did not stop within 5 s");
+        }
+    }
+    tokio::task::block_in_place(|| broker.flush_all())?;
+    tracing::info!("flushed all partitions and wrote the recovery-point checkpoint; bye");
+    Ok(())
+}
+
+async fn checkpoint_loop(broker: Arc<Broker>, mut shutdown: watch::Receiver<bool>) {
+    let period = Duration::from_millis(broker.config.checkpoint_interval_ms.max(10));
+    let mut last = None;
+    loop {
+        tokio::select! {
+            _ = shutdown.changed() => return,
+            _ = tokio::time::sleep(period) => {}
+        }
+        let b = Arc::clone(&broker);
+        let previous = last.take();
+        let result = tokio::task::spawn_blocking(move || {
+            let points = b.recovery_points();
+            if previous.as_ref() == Some(&points) {
+                return Ok(points);
+            }
+            checkpoint::write(&b.data_dir(), &points).map(|()| points)
+        })
+        .await;
+        match result {
+            Ok(Ok(points)) => last = Some(points),
+            Ok(Err(e)) => {
+                tracing::error!(error = %e, "writing the recovery-point checkpoint failed")
+            }
+            Err(e) => tracing::error!(error = %e, "checkpoint task failed"),
+        }
+    }
+}
