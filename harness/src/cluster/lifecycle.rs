@@ -1,0 +1,267 @@
+//! The cluster of one run: network, nodes, readiness, topic, state sampling, logs and
+//! teardown, in one value the harness drives through the phases of a test. Addresses
+//! are read back from Docker after the start, and all traffic goes to them only.
+
+use std::collections::BTreeMap;
+use std::net::Ipv4Addr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use bollard::Docker;
+use nemesis::{Nemesis, NodeHandle};
+use serde_json::Value;
+
+use crate::cluster::admin::admin_client;
+use crate::cluster::error::ClusterError;
+use crate::cluster::logs::write_log;
+use crate::cluster::network::{create_network, RunNetwork};
+use crate::cluster::node::{address_on, node_specs, start_node, ClusterNode};
+use crate::cluster::profile::Profile;
+use crate::cluster::readiness::wait_ready;
+use crate::cluster::sample::{leaders_from_samples, sample_partitions};
+use crate::cluster::sweep::{teardown_run, SweepReport};
+use crate::cluster::topic::{create_topic, TopicSpec};
+
+/// Largest supported cluster.
+pub const NODES_MAX: usize = 9;
+
+/// What to start.
+#[derive(Debug, Clone)]
+pub struct ClusterConfig {
+    /// The run id: labels, container and network names (letters, digits, `-`, `_`).
+    pub run_id: String,
+    /// How many nodes (default 3; 5 supported, up to [`NODES_MAX`]).
+    pub node_count: usize,
+    /// How to run a node (the image is `profile.image`).
+    pub profile: Profile,
+    /// Extra environment for every node (e.g. `BROKER_FLUSH_POLICY`), not templated.
+    pub extra_env: BTreeMap<String, String>,
+    /// Bound on waiting for all nodes to be ready.
+    pub ready_timeout: Duration,
+}
+
+impl ClusterConfig {
+    /// A config with 3 nodes, no extra env and a 60 s readiness bound.
+    pub fn new(run_id: &str, profile: Profile) -> Self {
+        Self {
+            run_id: run_id.to_string(),
+            node_count: 3,
+            profile,
+            extra_env: BTreeMap::new(),
+            ready_timeout: Duration::from_secs(60),
+        }
+    }
+}
+
+/// A started cluster.
+#[derive(Debug, Clone)]
+pub struct Cluster {
+    docker: Docker,
+    run_id: String,
+    network: RunNetwork,
+    nodes: Vec<ClusterNode>,
+    profile: Profile,
+    http: reqwest::Client,
+}
+
+impl Cluster {
+    /// Create the network and nodes and wait until every node is ready. On any failure
+    /// everything already created for this run is removed before the error is returned.
+    pub async fn start(docker: &Docker, config: &ClusterConfig) -> Result<Cluster, ClusterError> {
+        validate(config)?;
+        match Self::start_inner(docker, config).await {
+            Ok(cluster) => Ok(cluster),
+            Err(error) => {
+                if let Err(cleanup) = teardown_run(docker, &config.run_id).await {
+                    tracing::error!(%cleanup, "cleanup after a failed start failed too");
+                }
+                Err(error)
+            }
+        }
+    }
+
+    async fn start_inner(docker: &Docker, config: &ClusterConfig) -> Result<Cluster, ClusterError> {
+        let network = create_network(docker, &config.run_id).await?;
+        let specs = node_specs(&network, config.node_count);
+        let mut nodes = Vec::with_capacity(specs.len());
+        for spec in &specs {
+            let mut node = start_node(
+                docker,
+                &config.run_id,
+                &network,
+                &config.profile,
+                &config.extra_env,
+                spec,
+                &specs,
+            )
+            .await?;
+            node.ip = address_on(docker, &node.container, &network.name)
+                .await?
+                .ok_or_else(|| ClusterError::Profile {
+                    source_name: config.profile.name.clone(),
+                    detail: format!(
+                        "Docker reports no address for {} on {}",
+                        node.name, network.name
+                    ),
+                })?;
+            nodes.push(node);
+        }
+        wait_ready(docker, &nodes, &config.profile, config.ready_timeout).await?;
+        let http = admin_client().map_err(|detail| ClusterError::Profile {
+            source_name: config.profile.name.clone(),
+            detail,
+        })?;
+        Ok(Cluster {
+            docker: docker.clone(),
+            run_id: config.run_id.clone(),
+            network,
+            nodes,
+            profile: config.profile.clone(),
+            http,
+        })
+    }
+
+    /// The run id.
+    pub fn run_id(&self) -> &str {
+        &self.run_id
+    }
+
+    /// The nodes, in id order.
+    pub fn nodes(&self) -> &[ClusterNode] {
+        &self.nodes
+    }
+
+    /// The run network.
+    pub fn network(&self) -> &RunNetwork {
+        &self.network
+    }
+
+    /// The profile the nodes run with.
+    pub fn profile(&self) -> &Profile {
+        &self.profile
+    }
+
+    /// `bootstrap.servers` for Kafka clients: every node's `ip:port`.
+    pub fn bootstrap_servers(&self) -> String {
+        self.nodes
+            .iter()
+            .map(|n| format!("{}:{}", n.ip, self.profile.kafka_port))
+            .collect::<Vec<_>>()
+            .join(",")
+    }
+
+    /// The host's address on the run network: where client traffic comes from.
+    pub fn clients_ip(&self) -> Ipv4Addr {
+        self.network.gateway()
+    }
+
+    /// A nemesis over this cluster's nodes.
+    pub fn nemesis(&self) -> Nemesis {
+        let handles = self
+            .nodes
+            .iter()
+            .map(|n| NodeHandle {
+                name: n.name.clone(),
+                container: n.container.clone(),
+                ip: n.ip,
+            })
+            .collect();
+        Nemesis::new(self.docker.clone(), handles, self.clients_ip())
+    }
+
+    /// Wait again until every node is ready (after faults healed).
+    pub async fn wait_ready(&self, timeout: Duration) -> Result<(), ClusterError> {
+        wait_ready(&self.docker, &self.nodes, &self.profile, timeout).await
+    }
+
+    /// Create the test topic.
+    pub async fn create_topic(
+        &self,
+        spec: &TopicSpec,
+        timeout: Duration,
+    ) -> Result<(), ClusterError> {
+        create_topic(&self.bootstrap_servers(), spec, timeout).await
+    }
+
+    /// One admin-endpoint sample per node (see [`sample_partitions`]); empty when the
+    /// profile has no admin endpoint. Never fails: a down node gives an error sample.
+    pub async fn sample_partitions(&self) -> Vec<Value> {
+        match &self.profile.admin {
+            Some(admin) => sample_partitions(&self.http, &self.nodes, admin).await,
+            None => Vec::new(),
+        }
+    }
+
+    /// The nodes currently leading at least one partition (for leader-targeted faults).
+    pub async fn leaders(&self) -> Vec<String> {
+        leaders_from_samples(&self.sample_partitions().await)
+    }
+
+    /// Write every node's container log to `dir/<node>.log`; a node whose log cannot
+    /// be read is reported in the log and skipped.
+    pub async fn collect_logs(&self, dir: &Path) -> Result<Vec<PathBuf>, ClusterError> {
+        let mut written = Vec::new();
+        for node in &self.nodes {
+            match write_log(&self.docker, &node.container, &node.name, dir).await {
+                Ok(path) => written.push(path),
+                Err(ClusterError::Io { path, source }) => {
+                    return Err(ClusterError::Io { path, source })
+                }
+                Err(e) => tracing::warn!(node = %node.name, %e, "log not collected"),
+            }
+        }
+        Ok(written)
+    }
+
+    /// Remove the cluster: iptables chains, containers, network. Idempotent.
+    pub async fn teardown(&self) -> Result<SweepReport, ClusterError> {
+        teardown_run(&self.docker, &self.run_id).await
+    }
+}
+
+fn validate(config: &ClusterConfig) -> Result<(), ClusterError> {
+    let bad = |detail: String| ClusterError::Profile {
+        source_name: config.profile.name.clone(),
+        detail,
+    };
+    if config.node_count == 0 || config.node_count > NODES_MAX {
+        return Err(bad(format!(
+            "node count {} out of range 1..={NODES_MAX}",
+            config.node_count
+        )));
+    }
+    let id_ok = !config.run_id.is_empty()
+        && config.run_id.len() <= 48
+        && config
+            .run_id
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
+    if !id_ok {
+        return Err(bad(format!(
+            "run id {:?} must be 1-48 letters, digits, '-' or '_'",
+            config.run_id
+        )));
+    }
+    config.profile.validate(&config.profile.name)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    // Bad node counts and run ids are rejected before Docker is touched.
+    #[test]
+    fn config_is_validated() {
+        let profile = Profile::broker_under_test("samsa/broker-under-test:0");
+        let mut config = ClusterConfig::new("run-1", profile);
+        assert!(validate(&config).is_ok());
+        config.node_count = 0;
+        assert!(validate(&config).is_err());
+        config.node_count = 5;
+        config.run_id = "bad id!".into();
+        assert!(validate(&config)
+            .unwrap_err()
+            .to_string()
+            .contains("run id"));
+    }
+}

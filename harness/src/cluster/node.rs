@@ -1,0 +1,136 @@
+//! Creating and starting one broker container on the run network, with its fixed
+//! address, labels, hostname and the profile's rendered command and environment.
+//!
+//! Containers are made with bollard rather than testcontainers: testcontainers 0.28's
+//! `ContainerRequest` cannot set an endpoint's IPAM address (static IPs are what keep
+//! peers and grudges valid across kill/restart), and its `ContainerAsync` removes the
+//! container from a `Drop` impl and cannot be shared with a Ctrl-C handler, which fights
+//! the explicit, label-driven teardown and sweep this harness needs.
+
+use std::collections::{BTreeMap, HashMap};
+use std::net::Ipv4Addr;
+
+use bollard::models::{
+    ContainerCreateBody, EndpointIpamConfig, EndpointSettings, HostConfig, NetworkingConfig,
+};
+use bollard::query_parameters::CreateContainerOptionsBuilder;
+use bollard::Docker;
+
+use crate::cluster::error::{docker_error, ClusterError};
+use crate::cluster::image::image_exists;
+use crate::cluster::labels::node_labels;
+use crate::cluster::network::RunNetwork;
+use crate::cluster::profile::{NodeSpec, Profile};
+
+/// One running node of the cluster.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClusterNode {
+    /// Broker id, 1-based.
+    pub id: i32,
+    /// Name in grudges, events and reports (`n1`).
+    pub name: String,
+    /// Docker container name (`samsa-<run>-n1`).
+    pub container: String,
+    /// Its fixed address on the run network.
+    pub ip: Ipv4Addr,
+}
+
+/// The node specs of an `n`-node cluster on `network`.
+pub fn node_specs(network: &RunNetwork, n: usize) -> Vec<NodeSpec> {
+    (0..n)
+        .map(|index| NodeSpec {
+            id: index as i32 + 1,
+            name: format!("n{}", index + 1),
+            host: network.node_ip(index).to_string(),
+        })
+        .collect()
+}
+
+/// Create and start the container of `spec`.
+pub async fn start_node(
+    docker: &Docker,
+    run_id: &str,
+    network: &RunNetwork,
+    profile: &Profile,
+    extra_env: &BTreeMap<String, String>,
+    spec: &NodeSpec,
+    all: &[NodeSpec],
+) -> Result<ClusterNode, ClusterError> {
+    let image = profile.image.clone().ok_or_else(|| ClusterError::Profile {
+        source_name: profile.name.clone(),
+        detail: "no image given".into(),
+    })?;
+    if !image_exists(docker, &image).await? {
+        return Err(ClusterError::ImageMissing(image));
+    }
+    let bad_profile = |detail: String| ClusterError::Profile {
+        source_name: profile.name.clone(),
+        detail,
+    };
+    let mut env = profile.render_env(spec, all).map_err(bad_profile)?;
+    env.extend(extra_env.iter().map(|(k, v)| format!("{k}={v}")));
+    let command = profile.render_command(spec, all).map_err(bad_profile)?;
+    let container = format!("samsa-{run_id}-{}", spec.name);
+    let endpoint = EndpointSettings {
+        ipam_config: Some(EndpointIpamConfig {
+            ipv4_address: Some(spec.host.clone()),
+            ..Default::default()
+        }),
+        aliases: Some(vec![spec.name.clone()]),
+        ..Default::default()
+    };
+    let body = ContainerCreateBody {
+        image: Some(image),
+        cmd: (!command.is_empty()).then_some(command),
+        env: Some(env),
+        labels: Some(node_labels(run_id, &spec.name)),
+        hostname: Some(spec.name.clone()),
+        host_config: Some(HostConfig {
+            network_mode: Some(network.name.clone()),
+            ..Default::default()
+        }),
+        networking_config: Some(NetworkingConfig {
+            endpoints_config: Some(HashMap::from([(network.name.clone(), endpoint)])),
+        }),
+        ..Default::default()
+    };
+    let options = CreateContainerOptionsBuilder::default()
+        .name(&container)
+        .build();
+    docker
+        .create_container(Some(options), body)
+        .await
+        .map_err(|e| docker_error("create", &container, e))?;
+    docker
+        .start_container(&container, None)
+        .await
+        .map_err(|e| docker_error("start", &container, e))?;
+    let ip = spec.host.parse().map_err(|_| ClusterError::Profile {
+        source_name: profile.name.clone(),
+        detail: format!("node address {:?} is not IPv4", spec.host),
+    })?;
+    Ok(ClusterNode {
+        id: spec.id,
+        name: spec.name.clone(),
+        container,
+        ip,
+    })
+}
+
+/// The address Docker reports for `container` on `network` (read back, never assumed).
+pub async fn address_on(
+    docker: &Docker,
+    container: &str,
+    network: &str,
+) -> Result<Option<Ipv4Addr>, ClusterError> {
+    let inspect = docker
+        .inspect_container(container, None)
+        .await
+        .map_err(|e| docker_error("inspect", container, e))?;
+    Ok(inspect
+        .network_settings
+        .and_then(|s| s.networks)
+        .and_then(|mut nets| nets.remove(network))
+        .and_then(|endpoint| endpoint.ip_address)
+        .and_then(|ip| ip.parse().ok()))
+}

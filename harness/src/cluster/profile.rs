@@ -1,0 +1,280 @@
+//! Broker profiles: how to run one Kafka-compatible broker image as a cluster node. The
+//! built-in profile runs broker-under-test; a TOML file describes any other image (see
+//! `harness/profiles/apache-kafka.toml`): image, command and environment templates, data
+//! directory, readiness check and optional admin endpoint. Templates are data, so testing
+//! a new broker needs a file, not code.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use serde::{Deserialize, Serialize};
+
+use crate::cluster::error::ClusterError;
+use crate::cluster::template::{render, TemplateVars};
+
+/// How the harness decides a node is ready to serve.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "kebab-case", deny_unknown_fields)]
+pub enum Readiness {
+    /// HTTP 200 from this path on the admin endpoint.
+    AdminHttp {
+        /// The path, e.g. `/health`.
+        path: String,
+    },
+    /// A TCP connection to the Kafka port is accepted.
+    KafkaPort,
+}
+
+/// An HTTP admin endpoint reporting partition state (leader, epoch, ISR, HW, LEO).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AdminEndpoint {
+    /// The port inside the container.
+    pub port: u16,
+    /// The path returning partition state as JSON.
+    #[serde(default = "default_partitions_path")]
+    pub partitions_path: String,
+}
+
+fn default_partitions_path() -> String {
+    "/partitions".into()
+}
+
+fn default_kafka_port() -> u16 {
+    9092
+}
+
+fn default_separator() -> String {
+    ",".into()
+}
+
+/// One broker profile.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Profile {
+    /// A short name for reports.
+    pub name: String,
+    /// The image to run; the built-in profile leaves it empty and takes the built tag.
+    #[serde(default)]
+    pub image: Option<String>,
+    /// Command (arguments after the image's entrypoint), each a template.
+    #[serde(default)]
+    pub command: Vec<String>,
+    /// Environment variables, values are templates.
+    #[serde(default)]
+    pub env: BTreeMap<String, String>,
+    /// The broker's data directory inside the container (kept across kill/restart).
+    pub data_dir: String,
+    /// The Kafka listener port inside the container.
+    #[serde(default = "default_kafka_port")]
+    pub kafka_port: u16,
+    /// How one peer is written in `{peers}`; placeholders `{id}`, `{name}`, `{host}`,
+    /// `{kafka_port}`. E.g. KRaft voters: `{id}@{host}:9093`.
+    pub peer_format: String,
+    /// Separator between peers in `{peers}`.
+    #[serde(default = "default_separator")]
+    pub peer_separator: String,
+    /// Readiness check.
+    pub readiness: Readiness,
+    /// Admin endpoint, if the broker has one.
+    #[serde(default)]
+    pub admin: Option<AdminEndpoint>,
+}
+
+/// A node as templates see it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NodeSpec {
+    /// Broker id (Kafka `node.id` / `broker.id`), 1-based.
+    pub id: i32,
+    /// Name in grudges and reports (`n1`).
+    pub name: String,
+    /// Address other nodes and clients use.
+    pub host: String,
+}
+
+impl Profile {
+    /// The built-in profile for broker-under-test (image built by
+    /// [`crate::cluster::image::build_broker_image`]).
+    pub fn broker_under_test(image: &str) -> Profile {
+        let env = [
+            ("BROKER_NODE_ID", "{node_id}"),
+            ("BROKER_ADVERTISED_HOST", "{advertised_host}"),
+            ("BROKER_ADVERTISED_PORT", "{kafka_port}"),
+            ("BROKER_DATA_DIR", "{data_dir}"),
+            ("BROKER_PEERS", "{peers}"),
+            ("RUST_LOG", "info"),
+        ];
+        Profile {
+            name: "broker-under-test".into(),
+            image: Some(image.to_string()),
+            command: Vec::new(),
+            env: env
+                .into_iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
+            data_dir: "/data".into(),
+            kafka_port: 9092,
+            peer_format: "{id}@{host}:{kafka_port}".into(),
+            peer_separator: ",".into(),
+            readiness: Readiness::AdminHttp {
+                path: "/health".into(),
+            },
+            admin: Some(AdminEndpoint {
+                port: 8080,
+                partitions_path: "/partitions".into(),
+            }),
+        }
+    }
+
+    /// Parse and validate a profile from TOML text; `source_name` names it in errors.
+    pub fn from_toml(text: &str, source_name: &str) -> Result<Profile, ClusterError> {
+        let profile: Profile = toml::from_str(text).map_err(|e| ClusterError::Profile {
+            source_name: source_name.to_string(),
+            detail: e.to_string(),
+        })?;
+        profile.validate(source_name)?;
+        Ok(profile)
+    }
+
+    /// Read a profile file.
+    pub fn load(path: &Path) -> Result<Profile, ClusterError> {
+        let text =
+            std::fs::read_to_string(path).map_err(|e| crate::cluster::error::io_error(path, e))?;
+        Self::from_toml(&text, &path.display().to_string())
+    }
+
+    /// Check the profile renders for a sample cluster and is self-consistent.
+    pub fn validate(&self, source_name: &str) -> Result<(), ClusterError> {
+        let bad = |detail: String| ClusterError::Profile {
+            source_name: source_name.to_string(),
+            detail,
+        };
+        if matches!(self.readiness, Readiness::AdminHttp { .. }) && self.admin.is_none() {
+            return Err(bad(
+                "readiness kind admin-http needs an [admin] section".into()
+            ));
+        }
+        if self.data_dir.is_empty() || !self.data_dir.starts_with('/') {
+            return Err(bad(format!(
+                "data_dir {:?} must be an absolute path",
+                self.data_dir
+            )));
+        }
+        let sample: Vec<NodeSpec> = (1..=3)
+            .map(|id| NodeSpec {
+                id,
+                name: format!("n{id}"),
+                host: format!("10.0.0.{id}"),
+            })
+            .collect();
+        self.render_env(&sample[0], &sample).map_err(&bad)?;
+        self.render_command(&sample[0], &sample).map_err(&bad)?;
+        Ok(())
+    }
+
+    fn vars(&self, node: &NodeSpec, all: &[NodeSpec]) -> Result<TemplateVars, String> {
+        let mut peers = Vec::with_capacity(all.len());
+        for peer in all {
+            let peer_vars = TemplateVars::from([
+                ("id", peer.id.to_string()),
+                ("name", peer.name.clone()),
+                ("host", peer.host.clone()),
+                ("kafka_port", self.kafka_port.to_string()),
+            ]);
+            peers.push(
+                render(&self.peer_format, &peer_vars).map_err(|e| format!("peer_format: {e}"))?,
+            );
+        }
+        Ok(TemplateVars::from([
+            ("node_id", node.id.to_string()),
+            ("node_name", node.name.clone()),
+            ("advertised_host", node.host.clone()),
+            ("kafka_port", self.kafka_port.to_string()),
+            ("data_dir", self.data_dir.clone()),
+            ("node_count", all.len().to_string()),
+            ("peers", peers.join(&self.peer_separator)),
+        ]))
+    }
+
+    /// The container environment (`KEY=value`) for `node` in a cluster of `all`.
+    pub fn render_env(&self, node: &NodeSpec, all: &[NodeSpec]) -> Result<Vec<String>, String> {
+        let vars = self.vars(node, all)?;
+        self.env
+            .iter()
+            .map(|(key, template)| {
+                render(template, &vars)
+                    .map(|value| format!("{key}={value}"))
+                    .map_err(|e| format!("env {key}: {e}"))
+            })
+            .collect()
+    }
+
+    /// The container command for `node`.
+    pub fn render_command(&self, node: &NodeSpec, all: &[NodeSpec]) -> Result<Vec<String>, String> {
+        let vars = self.vars(node, all)?;
+        self.command
+            .iter()
+            .map(|template| render(template, &vars).map_err(|e| format!("command: {e}")))
+            .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn cluster() -> Vec<NodeSpec> {
+        (1..=3)
+            .map(|id| NodeSpec {
+                id,
+                name: format!("n{id}"),
+                host: format!("10.9.0.{}", 10 + id),
+            })
+            .collect()
+    }
+
+    // The shipped apache/kafka profile parses and renders KRaft voters for every node.
+    #[test]
+    fn apache_kafka_profile_parses() {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("profiles/apache-kafka.toml");
+        let profile = Profile::load(&path).unwrap();
+        assert_eq!(profile.readiness, Readiness::KafkaPort);
+        let env = profile.render_env(&cluster()[1], &cluster()).unwrap();
+        assert!(env.contains(&"KAFKA_NODE_ID=2".to_string()), "{env:?}");
+        assert!(env.contains(
+            &"KAFKA_CONTROLLER_QUORUM_VOTERS=1@10.9.0.11:9093,2@10.9.0.12:9093,3@10.9.0.13:9093"
+                .to_string()
+        ));
+        assert!(env.contains(&"KAFKA_ADVERTISED_LISTENERS=PLAINTEXT://10.9.0.12:9092".to_string()));
+    }
+
+    // The built-in profile gives broker-under-test its identity and peers.
+    #[test]
+    fn built_in_profile_renders() {
+        let profile = Profile::broker_under_test("samsa/broker-under-test:abc");
+        profile.validate("built-in").unwrap();
+        let env = profile.render_env(&cluster()[0], &cluster()).unwrap();
+        assert!(env.contains(&"BROKER_NODE_ID=1".to_string()));
+        assert!(env.contains(&"BROKER_ADVERTISED_HOST=10.9.0.11".to_string()));
+        assert!(env.contains(
+            &"BROKER_PEERS=1@10.9.0.11:9092,2@10.9.0.12:9092,3@10.9.0.13:9092".to_string()
+        ));
+    }
+
+    // Malformed files and unknown placeholders are errors that name the problem.
+    #[test]
+    fn bad_profiles_are_named_errors() {
+        let missing_admin = "name='x'\ndata_dir='/d'\npeer_format='{id}'\n[readiness]\nkind='admin-http'\npath='/h'\n";
+        let err = Profile::from_toml(missing_admin, "x.toml")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("[admin]"), "{err}");
+        let unknown = "name='x'\ndata_dir='/d'\npeer_format='{id}'\n[env]\nA='{nodeid}'\n[readiness]\nkind='kafka-port'\n";
+        let err = Profile::from_toml(unknown, "x.toml")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("nodeid"), "{err}");
+        let typo = "name='x'\ndata_dir='/d'\npeer_format='{id}'\nimgae='y'\n[readiness]\nkind='kafka-port'\n";
+        assert!(Profile::from_toml(typo, "x.toml").is_err());
+    }
+}

@@ -1,0 +1,101 @@
+//! Creating the test topic through Kafka's own CreateTopics API (rdkafka's AdminClient),
+//! with the settings the run's guarantees depend on: partitions, replication factor,
+//! `min.insync.replicas` (acks=all durability) and `unclean.leader.election.enable`
+//! (whether an out-of-sync replica may become leader and lose committed data).
+
+use std::time::Duration;
+
+use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
+use rdkafka::client::DefaultClientContext;
+use rdkafka::config::ClientConfig;
+use rdkafka::types::RDKafkaErrorCode;
+
+use crate::cluster::error::ClusterError;
+
+/// Attempts before giving up (a fresh cluster may still be electing a controller).
+pub const CREATE_ATTEMPTS_MAX: u32 = 10;
+
+/// Pause between attempts.
+pub const CREATE_RETRY_PAUSE: Duration = Duration::from_millis(500);
+
+/// The test topic's settings.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TopicSpec {
+    /// Topic name.
+    pub name: String,
+    /// Number of partitions.
+    pub partitions: i32,
+    /// Replicas per partition.
+    pub replication_factor: i32,
+    /// `min.insync.replicas`.
+    pub min_insync_replicas: i32,
+    /// `unclean.leader.election.enable`.
+    pub unclean_leader_election: bool,
+}
+
+/// Create the topic on the cluster reached through `bootstrap_servers`. An existing
+/// topic with that name is accepted (a retried creation may have succeeded). Retryable
+/// errors are retried a bounded number of times; each attempt is bounded by `timeout`.
+pub async fn create_topic(
+    bootstrap_servers: &str,
+    spec: &TopicSpec,
+    timeout: Duration,
+) -> Result<(), ClusterError> {
+    let fail = |detail: String| ClusterError::Topic {
+        topic: spec.name.clone(),
+        detail,
+    };
+    let admin: AdminClient<DefaultClientContext> = ClientConfig::new()
+        .set("bootstrap.servers", bootstrap_servers)
+        .set("socket.timeout.ms", timeout.as_millis().to_string())
+        .create()
+        .map_err(|e| fail(format!("cannot create the admin client: {e}")))?;
+    let min_isr = spec.min_insync_replicas.to_string();
+    let unclean = spec.unclean_leader_election.to_string();
+    let topic = NewTopic::new(
+        &spec.name,
+        spec.partitions,
+        TopicReplication::Fixed(spec.replication_factor),
+    )
+    .set("min.insync.replicas", &min_isr)
+    .set("unclean.leader.election.enable", &unclean);
+    let options = AdminOptions::new()
+        .request_timeout(Some(timeout))
+        .operation_timeout(Some(timeout));
+    let mut last_error = String::new();
+    for attempt in 1..=CREATE_ATTEMPTS_MAX {
+        let call = admin.create_topics([&topic], &options);
+        let outcome = tokio::time::timeout(timeout + Duration::from_secs(1), call).await;
+        match outcome {
+            Err(_) => last_error = format!("no answer within {timeout:?}"),
+            Ok(Err(e)) => last_error = e.to_string(),
+            Ok(Ok(results)) => match results.into_iter().next() {
+                Some(Ok(_)) | Some(Err((_, RDKafkaErrorCode::TopicAlreadyExists))) => return Ok(()),
+                Some(Err((_, code))) if !is_retryable(code) => {
+                    return Err(fail(format!("the broker refused: {code}")))
+                }
+                Some(Err((_, code))) => last_error = code.to_string(),
+                None => last_error = "empty CreateTopics response".into(),
+            },
+        }
+        tracing::debug!(attempt, %last_error, "create topic failed, retrying");
+        tokio::time::sleep(CREATE_RETRY_PAUSE).await;
+    }
+    Err(fail(format!(
+        "{CREATE_ATTEMPTS_MAX} attempts failed, last: {last_error}"
+    )))
+}
+
+/// Errors a just-started cluster may return while it settles.
+fn is_retryable(code: RDKafkaErrorCode) -> bool {
+    matches!(
+        code,
+        RDKafkaErrorCode::NotController
+            | RDKafkaErrorCode::RequestTimedOut
+            | RDKafkaErrorCode::BrokerNotAvailable
+            | RDKafkaErrorCode::LeaderNotAvailable
+            | RDKafkaErrorCode::InvalidReplicationFactor
+            | RDKafkaErrorCode::NetworkException
+            | RDKafkaErrorCode::OperationTimedOut
+    )
+}
