@@ -74,21 +74,69 @@ struct AnomalyRow {
 const TABLE: &[AnomalyRow] = &[
     row(AnomalyKind::LostWrite, "lost-write", Some(Property::NoLoss)),
     row(AnomalyKind::Unseen, "unseen", None),
-    row(AnomalyKind::Duplicate, "duplicate", Some(Property::NoDuplicates)),
-    row(AnomalyKind::InconsistentOffsets, "inconsistent-offsets", Some(Property::NoLoss)),
-    row(AnomalyKind::AbortedRead, "aborted-read", Some(Property::NoLoss)),
-    row(AnomalyKind::PhantomRead, "phantom-read", Some(Property::NoLoss)),
-    row(AnomalyKind::NonmonotonicSend, "nonmonotonic-send", Some(Property::Ordered)),
+    row(
+        AnomalyKind::Duplicate,
+        "duplicate",
+        Some(Property::NoDuplicates),
+    ),
+    row(
+        AnomalyKind::InconsistentOffsets,
+        "inconsistent-offsets",
+        Some(Property::NoLoss),
+    ),
+    row(
+        AnomalyKind::AbortedRead,
+        "aborted-read",
+        Some(Property::NoLoss),
+    ),
+    row(
+        AnomalyKind::PhantomRead,
+        "phantom-read",
+        Some(Property::NoLoss),
+    ),
+    row(
+        AnomalyKind::NonmonotonicSend,
+        "nonmonotonic-send",
+        Some(Property::Ordered),
+    ),
     row(AnomalyKind::PollSkip, "poll-skip", Some(Property::Ordered)),
-    row(AnomalyKind::NonmonotonicPoll, "nonmonotonic-poll", Some(Property::Ordered)),
-    row(AnomalyKind::IntPollSkip, "int-poll-skip", Some(Property::Ordered)),
-    row(AnomalyKind::IntNonmonotonicPoll, "int-nonmonotonic-poll", Some(Property::Ordered)),
-    row(AnomalyKind::IntSendSkip, "int-send-skip", Some(Property::Ordered)),
-    row(AnomalyKind::IntNonmonotonicSend, "int-nonmonotonic-send", Some(Property::Ordered)),
-    row(AnomalyKind::Nonlinearizable, "nonlinearizable", Some(Property::Linearizable)),
+    row(
+        AnomalyKind::NonmonotonicPoll,
+        "nonmonotonic-poll",
+        Some(Property::Ordered),
+    ),
+    row(
+        AnomalyKind::IntPollSkip,
+        "int-poll-skip",
+        Some(Property::Ordered),
+    ),
+    row(
+        AnomalyKind::IntNonmonotonicPoll,
+        "int-nonmonotonic-poll",
+        Some(Property::Ordered),
+    ),
+    row(
+        AnomalyKind::IntSendSkip,
+        "int-send-skip",
+        Some(Property::Ordered),
+    ),
+    row(
+        AnomalyKind::IntNonmonotonicSend,
+        "int-nonmonotonic-send",
+        Some(Property::Ordered),
+    ),
+    row(
+        AnomalyKind::Nonlinearizable,
+        "nonlinearizable",
+        Some(Property::Linearizable),
+    ),
     row(AnomalyKind::G0, "G0", Some(Property::Linearizable)),
     row(AnomalyKind::G1c, "G1c", Some(Property::Linearizable)),
-    row(AnomalyKind::GSingle, "G-single", Some(Property::Linearizable)),
+    row(
+        AnomalyKind::GSingle,
+        "G-single",
+        Some(Property::Linearizable),
+    ),
     row(AnomalyKind::G2, "G2", Some(Property::Linearizable)),
 ];
 

@@ -1,0 +1,397 @@
+//! `lost-write`: an acknowledged send missing from a log that must contain it
+//! (HISTORY.md; Jepsen's kafka checker calls it the same). Violates `no_loss`.
+//!
+//! Conservative by design: a send is only called lost on proof, never because it was
+//! merely not read. The proofs, for a send of `v` acknowledged at offset `o` of key `k`:
+//! 1. no poll ever read `v`, and a poll read a different value at offset `o`;
+//! 2. no poll ever read `v`, and one consumer read key `k` straight across `o` (from an
+//!    offset below `o` to one above it with no reset between, or from the beginning of the
+//!    log after `assign` with `seek_to_beginning` to a first offset above `o`);
+//! 3. a complete final read of `k` does not contain `v`: `final` polls of one consumer that
+//!    sought to the beginning and reached at least the highest acknowledged offset of `k`.
+//!    Proof 3 also covers sends acknowledged without an offset, when the ack completed
+//!    before that final read began.
+//!
+//! A send that ended `info` or `fail` is never lost. Sends not proven lost and never read
+//! are `unseen` (see `unseen.rs`).
+
+use rustc_hash::{FxHashMap, FxHashSet};
+
+use super::consumer::Step;
+use super::index::{KeyIndex, OpPos};
+use super::Context;
+use crate::anomaly::{AnomalyKind, Finding};
+use crate::history::model::{Function, KeyId, LineIndex, MicroOp, Offset, Outcome, Value};
+
+/// Why a send is known to be lost.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Proof {
+    /// Offset `o` was read holding another value.
+    Overwritten { other: Value, reader: OpPos },
+    /// A consumer read across `o` (`from` is `None` when it started at the log's beginning).
+    ReadAcross {
+        from: Option<Offset>,
+        to: Offset,
+        reader: OpPos,
+    },
+    /// A complete final read did not contain it.
+    FinalRead { max_offset: Offset, last_op: OpPos },
+}
+
+/// One lost send.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Loss {
+    pub key: KeyId,
+    pub value: Value,
+    pub send_op: OpPos,
+    pub offset: Option<Offset>,
+    pub proof: Proof,
+}
+
+/// Gaps consumers read across for one key, sorted by start, with a running maximum of
+/// their ends so "does some gap contain `o`" is one binary search.
+struct Gaps {
+    /// (start, end, reader); start `None` = the beginning of the log.
+    spans: Vec<(Option<Offset>, Offset, OpPos)>,
+    /// For each prefix of `spans`, the index of the span with the greatest end.
+    best_end: Vec<usize>,
+}
+
+impl Gaps {
+    fn new(mut spans: Vec<(Option<Offset>, Offset, OpPos)>) -> Gaps {
+        spans.sort_unstable_by_key(|s| s.0);
+        let mut best_end: Vec<usize> = Vec::with_capacity(spans.len());
+        for (i, s) in spans.iter().enumerate() {
+            let best = match best_end.last() {
+                Some(&b) if spans[b].1 >= s.1 => b,
+                _ => i,
+            };
+            best_end.push(best);
+        }
+        Gaps { spans, best_end }
+    }
+
+    /// A span with start < `o` < end, if any.
+    fn containing(&self, o: Offset) -> Option<(Option<Offset>, Offset, OpPos)> {
+        let n = self
+            .spans
+            .partition_point(|s| s.0.is_none_or(|start| start < o));
+        let best = self.spans[*self.best_end[..n].last()?];
+        (best.1 > o).then_some(best)
+    }
+}
+
+/// One consumer's final read of one key since it sought to the beginning.
+#[derive(Default)]
+struct FinalRead {
+    values: FxHashSet<Value>,
+    max_offset: Option<Offset>,
+    first_invoke: Option<LineIndex>,
+    last_op: OpPos,
+}
+
+/// Complete final reads per key: consumers that sought to the beginning, then read with
+/// `final` polls at least up to the highest acknowledged offset.
+fn complete_final_reads(ctx: &Context<'_>) -> FxHashMap<KeyId, Vec<FinalRead>> {
+    let mut open: FxHashMap<(u64, KeyId), FinalRead> = FxHashMap::default();
+    let mut done: Vec<(KeyId, FinalRead)> = Vec::new();
+    let mut close = |open: &mut FxHashMap<(u64, KeyId), FinalRead>, process: u64| {
+        let keys: Vec<(u64, KeyId)> = open.keys().filter(|k| k.0 == process).copied().collect();
+        for k in keys {
+            if let Some(fr) = open.remove(&k) {
+                done.push((k.1, fr));
+            }
+        }
+    };
+    for (pos, op) in ctx.history.ops.iter().enumerate() {
+        match op.f {
+            Function::Assign | Function::Subscribe | Function::Crash => {
+                close(&mut open, op.process);
+                if let (Function::Assign, Some(a)) = (op.f, &op.assignment) {
+                    if a.seek_to_beginning && op.outcome != Outcome::Fail {
+                        for &key in &a.keys {
+                            open.insert((op.process, key), FinalRead::default());
+                        }
+                    }
+                }
+            }
+            Function::Poll | Function::Txn if op.outcome != Outcome::Ok => {
+                // Records an unrecorded poll consumed are unknown: this read proves nothing.
+                let keys: Vec<(u64, KeyId)> =
+                    open.keys().filter(|k| k.0 == op.process).copied().collect();
+                for k in keys {
+                    open.remove(&k);
+                }
+            }
+            Function::Poll | Function::Txn => {
+                for mop in &op.mops {
+                    let MicroOp::Poll { reads } = mop else {
+                        continue;
+                    };
+                    for read in reads {
+                        let Some(fr) = open.get_mut(&(op.process, read.key)) else {
+                            continue;
+                        };
+                        for &(offset, value) in &read.records {
+                            fr.values.insert(value);
+                            fr.max_offset = Some(fr.max_offset.map_or(offset, |m| m.max(offset)));
+                        }
+                        if op.is_final {
+                            fr.first_invoke.get_or_insert(op.invoke_index);
+                            fr.last_op = pos as OpPos;
+                        }
+                    }
+                }
+            }
+            Function::Send => {}
+        }
+    }
+    let processes: Vec<u64> = open.keys().map(|k| k.0).collect();
+    for p in processes {
+        close(&mut open, p);
+    }
+    let mut complete: FxHashMap<KeyId, Vec<FinalRead>> = FxHashMap::default();
+    for (key, fr) in done {
+        let highest_ack = highest_acked_offset(ctx.index.key(key));
+        let reached = match (fr.max_offset, highest_ack, fr.first_invoke) {
+            (Some(max), Some(high), Some(_)) => max >= high,
+            _ => false,
+        };
+        if reached {
+            complete.entry(key).or_default().push(fr);
+        }
+    }
+    complete
+}
+
+fn highest_acked_offset(k: &KeyIndex) -> Option<Offset> {
+    k.sends
+        .values()
+        .filter(|s| s.outcome == Outcome::Ok)
+        .filter_map(|s| s.acked_offset)
+        .max()
+}
+
+/// Every send proven lost, at most once each.
+pub(crate) fn losses(ctx: &Context<'_>) -> Vec<Loss> {
+    let mut spans: FxHashMap<KeyId, Vec<(Option<Offset>, Offset, OpPos)>> = FxHashMap::default();
+    for step in &ctx.irregular_steps {
+        match *step {
+            Step::Within { key, from, to, op } if to > from.saturating_add(1) => {
+                spans.entry(key).or_default().push((Some(from), to, op))
+            }
+            Step::Between {
+                key,
+                from,
+                to,
+                to_op,
+                ..
+            } if to > from.saturating_add(1) => {
+                spans.entry(key).or_default().push((Some(from), to, to_op))
+            }
+            Step::FromBeginning { key, to, op } => {
+                spans.entry(key).or_default().push((None, to, op))
+            }
+            _ => {}
+        }
+    }
+    let gaps: FxHashMap<KeyId, Gaps> = spans.into_iter().map(|(k, s)| (k, Gaps::new(s))).collect();
+    let finals = complete_final_reads(ctx);
+    let mut out = Vec::new();
+    for (key, k) in ctx.index.iter() {
+        let mut sends: Vec<(Value, OpPos, Option<Offset>)> = k
+            .sends
+            .iter()
+            .filter(|(_, s)| s.outcome == Outcome::Ok)
+            .map(|(&v, s)| (v, s.op, s.acked_offset))
+            .collect();
+        sends.sort_unstable_by_key(|s| s.1);
+        for (value, send_op, offset) in sends {
+            let never_read = !k.first_read.contains_key(&value);
+            let proof = offset
+                .filter(|_| never_read)
+                .and_then(|o| read_proof(k, gaps.get(&key), o, value))
+                .or_else(|| final_proof(ctx, finals.get(&key), value, send_op, offset));
+            if let Some(proof) = proof {
+                out.push(Loss {
+                    key,
+                    value,
+                    send_op,
+                    offset,
+                    proof,
+                });
+            }
+        }
+    }
+    out
+}
+
+fn read_proof(k: &KeyIndex, gaps: Option<&Gaps>, o: Offset, value: Value) -> Option<Proof> {
+    if let Some(slot) = k.values_at_offset.get(&o) {
+        for (other, _) in slot.iter().filter(|(w, _)| *w != value) {
+            if let Some(&reader) = k.first_read.get(&other) {
+                return Some(Proof::Overwritten { other, reader });
+            }
+        }
+    }
+    let (from, to, reader) = gaps?.containing(o)?;
+    Some(Proof::ReadAcross { from, to, reader })
+}
+
+fn final_proof(
+    ctx: &Context<'_>,
+    finals: Option<&Vec<FinalRead>>,
+    value: Value,
+    send_op: OpPos,
+    offset: Option<Offset>,
+) -> Option<Proof> {
+    let send = &ctx.history.ops[send_op as usize];
+    finals?
+        .iter()
+        .find(|fr| {
+            let covers = match (offset, fr.first_invoke) {
+                (Some(_), _) => true,
+                (None, Some(start)) => send.complete_index.is_some_and(|c| c < start),
+                (None, None) => false,
+            };
+            covers && !fr.values.contains(&value)
+        })
+        .map(|fr| Proof::FinalRead {
+            max_offset: fr.max_offset.unwrap_or(-1),
+            last_op: fr.last_op,
+        })
+}
+
+/// Reports every lost send.
+pub fn detect(ctx: &Context<'_>) -> Vec<Finding> {
+    losses(ctx)
+        .into_iter()
+        .map(|l| {
+            let key = ctx.key_name(l.key);
+            let s = ctx.line(l.send_op);
+            let at = l
+                .offset
+                .map_or("without an offset".to_owned(), |o| format!("at offset {o}"));
+            let (witness, why) = match l.proof {
+                Proof::Overwritten { other, reader } => (
+                    reader,
+                    format!(
+                        "poll op {} read value {other} at that offset and no poll ever saw {}",
+                        ctx.line(reader),
+                        l.value
+                    ),
+                ),
+                Proof::ReadAcross {
+                    from: Some(from),
+                    to,
+                    reader,
+                } => (
+                    reader,
+                    format!(
+                        "a consumer read key {key} from offset {from} straight to {to} (op {}) and no poll ever saw {}",
+                        ctx.line(reader),
+                        l.value
+                    ),
+                ),
+                Proof::ReadAcross { from: None, to, reader } => (
+                    reader,
+                    format!(
+                        "a consumer read key {key} from the beginning of the log and its first record was at offset {to} (op {}), and no poll ever saw {}",
+                        ctx.line(reader),
+                        l.value
+                    ),
+                ),
+                Proof::FinalRead { max_offset, last_op } => (
+                    last_op,
+                    format!(
+                        "the complete final read of key {key} (up to offset {max_offset}, ending with op {}) does not contain it",
+                        ctx.line(last_op)
+                    ),
+                ),
+            };
+            ctx.finding(
+                AnomalyKind::LostWrite,
+                l.key,
+                Some(l.value),
+                l.offset,
+                &[l.send_op, witness],
+                format!("value {} was acknowledged {at} of key {key} by op {s}, but {why}", l.value),
+            )
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::testing::{run, Script};
+    use super::*;
+
+    // Goal: a read past an unread acked offset proves loss; reading it too does not.
+    #[test]
+    fn read_across_an_acked_offset_is_a_lost_write_and_reading_it_is_not() {
+        let mut s = Script::default();
+        s.send(0, "0", 16, 41)
+            .send(0, "0", 17, 42)
+            .send(0, "0", 18, 43);
+        s.poll(1, "0", &[(41, 16), (43, 18)]);
+        let found = run(detect, &s.build());
+        assert_eq!(found.len(), 1, "{found:?}");
+        assert_eq!(
+            (found[0].value, found[0].offset, found[0].ops.clone()),
+            (Some(17), Some(42), vec![3, 7])
+        );
+
+        let mut twin = Script::default();
+        twin.send(0, "0", 16, 41)
+            .send(0, "0", 17, 42)
+            .send(0, "0", 18, 43);
+        twin.poll(1, "0", &[(41, 16), (42, 17), (43, 18)]);
+        assert!(run(detect, &twin.build()).is_empty());
+    }
+
+    // Goal: a consumer that merely started later proves nothing (no false positive).
+    #[test]
+    fn a_consumer_starting_past_the_offset_without_seeking_to_beginning_proves_nothing() {
+        let mut s = Script::default();
+        s.send(0, "0", 17, 42).send(0, "0", 18, 43);
+        s.assign(1, &["0"], false).poll(1, "0", &[(43, 18)]);
+        assert!(run(detect, &s.build()).is_empty());
+
+        let mut flagged = Script::default();
+        flagged.send(0, "0", 17, 42).send(0, "0", 18, 43);
+        flagged.assign(1, &["0"], true).poll(1, "0", &[(43, 18)]);
+        assert_eq!(run(detect, &flagged.build()).len(), 1);
+    }
+
+    // Goal: a complete final read missing a value acked without offset proves loss;
+    // an incomplete one (not reaching the highest ack) does not.
+    #[test]
+    fn complete_final_read_missing_a_value_is_a_lost_write() {
+        let mut s = Script::default();
+        s.send_invoke(0, "0", 17)
+            .send_ok(0, "0", 17, None)
+            .send(0, "0", 18, 5);
+        s.assign(1, &["0"], true).final_poll(1, "0", &[(5, 18)]);
+        let found = run(detect, &s.build());
+        assert_eq!(found.len(), 1);
+        assert_eq!(found[0].value, Some(17));
+
+        let mut twin = Script::default();
+        twin.send_invoke(0, "0", 17)
+            .send_ok(0, "0", 17, None)
+            .send(0, "0", 18, 5);
+        twin.assign(1, &["0"], true).final_poll(1, "0", &[(4, 17)]);
+        assert!(run(detect, &twin.build()).is_empty());
+    }
+
+    // Goal: an indeterminate send is never lost, even when read across.
+    #[test]
+    fn an_info_send_is_never_lost() {
+        let mut s = Script::default();
+        s.send(0, "0", 16, 41)
+            .send_invoke(1, "0", 17)
+            .send_end(1, "info", "0", 17);
+        s.send(0, "0", 18, 43).poll(2, "0", &[(41, 16), (43, 18)]);
+        assert!(run(detect, &s.build()).is_empty());
+    }
+}
