@@ -12,7 +12,7 @@ const EARLIEST: i64 = -2;
 const LATEST: i64 = -1;
 
 /// Answers a ListOffsets request.
-pub fn handle(broker: &Broker, req: &ListOffsetsRequest) -> ListOffsetsResponse {
+pub fn handle(broker: &Broker, req: &ListOffsetsRequest, version: i16) -> ListOffsetsResponse {
     let topics = req
         .topics
         .iter()
@@ -28,7 +28,12 @@ pub fn handle(broker: &Broker, req: &ListOffsetsRequest) -> ListOffsetsResponse 
                         return resp.with_error_code(3);
                     };
                     let inner = partition.lock();
-                    let resp = resp.with_leader_epoch(inner.state.leader_epoch);
+                    // leader_epoch exists from v4; older encodings refuse a non-default value.
+                    let resp = if version >= 4 {
+                        resp.with_leader_epoch(inner.state.leader_epoch)
+                    } else {
+                        resp
+                    };
                     match lp.timestamp {
                         EARLIEST => resp.with_offset(inner.log.log_start_offset()),
                         LATEST => resp.with_offset(inner.state.high_watermark),

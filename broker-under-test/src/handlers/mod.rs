@@ -3,6 +3,7 @@
 pub mod api_versions;
 pub mod create_topics;
 pub mod fetch;
+pub mod find_coordinator;
 pub mod init_producer_id;
 pub mod list_offsets;
 pub mod metadata;
@@ -31,7 +32,12 @@ pub async fn dispatch(
         }
         RequestKind::Produce(r) => ResponseKind::Produce(produce::handle(broker, r).await?),
         RequestKind::Fetch(r) => ResponseKind::Fetch(fetch::handle(broker, r).await),
-        RequestKind::ListOffsets(r) => ResponseKind::ListOffsets(list_offsets::handle(broker, &r)),
+        RequestKind::FindCoordinator(r) => {
+            ResponseKind::FindCoordinator(find_coordinator::handle(&r, version))
+        }
+        RequestKind::ListOffsets(r) => {
+            ResponseKind::ListOffsets(list_offsets::handle(broker, &r, version))
+        }
         other => {
             // decode_request only lets advertised APIs through; reaching here is a programming error.
             tracing::error!(request = ?std::mem::discriminant(&other), "no handler for a decoded request");

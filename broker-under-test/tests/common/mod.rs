@@ -1,0 +1,240 @@
+//! Test support: start the real broker binary on loopback with a temp data dir, wait for its
+//! `/health`, kill or stop it, and talk raw Kafka protocol to it.
+
+#![allow(dead_code)]
+
+pub mod kafka;
+
+use std::io::{Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::time::{Duration, Instant};
+
+use bytes::{Buf, BytesMut};
+use kafka_protocol::messages::{ApiKey, RequestHeader, ResponseHeader};
+use kafka_protocol::protocol::{Decodable, Encodable, StrBytes};
+
+/// A free loopback port (bound then released).
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("free port")
+        .port()
+}
+
+/// A running broker process.
+pub struct BrokerProcess {
+    pub child: Child,
+    pub port: u16,
+    pub admin_port: u16,
+    pub data_dir: PathBuf,
+    pub log_path: PathBuf,
+}
+
+impl BrokerProcess {
+    /// Starts the broker on fresh ports with extra flags.
+    pub fn start(data_dir: &Path, extra: &[&str]) -> Self {
+        Self::start_on(data_dir, free_port(), free_port(), extra)
+    }
+
+    /// Starts the broker on the given ports (used to restart in place).
+    pub fn start_on(data_dir: &Path, port: u16, admin_port: u16, extra: &[&str]) -> Self {
+        let n = STARTS.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        let log_path = data_dir
+            .parent()
+            .unwrap_or(data_dir)
+            .join(format!("broker-{port}-{n}.log"));
+        let log = std::fs::File::create(&log_path).expect("broker log file");
+        let child = Command::new(env!("CARGO_BIN_EXE_broker-under-test"))
+            .arg("--listen")
+            .arg(format!("127.0.0.1:{port}"))
+            .arg("--admin-listen")
+            .arg(format!("127.0.0.1:{admin_port}"))
+            .arg("--data-dir")
+            .arg(data_dir)
+            .args(extra)
+            .stdout(Stdio::null())
+            .stderr(log)
+            .spawn()
+            .expect("spawn broker");
+        let broker = BrokerProcess {
+            child,
+            port,
+            admin_port,
+            data_dir: data_dir.to_path_buf(),
+            log_path,
+        };
+        broker.wait_healthy(Duration::from_secs(20));
+        broker
+    }
+
+    pub fn bootstrap(&self) -> String {
+        format!("127.0.0.1:{}", self.port)
+    }
+
+    fn wait_healthy(&self, limit: Duration) {
+        let start = Instant::now();
+        while start.elapsed() < limit {
+            if let Some((200, body)) = http_get(self.admin_port, "/health") {
+                assert!(body.contains("\"status\":\"ok\""), "health body {body}");
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        panic!("broker not healthy within {limit:?}; log:\n{}", self.log());
+    }
+
+    /// The broker's stderr so far.
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(&self.log_path).unwrap_or_default()
+    }
+
+    /// kill -9.
+    pub fn kill9(&mut self) {
+        self.child.kill().expect("SIGKILL broker");
+        self.child.wait().expect("reap broker");
+    }
+
+    /// SIGTERM and wait (bounded) for exit.
+    pub fn terminate(&mut self) -> ExitStatus {
+        let status = Command::new("kill")
+            .arg("-TERM")
+            .arg(self.child.id().to_string())
+            .status()
+            .expect("run kill");
+        assert!(status.success(), "kill -TERM failed");
+        let start = Instant::now();
+        loop {
+            if let Some(s) = self.child.try_wait().expect("try_wait") {
+                return s;
+            }
+            assert!(
+                start.elapsed() < Duration::from_secs(15),
+                "broker did not exit after SIGTERM"
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    /// `/partitions` JSON.
+    pub fn partitions(&self) -> serde_json::Value {
+        let (status, body) = http_get(self.admin_port, "/partitions").expect("GET /partitions");
+        assert_eq!(status, 200);
+        serde_json::from_str(&body).expect("partitions JSON")
+    }
+
+    /// Log end offset of one partition from `/partitions`.
+    pub fn log_end_offset(&self, topic: &str, partition: i64) -> i64 {
+        let doc = self.partitions();
+        doc["partitions"]
+            .as_array()
+            .expect("partitions array")
+            .iter()
+            .find(|p| p["topic"] == topic && p["partition"] == partition)
+            .and_then(|p| p["log_end_offset"].as_i64())
+            .unwrap_or_else(|| panic!("partition {topic}-{partition} not in {doc}"))
+    }
+}
+
+impl Drop for BrokerProcess {
+    fn drop(&mut self) {
+        if matches!(self.child.try_wait(), Ok(None)) {
+            if let Err(e) = self.child.kill() {
+                eprintln!("could not kill broker: {e}");
+            }
+            if let Err(e) = self.child.wait() {
+                eprintln!("could not reap broker: {e}");
+            }
+        }
+    }
+}
+
+static STARTS: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+
+/// Minimal HTTP/1.0 GET on loopback: (status, body), None if not reachable.
+pub fn http_get(port: u16, path: &str) -> Option<(u16, String)> {
+    let mut stream = TcpStream::connect_timeout(
+        &format!("127.0.0.1:{port}").parse().ok()?,
+        Duration::from_secs(2),
+    )
+    .ok()?;
+    stream.set_read_timeout(Some(Duration::from_secs(5))).ok()?;
+    write!(stream, "GET {path} HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n").ok()?;
+    let mut text = String::new();
+    stream.read_to_string(&mut text).ok()?;
+    let status = text.split_whitespace().nth(1)?.parse().ok()?;
+    let body = text
+        .split_once("\r\n\r\n")
+        .map(|(_, b)| b.to_string())
+        .unwrap_or_default();
+    Some((status, body))
+}
+
+/// A raw Kafka protocol connection.
+pub struct RawClient {
+    stream: TcpStream,
+    next_correlation: i32,
+}
+
+impl RawClient {
+    pub fn connect(port: u16) -> Self {
+        let stream = TcpStream::connect(("127.0.0.1", port)).expect("connect");
+        stream
+            .set_read_timeout(Some(Duration::from_secs(10)))
+            .expect("timeout");
+        RawClient {
+            stream,
+            next_correlation: 1,
+        }
+    }
+
+    /// Sends raw bytes as one frame.
+    pub fn send_frame(&mut self, body: &[u8]) -> std::io::Result<()> {
+        self.stream.write_all(&(body.len() as u32).to_be_bytes())?;
+        self.stream.write_all(body)
+    }
+
+    /// Reads one response frame.
+    pub fn read_frame(&mut self) -> std::io::Result<Vec<u8>> {
+        let mut size = [0u8; 4];
+        self.stream.read_exact(&mut size)?;
+        let mut body = vec![0u8; u32::from_be_bytes(size) as usize];
+        self.stream.read_exact(&mut body)?;
+        Ok(body)
+    }
+
+    /// True once the broker closed this connection (EOF).
+    pub fn is_closed(&mut self) -> bool {
+        let mut b = [0u8; 1];
+        matches!(self.stream.read(&mut b), Ok(0) | Err(_))
+    }
+
+    /// Sends a typed request and decodes the typed response.
+    pub fn call<Req: Encodable, Resp: Decodable>(
+        &mut self,
+        api_key: ApiKey,
+        version: i16,
+        req: &Req,
+    ) -> Resp {
+        let correlation = self.next_correlation;
+        self.next_correlation += 1;
+        let mut buf = BytesMut::new();
+        RequestHeader::default()
+            .with_request_api_key(api_key as i16)
+            .with_request_api_version(version)
+            .with_correlation_id(correlation)
+            .with_client_id(Some(StrBytes::from_static_str("raw-test")))
+            .encode(&mut buf, api_key.request_header_version(version))
+            .expect("encode header");
+        req.encode(&mut buf, version).expect("encode body");
+        self.send_frame(&buf).expect("send");
+        let mut resp = bytes::Bytes::from(self.read_frame().expect("response frame"));
+        let header = ResponseHeader::decode(&mut resp, api_key.response_header_version(version))
+            .expect("resp header");
+        assert_eq!(header.correlation_id, correlation);
+        let out = Resp::decode(&mut resp, version).expect("decode response");
+        assert_eq!(resp.remaining(), 0, "trailing response bytes");
+        out
+    }
+}
