@@ -6,5 +6,6 @@
 #![deny(missing_docs)]
 
 pub mod anomaly;
+pub mod graph;
 pub mod history;
 pub mod linear;

@@ -1,12 +1,23 @@
 //! Linearizability of the per-key logs: two engines that check each other.
 //!
-//! PLACEHOLDER CONTRACT (to be replaced by the engines): [`check`] is what the verdict
-//! calls; it must stay this signature.
+//! Both see the same model (HISTORY.md, `nonlinearizable`): each key is an append-only log
+//! whose offsets grow in append order (not necessarily densely); a send appends one record
+//! within its interval; a poll returns consecutive records of the log as it stood, and
+//! never proves where the log ended. Indeterminate sends are resolved first
+//! ([`resolve`]). The graph engine ([`graph_engine`]) decides by cycle detection in time
+//! linear in the history; the search engine ([`search`]) by a Wing & Gong / Lowe search.
+//! [`Engine::Both`] runs both and reports any disagreement loudly: it is a checker bug.
 
-use std::time::Duration;
+pub mod graph_engine;
+pub mod resolve;
+pub mod search;
+
+use std::time::{Duration, Instant};
 
 use crate::anomaly::Finding;
 use crate::history::model::History;
+
+use search::KeyVerdict;
 
 /// Which engine decides linearizability.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -45,10 +56,77 @@ pub struct LinearOutcome {
     pub findings: Vec<Finding>,
     /// True when an engine could not decide (time limit), so the verdict is unknown.
     pub unknown: bool,
+    /// Keys on which the two engines disagreed (only with [`Engine::Both`]): a checker bug.
+    pub disagreements: Vec<String>,
 }
+
+/// What [`Engine::Both`] writes into a finding when the engines disagree.
+pub const DISAGREEMENT: &str = "CHECKER BUG: the two linearizability engines disagree on this key";
 
 /// Checks every key's log for linearizability.
 pub fn check(history: &History, options: &LinearOptions) -> LinearOutcome {
-    let _ = (history, options);
-    LinearOutcome::default()
+    let deadline = Instant::now() + options.time_limit;
+    let mut outcome = LinearOutcome::default();
+    for key in resolve::project(history).iter().filter(|k| !k.is_empty()) {
+        match options.engine {
+            Engine::Graph => outcome
+                .findings
+                .extend(graph_engine::check_key(history, key)),
+            Engine::Search => match search::check_key(history, key, deadline) {
+                KeyVerdict::Linearizable => {}
+                KeyVerdict::Unknown => outcome.unknown = true,
+                KeyVerdict::Nonlinearizable(finding) => outcome.findings.push(*finding),
+            },
+            Engine::Both => {
+                let graph = graph_engine::check_key(history, key);
+                let searched = search::check_key(history, key, deadline);
+                both(history, key, graph, searched, &mut outcome);
+            }
+        }
+    }
+    outcome
+}
+
+/// Merges one key's results of both engines; a disagreement is flagged in the findings.
+fn both(
+    history: &History,
+    key: &resolve::KeyHistory<'_>,
+    graph: Vec<Finding>,
+    searched: KeyVerdict,
+    outcome: &mut LinearOutcome,
+) {
+    let name = history.keys.name(key.key).to_owned();
+    let mark = |mut f: Finding, other: &str| {
+        if let serde_json::Value::Object(map) = &mut f.details {
+            map.insert("disagreement".into(), DISAGREEMENT.into());
+            map.insert("other_engine".into(), other.into());
+        }
+        f
+    };
+    match searched {
+        KeyVerdict::Unknown => {
+            // The search could not cross-check; the graph engine's cycles still stand.
+            outcome.unknown |= graph.is_empty();
+            outcome.findings.extend(graph);
+        }
+        KeyVerdict::Linearizable if graph.is_empty() => {}
+        KeyVerdict::Linearizable => {
+            outcome.disagreements.push(name);
+            outcome
+                .findings
+                .extend(graph.into_iter().map(|f| mark(f, "search: linearizable")));
+        }
+        KeyVerdict::Nonlinearizable(finding) if graph.is_empty() => {
+            outcome.disagreements.push(name);
+            outcome.findings.push(mark(*finding, "graph: no cycle"));
+        }
+        KeyVerdict::Nonlinearizable(finding) => {
+            // Agreement: report the graph's cycles, with the search's witness attached.
+            let mut graph = graph;
+            if let serde_json::Value::Object(map) = &mut graph[0].details {
+                map.insert("confirmed_by_search".into(), finding.details.clone());
+            }
+            outcome.findings.extend(graph);
+        }
+    }
 }
