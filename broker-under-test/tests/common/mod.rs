@@ -204,6 +204,11 @@ impl RawClient {
         Ok(body)
     }
 
+    /// The socket, for tests that write raw bytes.
+    pub fn stream_mut(&mut self) -> &mut TcpStream {
+        &mut self.stream
+    }
+
     /// True once the broker closed this connection (EOF).
     pub fn is_closed(&mut self) -> bool {
         let mut b = [0u8; 1];
@@ -237,4 +242,74 @@ impl RawClient {
         assert_eq!(resp.remaining(), 0, "trailing response bytes");
         out
     }
+}
+
+/// A v2 record batch of `count` records from producer `(producer_id, epoch)` starting at
+/// `base_sequence` (producer_id -1: not idempotent).
+pub fn record_batch(count: i32, producer_id: i64, epoch: i16, base_sequence: i32) -> bytes::Bytes {
+    use kafka_protocol::records::{
+        Compression, Record, RecordBatchEncoder, RecordEncodeOptions, TimestampType,
+    };
+    let records: Vec<Record> = (0..count)
+        .map(|i| Record {
+            transactional: false,
+            control: false,
+            delete_horizon: false,
+            partition_leader_epoch: -1,
+            producer_id,
+            producer_epoch: epoch,
+            timestamp_type: TimestampType::Creation,
+            offset: i64::from(i),
+            sequence: if producer_id >= 0 {
+                base_sequence + i
+            } else {
+                i - 1
+            },
+            timestamp: 1_700_000_000_000 + i64::from(i),
+            key: None,
+            value: Some(bytes::Bytes::from(format!("raw-{base_sequence}-{i}"))),
+            headers: Default::default(),
+        })
+        .collect();
+    let mut buf = BytesMut::new();
+    RecordBatchEncoder::encode(
+        &mut buf,
+        &records,
+        &RecordEncodeOptions {
+            version: 2,
+            compression: Compression::None,
+        },
+    )
+    .expect("encode batch");
+    buf.freeze()
+}
+
+/// Produces one batch to partition 0 with acks=all (Produce v9); returns (error code, base offset).
+pub fn produce_raw(client: &mut RawClient, topic: &str, batch: bytes::Bytes) -> (i16, i64) {
+    use kafka_protocol::messages::produce_request::{PartitionProduceData, TopicProduceData};
+    use kafka_protocol::messages::{ProduceRequest, ProduceResponse, TopicName};
+    let req = ProduceRequest::default()
+        .with_acks(-1)
+        .with_timeout_ms(5000)
+        .with_topic_data(vec![TopicProduceData::default()
+            .with_name(TopicName(StrBytes::from_string(topic.to_string())))
+            .with_partition_data(vec![PartitionProduceData::default()
+                .with_index(0)
+                .with_records(Some(batch))])]);
+    let resp: ProduceResponse = client.call(ApiKey::Produce, 9, &req);
+    let p = &resp.responses[0].partition_responses[0];
+    (p.error_code, p.base_offset)
+}
+
+/// InitProducerId v4; `current` = Some((id, epoch)) asks for an epoch bump (KIP-360).
+pub fn init_producer_id(client: &mut RawClient, current: Option<(i64, i16)>) -> (i16, i64, i16) {
+    use kafka_protocol::messages::{InitProducerIdRequest, InitProducerIdResponse, ProducerId};
+    let (id, epoch) = current.unwrap_or((-1, -1));
+    let req = InitProducerIdRequest::default()
+        .with_transactional_id(None)
+        .with_transaction_timeout_ms(60_000)
+        .with_producer_id(ProducerId(id))
+        .with_producer_epoch(epoch);
+    let resp: InitProducerIdResponse = client.call(ApiKey::InitProducerId, 4, &req);
+    (resp.error_code, resp.producer_id.0, resp.producer_epoch)
 }
