@@ -3,3 +3,5 @@
 #![deny(missing_docs)]
 
 pub mod cluster;
+pub mod recorder;
+pub mod workload;

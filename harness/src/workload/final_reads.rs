@@ -1,0 +1,151 @@
+//! Final reads: after the faults healed, a fresh consumer per key reads it from the
+//! beginning until it passes the highest acknowledged offset, so the checker can tell a
+//! lost write from one nobody happened to read (HISTORY.md, `lost-write` and `unseen`).
+//!
+//! Each read is bounded in time; a key that cannot be read to its end within the bound is
+//! left incomplete, and the checker then treats its unread writes as `unseen`.
+
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use serde_json::json;
+
+use super::consumer::ConsumerSession;
+use super::worker::{assign_value, poll_value};
+use super::Shared;
+use crate::recorder::{Actor, Extra, OpType, RecorderError};
+
+/// How the final read of one key ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FinalRead {
+    /// The partition read.
+    pub key: i32,
+    /// Whether the read passed the highest acknowledged offset.
+    pub complete: bool,
+    /// The highest offset it read.
+    pub read_to: Option<i64>,
+}
+
+/// Reads every key from the beginning, one fresh process each, within `time_max` per key.
+pub async fn read_all(
+    shared: Arc<Shared>,
+    time_max: Duration,
+) -> Result<Vec<FinalRead>, RecorderError> {
+    let mut reads = Vec::new();
+    for key in 0..shared.options.keys {
+        reads.push(read_key(&shared, key, time_max).await?);
+    }
+    Ok(reads)
+}
+
+async fn read_key(
+    shared: &Shared,
+    key: i32,
+    time_max: Duration,
+) -> Result<FinalRead, RecorderError> {
+    let process = shared.next_process.fetch_add(1, Ordering::Relaxed);
+    let actor = Actor::Client(process);
+    let final_extra = Extra {
+        is_final: true,
+        ..Extra::default()
+    };
+    let target = shared.acked.highest(key);
+    let deadline = Instant::now() + time_max;
+    let mut read_to: Option<i64> = None;
+    let consumer = loop {
+        match ConsumerSession::new(&shared.options.consumer, &shared.options.topic, process) {
+            Ok(c) => break c,
+            Err(e) if Instant::now() < deadline => {
+                tracing::warn!(key, "final read: cannot create a consumer: {e}");
+                tokio::time::sleep(Duration::from_millis(500)).await;
+            }
+            Err(_) => {
+                return Ok(FinalRead {
+                    key,
+                    complete: false,
+                    read_to,
+                })
+            }
+        }
+    };
+    let value = assign_value(&[key], true);
+    shared
+        .recorder
+        .record(actor, OpType::Invoke, "assign", value.clone(), &final_extra)?;
+    if let Err(e) = consumer.assign(&[key], true) {
+        let extra = Extra {
+            error: Some(e.to_string()),
+            ..final_extra.clone()
+        };
+        shared
+            .recorder
+            .record(actor, OpType::Fail, "assign", value, &extra)?;
+        return Ok(FinalRead {
+            key,
+            complete: false,
+            read_to,
+        });
+    }
+    shared
+        .recorder
+        .record(actor, OpType::Ok, "assign", value, &final_extra)?;
+    let mut empty_polls = 0;
+    while Instant::now() < deadline {
+        let reached = matches!((read_to, target), (Some(r), Some(t)) if r >= t);
+        // With nothing acknowledged there is no end to reach: two empty polls in a row
+        // after the consumer settled are as far as a read can tell.
+        if reached || (target.is_none() && empty_polls >= 2) {
+            break;
+        }
+        shared.recorder.record(
+            actor,
+            OpType::Invoke,
+            "poll",
+            json!([["poll"]]),
+            &final_extra,
+        )?;
+        match consumer.poll().await {
+            Ok(result) => {
+                let records = result.get(&key).map(Vec::as_slice).unwrap_or_default();
+                if let Some(&(o, _)) = records.iter().max_by_key(|(o, _)| *o) {
+                    read_to = Some(read_to.map_or(o, |r| r.max(o)));
+                    empty_polls = 0;
+                } else {
+                    empty_polls += 1;
+                }
+                let v = poll_value(&result);
+                shared
+                    .recorder
+                    .record(actor, OpType::Ok, "poll", v, &final_extra)?;
+            }
+            Err(e) => {
+                let extra = Extra {
+                    error: Some(e.to_string()),
+                    ..final_extra.clone()
+                };
+                shared
+                    .recorder
+                    .record(actor, OpType::Fail, "poll", json!([["poll"]]), &extra)?;
+                tokio::time::sleep(Duration::from_millis(200)).await;
+            }
+        }
+    }
+    let complete = match target {
+        Some(t) => read_to.is_some_and(|r| r >= t),
+        None => true,
+    };
+    if !complete {
+        tracing::warn!(
+            key,
+            ?read_to,
+            ?target,
+            "final read did not reach the highest acknowledged offset"
+        );
+    }
+    Ok(FinalRead {
+        key,
+        complete,
+        read_to,
+    })
+}

@@ -1,0 +1,202 @@
+//! One client process's loop: draw an operation, record its invoke, perform it through
+//! librdkafka, record how it ended.
+//!
+//! HISTORY.md's process rule lives here: after an `info` (the outcome is unknown, the
+//! client's state is suspect) or a `crash`, the process never appears again; its slot
+//! continues as a fresh process number with a new producer session and a new consumer.
+
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde_json::{json, Value};
+
+use super::consumer::{ConsumerSession, PollResult};
+use super::generator::{OpGenerator, PlannedOp};
+use super::producer::{ProducerSession, SendOutcome};
+use super::Shared;
+use crate::recorder::{Actor, Extra, OpType, RecorderError};
+
+/// A process's clients, created when the process starts.
+struct Clients {
+    producer: ProducerSession,
+    consumer: ConsumerSession,
+}
+
+/// What ending an operation means for the process.
+enum Next {
+    /// Carry on as the same process.
+    Continue,
+    /// Retire this process number; continue as a fresh one.
+    Retire,
+}
+
+/// Runs one worker slot until the shared deadline or cancellation.
+pub async fn run_slot(shared: Arc<Shared>, first_process: u64) -> Result<(), RecorderError> {
+    let mut process = first_process;
+    while !shared.should_stop() {
+        let clients = match new_clients(&shared, process) {
+            Ok(c) => c,
+            Err(e) => {
+                tracing::warn!(process, "cannot create clients: {e}; retrying in 1 s");
+                tokio::time::sleep(Duration::from_secs(1)).await;
+                continue;
+            }
+        };
+        let mut generator = OpGenerator::new(
+            shared.options.seed,
+            process,
+            shared.options.keys,
+            shared.options.mix,
+        );
+        let mut pace = shared.pace();
+        loop {
+            if shared.should_stop() {
+                clients.producer.close(Duration::from_secs(1));
+                return Ok(());
+            }
+            if let Some(p) = pace.as_mut() {
+                p.tick().await;
+            }
+            let op = generator.next_op();
+            match perform(&shared, process, &clients, op).await? {
+                Next::Continue => {}
+                Next::Retire => break,
+            }
+        }
+        clients.producer.close(Duration::from_millis(100));
+        process = shared.next_process.fetch_add(1, Ordering::Relaxed);
+    }
+    Ok(())
+}
+
+fn new_clients(shared: &Shared, process: u64) -> Result<Clients, rdkafka::error::KafkaError> {
+    let session = shared.next_session.fetch_add(1, Ordering::Relaxed);
+    Ok(Clients {
+        producer: ProducerSession::new(&shared.options.producer, &shared.options.topic, session)?,
+        consumer: ConsumerSession::new(&shared.options.consumer, &shared.options.topic, process)?,
+    })
+}
+
+async fn perform(
+    shared: &Shared,
+    process: u64,
+    clients: &Clients,
+    op: PlannedOp,
+) -> Result<Next, RecorderError> {
+    let rec = &shared.recorder;
+    let actor = Actor::Client(process);
+    let none = Extra::default();
+    match op {
+        PlannedOp::Send { key, value } => {
+            let invoke = json!([["send", key.to_string(), value]]);
+            rec.record(actor, OpType::Invoke, "send", invoke.clone(), &none)?;
+            let outcome = clients.producer.send(key, value).await;
+            let mut extra = Extra {
+                producer: Some(clients.producer.session),
+                ..Extra::default()
+            };
+            match outcome {
+                SendOutcome::Ok { offset } => {
+                    if let Some(o) = offset {
+                        shared.acked.note(key, o);
+                    }
+                    let done = json!([["send", key.to_string(), [offset, value]]]);
+                    rec.record(actor, OpType::Ok, "send", done, &extra)?;
+                    Ok(Next::Continue)
+                }
+                SendOutcome::Fail { error } => {
+                    extra.error = Some(error);
+                    rec.record(actor, OpType::Fail, "send", invoke, &extra)?;
+                    Ok(Next::Continue)
+                }
+                SendOutcome::Info { error } => {
+                    extra.error = Some(error);
+                    rec.record(actor, OpType::Info, "send", invoke, &extra)?;
+                    Ok(Next::Retire)
+                }
+            }
+        }
+        PlannedOp::Poll => {
+            rec.record(actor, OpType::Invoke, "poll", json!([["poll"]]), &none)?;
+            match clients.consumer.poll().await {
+                Ok(result) => {
+                    rec.record(actor, OpType::Ok, "poll", poll_value(&result), &none)?;
+                }
+                Err(e) => {
+                    // A poll changes nothing on the broker, so a failed one certainly did
+                    // not "happen" in any way the checker cares about.
+                    let extra = Extra {
+                        error: Some(e.to_string()),
+                        ..Extra::default()
+                    };
+                    rec.record(actor, OpType::Fail, "poll", json!([["poll"]]), &extra)?;
+                }
+            }
+            Ok(Next::Continue)
+        }
+        PlannedOp::Assign {
+            keys,
+            seek_to_beginning,
+        } => {
+            let value = assign_value(&keys, seek_to_beginning);
+            rec.record(actor, OpType::Invoke, "assign", value.clone(), &none)?;
+            match clients.consumer.assign(&keys, seek_to_beginning) {
+                Ok(()) => rec.record(actor, OpType::Ok, "assign", value, &none)?,
+                Err(e) => {
+                    let extra = Extra {
+                        error: Some(e.to_string()),
+                        ..Extra::default()
+                    };
+                    rec.record(actor, OpType::Fail, "assign", value, &extra)?
+                }
+            };
+            Ok(Next::Continue)
+        }
+        PlannedOp::Crash => {
+            rec.record(actor, OpType::Invoke, "crash", Value::Null, &none)?;
+            let extra = Extra {
+                error: Some("client re-created by the generator".into()),
+                producer: Some(clients.producer.session),
+                ..Extra::default()
+            };
+            rec.record(actor, OpType::Info, "crash", Value::Null, &extra)?;
+            Ok(Next::Retire)
+        }
+    }
+}
+
+/// `[["poll", {"key": [[offset, value], ...]}]]` as HISTORY.md writes a poll's result.
+pub fn poll_value(result: &PollResult) -> Value {
+    let reads: serde_json::Map<String, Value> = result
+        .iter()
+        .map(|(p, records)| (p.to_string(), json!(records)))
+        .collect();
+    json!([["poll", reads]])
+}
+
+/// `{"keys": [...], "seek_to_beginning": bool}`, the value of an assign.
+pub fn assign_value(keys: &[i32], seek_to_beginning: bool) -> Value {
+    let keys: Vec<String> = keys.iter().map(i32::to_string).collect();
+    json!({"keys": keys, "seek_to_beginning": seek_to_beginning})
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    // Goal: poll and assign values have HISTORY.md's shapes.
+    #[test]
+    fn values_have_the_history_shapes() {
+        let mut r = PollResult::new();
+        r.insert(0, vec![(41, 16), (42, 17)]);
+        assert_eq!(
+            poll_value(&r),
+            json!([["poll", {"0": [[41, 16], [42, 17]]}]])
+        );
+        assert_eq!(
+            assign_value(&[0, 2], true),
+            json!({"keys": ["0", "2"], "seek_to_beginning": true})
+        );
+    }
+}
