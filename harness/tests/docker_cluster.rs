@@ -1,0 +1,403 @@
+//! Docker integration tests of the cluster lifecycle and the nemesis against real
+//! broker-under-test containers: start, readiness, topic creation, partitions that really
+//! drop packets (checked from the host and from inside a peer's namespace), kill and
+//! restart with the data kept, pause and resume, a seeded schedule, and teardown/sweep
+//! that leave nothing labelled behind. They need Docker, root (nsenter) and the broker
+//! binary (`cargo build -p broker-under-test`, or `SAMSA_BROKER_BINARY=<path>`); run them
+//! one at a time: `cargo test -p harness --test docker_cluster -- --test-threads=1`.
+
+use std::collections::HashMap;
+use std::net::Ipv4Addr;
+use std::path::PathBuf;
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use bollard::query_parameters::{ListContainersOptionsBuilder, ListNetworksOptionsBuilder};
+use bollard::Docker;
+use harness::cluster::{
+    build_broker_image_with, connect, labels::run_filter, teardown_run, Cluster, ClusterConfig,
+    ClusterError, Profile, TopicSpec,
+};
+use nemesis::{iptables, FaultKind, Grudge, NemesisFunction, ScheduleConfig, CLIENTS};
+use rdkafka::config::ClientConfig;
+use rdkafka::producer::{FutureProducer, FutureRecord};
+
+/// The broker binary: `SAMSA_BROKER_BINARY`, else the workspace's debug build.
+fn broker_binary() -> PathBuf {
+    if let Ok(path) = std::env::var("SAMSA_BROKER_BINARY") {
+        return PathBuf::from(path);
+    }
+    let target = std::env::var("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|_| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target"));
+    let path = target.join("debug/broker-under-test");
+    assert!(
+        path.exists(),
+        "{} is missing: run `cargo build -p broker-under-test` first or set SAMSA_BROKER_BINARY",
+        path.display()
+    );
+    path
+}
+
+/// Removes the run's containers and network when the test ends, passed or failed.
+struct RunGuard {
+    run_id: String,
+}
+
+impl Drop for RunGuard {
+    fn drop(&mut self) {
+        let run_id = self.run_id.clone();
+        let cleanup = std::thread::spawn(move || {
+            let runtime = tokio::runtime::Runtime::new().expect("cleanup runtime");
+            runtime.block_on(async {
+                let docker = connect().await.expect("docker for cleanup");
+                teardown_run(&docker, &run_id).await.expect("teardown");
+            });
+        });
+        if cleanup.join().is_err() {
+            eprintln!("cleanup of run {} failed", self.run_id);
+        }
+    }
+}
+
+/// A started 3-node cluster of the real broker image, with its cleanup guard.
+async fn start_cluster(name: &str) -> (Docker, Cluster, RunGuard) {
+    let docker = connect().await.expect("docker daemon");
+    let image = build_broker_image_with(&docker, &broker_binary())
+        .await
+        .expect("broker image");
+    let run_id = format!("test-{name}-{}", std::process::id());
+    let guard = RunGuard {
+        run_id: run_id.clone(),
+    };
+    let mut config = ClusterConfig::new(&run_id, Profile::broker_under_test(&image));
+    config.ready_timeout = Duration::from_secs(30);
+    let cluster = Cluster::start(&docker, &config)
+        .await
+        .expect("cluster start");
+    (docker, cluster, guard)
+}
+
+/// Whether a TCP connection to `ip:port` from the host opens within `timeout`.
+async fn connects(ip: Ipv4Addr, port: u16, timeout: Duration) -> bool {
+    matches!(
+        tokio::time::timeout(timeout, tokio::net::TcpStream::connect((ip, port))).await,
+        Ok(Ok(_))
+    )
+}
+
+/// Whether a TCP connection from inside the network namespace of `pid` to `ip:port`
+/// opens within 2 s (the host's bash run in the peer's namespace: node-to-node traffic).
+fn connects_from_namespace(pid: i64, ip: Ipv4Addr, port: u16) -> bool {
+    let status = Command::new("nsenter")
+        .args(["-t", &pid.to_string(), "-n", "timeout", "2", "bash", "-c"])
+        .arg(format!("exec 3<>/dev/tcp/{ip}/{port}"))
+        .status()
+        .expect("nsenter");
+    status.success()
+}
+
+async fn labelled_leftovers(docker: &Docker, run_id: &str) -> (usize, usize) {
+    let filters = HashMap::from([("label".to_string(), vec![run_filter(run_id)])]);
+    let containers = docker
+        .list_containers(Some(
+            ListContainersOptionsBuilder::default()
+                .all(true)
+                .filters(&filters)
+                .build(),
+        ))
+        .await
+        .expect("list containers");
+    let networks = docker
+        .list_networks(Some(
+            ListNetworksOptionsBuilder::default()
+                .filters(&filters)
+                .build(),
+        ))
+        .await
+        .expect("list networks");
+    (containers.len(), networks.len())
+}
+
+// Start 3 nodes, read addresses back, sample state, create a topic, tear down cleanly.
+#[tokio::test]
+async fn cluster_starts_serves_and_tears_down() {
+    let (docker, cluster, _guard) = start_cluster("lifecycle").await;
+    assert_eq!(cluster.nodes().len(), 3);
+    for (index, node) in cluster.nodes().iter().enumerate() {
+        assert_eq!(
+            node.ip,
+            cluster.network().node_ip(index),
+            "address read back"
+        );
+        assert!(connects(node.ip, 9092, Duration::from_secs(2)).await);
+    }
+    let spec = TopicSpec {
+        name: "samsa-test".into(),
+        partitions: 1,
+        replication_factor: 1,
+        min_insync_replicas: 1,
+        unclean_leader_election: false,
+    };
+    cluster
+        .create_topic(&spec, Duration::from_secs(10))
+        .await
+        .expect("create topic");
+    let samples = cluster.sample_partitions().await;
+    assert_eq!(samples.len(), 3);
+    assert!(samples.iter().all(|s| s["ok"] == true), "{samples:?}");
+    let topic_seen = samples.iter().any(|s| {
+        s["state"]["partitions"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .any(|p| p["topic"] == "samsa-test")
+    });
+    assert!(
+        topic_seen,
+        "the created topic shows in /partitions: {samples:?}"
+    );
+    assert!(!cluster.leaders().await.is_empty(), "its leader is known");
+    let logs_dir = std::env::temp_dir().join(format!("samsa-logs-{}", cluster.run_id()));
+    let logs = cluster.collect_logs(&logs_dir).await.expect("logs");
+    assert_eq!(logs.len(), 3);
+    assert!(std::fs::metadata(&logs[0]).expect("log file").len() > 0);
+    let report = cluster.teardown().await.expect("teardown");
+    assert_eq!((report.containers, report.networks), (3, 1));
+    assert_eq!(labelled_leftovers(&docker, cluster.run_id()).await, (0, 0));
+    std::fs::remove_dir_all(&logs_dir).expect("remove logs dir");
+}
+
+// Clients cut from n2: the rule is in n2's namespace, host connections to n2 time out
+// while n1 and n3 answer; after healing n2 answers again.
+#[tokio::test]
+async fn clients_cut_from_one_broker_drops_host_traffic() {
+    let (_docker, cluster, _guard) = start_cluster("clients").await;
+    let nemesis = cluster.nemesis();
+    let nodes = cluster.nodes();
+    let mut grudge = Grudge::new();
+    grudge.drop_from("n2", CLIENTS);
+    let event = nemesis.partition(&grudge).await.expect("partition");
+    assert_eq!(event.f, NemesisFunction::StartPartition);
+    let pid = nemesis.pid_of("n2").await.expect("pid");
+    assert_eq!(
+        iptables::installed_drops(pid).await.expect("listing"),
+        vec![cluster.clients_ip()]
+    );
+    assert!(
+        !connects(nodes[1].ip, 9092, Duration::from_secs(2)).await,
+        "n2 must be cut"
+    );
+    assert!(connects(nodes[0].ip, 9092, Duration::from_secs(2)).await);
+    assert!(connects(nodes[2].ip, 9092, Duration::from_secs(2)).await);
+    nemesis.heal_partition(&grudge).await.expect("heal");
+    assert!(iptables::installed_drops(pid)
+        .await
+        .expect("listing")
+        .is_empty());
+    assert!(
+        connects(nodes[1].ip, 9092, Duration::from_secs(2)).await,
+        "healed"
+    );
+    let again = nemesis.heal_all().await.expect("second heal");
+    assert!(
+        again.is_empty(),
+        "healing a healthy cluster changes nothing: {again:?}"
+    );
+}
+
+// Isolating n1: n2 cannot reach n1 and n1 cannot reach n3 (node-to-node traffic,
+// tested from inside the namespaces), n2 still reaches n3, the host still reaches n1.
+#[tokio::test]
+async fn isolated_node_is_cut_from_peers_only() {
+    let (_docker, cluster, _guard) = start_cluster("isolate").await;
+    let nemesis = cluster.nemesis();
+    let ip = |i: usize| cluster.nodes()[i].ip;
+    let grudge = Grudge::from_components(&[
+        vec!["n1".to_string()],
+        vec!["n2".to_string(), "n3".to_string()],
+    ]);
+    nemesis.partition(&grudge).await.expect("partition");
+    let pid1 = nemesis.pid_of("n1").await.expect("pid n1");
+    let pid2 = nemesis.pid_of("n2").await.expect("pid n2");
+    assert!(
+        !connects_from_namespace(pid2, ip(0), 9092),
+        "n2 -> n1 dropped"
+    );
+    assert!(
+        !connects_from_namespace(pid1, ip(2), 9092),
+        "n1 -> n3 dropped"
+    );
+    assert!(
+        connects_from_namespace(pid2, ip(2), 9092),
+        "n2 -> n3 passes"
+    );
+    assert!(
+        connects(ip(0), 9092, Duration::from_secs(2)).await,
+        "clients reach n1"
+    );
+    let events = nemesis.heal_all().await.expect("heal");
+    assert_eq!(events.len(), 1);
+    assert_eq!(events[0].f, NemesisFunction::StopPartition);
+    assert!(connects_from_namespace(pid2, ip(0), 9092), "healed");
+}
+
+// kill -9 then start: the node comes back at the same address with its data; pause
+// freezes the admin endpoint until resume.
+#[tokio::test]
+async fn kill_restart_keeps_data_and_pause_freezes() {
+    let (_docker, cluster, _guard) = start_cluster("kill").await;
+    let nemesis = cluster.nemesis();
+    let n1 = cluster.nodes()[0].clone();
+    let producer: FutureProducer = ClientConfig::new()
+        .set("bootstrap.servers", format!("{}:9092", n1.ip))
+        .set("acks", "all")
+        .set("enable.idempotence", "true")
+        .set("message.timeout.ms", "10000")
+        .create()
+        .expect("producer");
+    for i in 0..10 {
+        let payload = i.to_string();
+        producer
+            .send(
+                FutureRecord::to("kept").key("0").payload(&payload),
+                Duration::from_secs(10),
+            )
+            .await
+            .expect("produce");
+    }
+    let n1_end = |samples: &[serde_json::Value]| {
+        samples[0]["state"]["partitions"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .find(|p| p["topic"] == "kept")
+            .and_then(|p| p["log_end_offset"].as_i64())
+    };
+    assert_eq!(n1_end(&cluster.sample_partitions().await), Some(10));
+
+    let killed = vec!["n1".to_string()];
+    assert_eq!(
+        nemesis.kill(&killed).await.expect("kill").f,
+        NemesisFunction::Kill
+    );
+    assert!(
+        !connects(n1.ip, 9092, Duration::from_secs(1)).await,
+        "killed"
+    );
+    let down = cluster.sample_partitions().await;
+    assert_eq!(down[0]["ok"], false, "a down node gives an error sample");
+    assert_eq!(down[1]["ok"], true);
+    nemesis.start(&killed).await.expect("start");
+    cluster
+        .wait_ready(Duration::from_secs(30))
+        .await
+        .expect("ready after restart");
+    assert_eq!(
+        n1_end(&cluster.sample_partitions().await),
+        Some(10),
+        "data kept"
+    );
+
+    let paused = vec!["n2".to_string()];
+    nemesis.pause(&paused).await.expect("pause");
+    let frozen = cluster.sample_partitions().await;
+    assert_eq!(frozen[1]["ok"], false, "a paused node does not answer");
+    nemesis.resume(&paused).await.expect("resume");
+    let thawed = cluster.sample_partitions().await;
+    assert_eq!(thawed[1]["ok"], true, "{thawed:?}");
+}
+
+// A short seeded schedule of every fault kind runs start/stop pairs, and heal_all
+// afterwards finds nothing left to repair.
+#[tokio::test]
+async fn seeded_schedule_applies_and_heals() {
+    let (_docker, cluster, _guard) = start_cluster("schedule").await;
+    let spec = TopicSpec {
+        name: "sched".into(),
+        partitions: 1,
+        replication_factor: 1,
+        min_insync_replicas: 1,
+        unclean_leader_election: false,
+    };
+    cluster
+        .create_topic(&spec, Duration::from_secs(10))
+        .await
+        .expect("topic");
+    let nemesis = cluster.nemesis();
+    let mut config = ScheduleConfig::new(
+        FaultKind::parse_list("partition,kill,pause").expect("kinds"),
+        Duration::from_secs(12),
+        42,
+    );
+    config.interval = Duration::from_millis(800);
+    config.fault_duration = Duration::from_millis(1500);
+    config.jitter = Duration::from_millis(300);
+    let plan = config.plan().expect("plan");
+    assert!(plan.len() >= 3, "{plan:?}");
+    let started = Instant::now();
+    let mut events = Vec::new();
+    for planned in &plan {
+        tokio::time::sleep(planned.start_at.saturating_sub(started.elapsed())).await;
+        let leaders = cluster.leaders().await;
+        let fault = planned
+            .resolve(&nemesis.node_names(), &leaders)
+            .expect("resolve");
+        events.push(nemesis.start_fault(&fault).await.expect("start fault"));
+        tokio::time::sleep(planned.stop_at.saturating_sub(started.elapsed())).await;
+        events.push(nemesis.stop_fault(&fault).await.expect("stop fault"));
+    }
+    for pair in events.chunks(2) {
+        let expected = match pair[0].f {
+            NemesisFunction::StartPartition => NemesisFunction::StopPartition,
+            NemesisFunction::Kill => NemesisFunction::Start,
+            NemesisFunction::Pause => NemesisFunction::Resume,
+            other => panic!("unexpected start event {other:?}"),
+        };
+        assert_eq!(pair[1].f, expected);
+        assert_eq!(pair[0].value, pair[1].value, "stop names the same targets");
+    }
+    assert!(nemesis.heal_all().await.expect("heal").is_empty());
+    cluster
+        .wait_ready(Duration::from_secs(30))
+        .await
+        .expect("ready after the schedule");
+}
+
+// A run abandoned mid-partition (the harness crashed) is swept by label: chains,
+// containers and network go, leaving nothing labelled.
+#[tokio::test]
+async fn abandoned_run_is_swept() {
+    let (docker, cluster, _guard) = start_cluster("sweep").await;
+    let nemesis = cluster.nemesis();
+    let mut grudge = Grudge::new();
+    grudge.drop_from("n3", "n1");
+    nemesis.partition(&grudge).await.expect("partition");
+    nemesis.pause(&["n2".to_string()]).await.expect("pause");
+    let run_id = cluster.run_id().to_string();
+    drop(cluster);
+    let report = teardown_run(&docker, &run_id).await.expect("sweep");
+    assert_eq!(report.chains, 1);
+    assert_eq!((report.containers, report.networks), (3, 1));
+    assert_eq!(labelled_leftovers(&docker, &run_id).await, (0, 0));
+    let again = teardown_run(&docker, &run_id).await.expect("second sweep");
+    assert_eq!((again.chains, again.containers, again.networks), (0, 0, 0));
+}
+
+// A missing image is a clear error, and the failed start leaves no network behind.
+#[tokio::test]
+async fn missing_image_is_a_clear_error() {
+    let docker = connect().await.expect("docker daemon");
+    let run_id = format!("test-noimage-{}", std::process::id());
+    let _guard = RunGuard {
+        run_id: run_id.clone(),
+    };
+    let profile = Profile::broker_under_test("samsa/broker-under-test:000000000000");
+    let config = ClusterConfig::new(&run_id, profile);
+    let error = Cluster::start(&docker, &config)
+        .await
+        .expect_err("must fail");
+    assert!(matches!(error, ClusterError::ImageMissing(_)), "{error}");
+    assert!(error.to_string().contains("cannot be pulled"));
+    assert_eq!(labelled_leftovers(&docker, &run_id).await, (0, 0));
+}
