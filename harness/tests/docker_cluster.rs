@@ -401,3 +401,51 @@ async fn missing_image_is_a_clear_error() {
     assert!(error.to_string().contains("cannot be pulled"));
     assert_eq!(labelled_leftovers(&docker, &run_id).await, (0, 0));
 }
+
+// A broker that exits at start fails fast with its exit state and log tail; one that
+// never passes its check fails at the bound. Neither leaves anything behind.
+#[tokio::test]
+async fn broker_never_ready_is_a_clear_error() {
+    let docker = connect().await.expect("docker daemon");
+    let image = build_broker_image_with(&docker, &broker_binary())
+        .await
+        .expect("broker image");
+    let run_id = format!("test-notready-{}", std::process::id());
+    let _guard = RunGuard {
+        run_id: run_id.clone(),
+    };
+    let mut crashing = Profile::broker_under_test(&image);
+    crashing
+        .env
+        .insert("BROKER_NODE_ID".into(), "not-a-number-{node_id}".into());
+    let config = ClusterConfig::new(&run_id, crashing);
+    let started = Instant::now();
+    let error = Cluster::start(&docker, &config)
+        .await
+        .expect_err("must fail");
+    let text = error.to_string();
+    assert!(matches!(error, ClusterError::NotReady { .. }), "{text}");
+    assert!(text.contains("exited"), "{text}");
+    assert!(
+        text.contains("not-a-number"),
+        "the log tail explains it: {text}"
+    );
+    assert!(started.elapsed() < Duration::from_secs(20), "failed fast");
+    assert_eq!(labelled_leftovers(&docker, &run_id).await, (0, 0));
+
+    let mut wrong_check = Profile::broker_under_test(&image);
+    wrong_check.readiness = harness::cluster::Readiness::AdminHttp {
+        path: "/no-such-path".into(),
+    };
+    let mut config = ClusterConfig::new(&run_id, wrong_check);
+    config.ready_timeout = Duration::from_secs(3);
+    let error = Cluster::start(&docker, &config)
+        .await
+        .expect_err("must time out");
+    let text = error.to_string();
+    assert!(
+        text.contains("404") && text.contains("not ready after"),
+        "{text}"
+    );
+    assert_eq!(labelled_leftovers(&docker, &run_id).await, (0, 0));
+}
