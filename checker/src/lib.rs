@@ -9,3 +9,4 @@ pub mod anomaly;
 pub mod graph;
 pub mod history;
 pub mod linear;
+pub mod synth;

@@ -21,7 +21,11 @@ pub fn shortest_cycle<N>(graph: &DepGraph<N>, component: &[NodeIndex]) -> Vec<Ed
         if let Some(edge) = graph.find_edge(start, start) {
             return vec![edge];
         }
-        let bound = if best.is_empty() { usize::MAX } else { best.len() };
+        let bound = if best.is_empty() {
+            usize::MAX
+        } else {
+            best.len()
+        };
         if let Some(cycle) = cycle_through(graph, &members, start, bound) {
             if best.is_empty() || cycle.len() < best.len() {
                 best = cycle;
@@ -57,10 +61,7 @@ fn cycle_through<N>(
                     while at != start {
                         let (via, _) = parent[&at];
                         path.push(via);
-                        at = graph
-                            .edge_endpoints(via)
-                            .expect("a recorded edge exists")
-                            .0;
+                        at = graph.edge_endpoints(via).expect("a recorded edge exists").0;
                     }
                     path.reverse();
                     return Some(path);

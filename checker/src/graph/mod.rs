@@ -54,7 +54,7 @@ pub type DepGraph<N> = petgraph::Graph<N, EdgeKind, petgraph::Directed, u32>;
 /// rather than of serializability alone.
 pub fn classify(kinds: &[EdgeKind]) -> (AnomalyKind, bool) {
     let rw = kinds.iter().filter(|k| **k == EdgeKind::Rw).count();
-    let wr = kinds.iter().any(|k| *k == EdgeKind::Wr);
+    let wr = kinds.contains(&EdgeKind::Wr);
     let ordered = kinds
         .iter()
         .any(|k| matches!(k, EdgeKind::Realtime | EdgeKind::Process));

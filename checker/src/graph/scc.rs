@@ -87,7 +87,11 @@ mod tests {
             g.add_node(());
         }
         for (a, b) in edges {
-            g.add_edge(NodeIndex::new(*a as usize), NodeIndex::new(*b as usize), EdgeKind::Ww);
+            g.add_edge(
+                NodeIndex::new(*a as usize),
+                NodeIndex::new(*b as usize),
+                EdgeKind::Ww,
+            );
         }
         g
     }
@@ -108,8 +112,23 @@ mod tests {
     // Goal: cycles are found, acyclic parts are not. Method: two cycles, a tail, a self-loop.
     #[test]
     fn finds_exactly_the_cyclic_components() {
-        let g = graph(7, &[(0, 1), (1, 2), (2, 0), (2, 3), (3, 4), (4, 3), (5, 6), (6, 6)]);
-        assert_eq!(sorted(cyclic_components(&g)), vec![vec![0, 1, 2], vec![3, 4], vec![6]]);
+        let g = graph(
+            7,
+            &[
+                (0, 1),
+                (1, 2),
+                (2, 0),
+                (2, 3),
+                (3, 4),
+                (4, 3),
+                (5, 6),
+                (6, 6),
+            ],
+        );
+        assert_eq!(
+            sorted(cyclic_components(&g)),
+            vec![vec![0, 1, 2], vec![3, 4], vec![6]]
+        );
         let acyclic = graph(4, &[(0, 1), (1, 2), (0, 2), (2, 3)]);
         assert!(cyclic_components(&acyclic).is_empty());
     }

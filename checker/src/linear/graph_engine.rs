@@ -141,7 +141,11 @@ fn build(key: &KeyHistory<'_>) -> Built {
             let skipped = records[order[(w[0] + 1) as usize] as usize].node;
             graph.add_edge(p, skipped, EdgeKind::Rw);
         }
-        let last = ranks.iter().copied().max().expect("polls here read something");
+        let last = ranks
+            .iter()
+            .copied()
+            .max()
+            .expect("polls here read something");
         graph.add_edge(records[order[last as usize] as usize].node, p, EdgeKind::Wr);
     }
 
@@ -216,12 +220,18 @@ fn explain(
         match graph[n] {
             Node::Send(i) => {
                 let s = key.sends[i as usize];
-                format!("send of {} at offset {} (index {})", s.value, s.offset, s.call)
+                format!(
+                    "send of {} at offset {} (index {})",
+                    s.value, s.offset, s.call
+                )
             }
             Node::Poll(i) => format!("poll (index {})", key.polls[i as usize].call),
             Node::Foreign(r) => {
                 let r = built.records[r as usize];
-                format!("record {} at offset {} that no send explains", r.value, r.offset)
+                format!(
+                    "record {} at offset {} that no send explains",
+                    r.value, r.offset
+                )
             }
         }
     };
@@ -230,7 +240,9 @@ fn explain(
             Node::Send(i) => key.sends[i as usize].op,
             Node::Poll(i) => key.polls[i as usize].op,
             Node::Foreign(r) => {
-                let reader = built.records[r as usize].reader.expect("foreign records were read");
+                let reader = built.records[r as usize]
+                    .reader
+                    .expect("foreign records were read");
                 key.polls[reader as usize].op
             }
         };
@@ -279,13 +291,22 @@ fn explain(
 fn record_of(key: &KeyHistory<'_>, built: &Built, n: NodeIndex) -> Option<(Offset, Value)> {
     match built.graph[n] {
         Node::Send(i) => Some((key.sends[i as usize].offset, key.sends[i as usize].value)),
-        Node::Foreign(r) => Some((built.records[r as usize].offset, built.records[r as usize].value)),
+        Node::Foreign(r) => Some((
+            built.records[r as usize].offset,
+            built.records[r as usize].value,
+        )),
         Node::Poll(_) => None,
     }
 }
 
 /// One sentence per edge: why `from` must precede `to`.
-fn why(key: &KeyHistory<'_>, built: &Built, from: NodeIndex, to: NodeIndex, kind: EdgeKind) -> String {
+fn why(
+    key: &KeyHistory<'_>,
+    built: &Built,
+    from: NodeIndex,
+    to: NodeIndex,
+    kind: EdgeKind,
+) -> String {
     let offset = |n| record_of(key, built, n).map(|r| r.0);
     let times = |n: NodeIndex| match built.graph[n] {
         Node::Send(i) => (key.sends[i as usize].call, key.sends[i as usize].ret),

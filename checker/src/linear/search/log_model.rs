@@ -150,15 +150,33 @@ mod tests {
     fn steps_follow_the_log() {
         let m = model(&[(0, 10), (2, 12), (3, 13)]);
         let append = |offset, value| LogOp::Append { offset, value };
-        let poll = |reads: &[(Offset, Value)]| LogOp::Poll { reads: reads.to_vec() };
+        let poll = |reads: &[(Offset, Value)]| LogOp::Poll {
+            reads: reads.to_vec(),
+        };
         assert_eq!(m.step(&0, &append(2, 12)), None, "offset 0 must come first");
         assert_eq!(m.step(&0, &append(0, 10)), Some(1));
-        assert_eq!(m.step(&1, &append(2, 12)), Some(2), "gaps in offsets are fine");
+        assert_eq!(
+            m.step(&1, &append(2, 12)),
+            Some(2),
+            "gaps in offsets are fine"
+        );
         assert_eq!(m.step(&2, &poll(&[(0, 10), (2, 12)])), Some(2));
-        assert_eq!(m.step(&1, &poll(&[(0, 10), (2, 12)])), None, "offset 2 not yet there");
-        assert_eq!(m.step(&3, &poll(&[(0, 10), (3, 13)])), None, "skips offset 2");
+        assert_eq!(
+            m.step(&1, &poll(&[(0, 10), (2, 12)])),
+            None,
+            "offset 2 not yet there"
+        );
+        assert_eq!(
+            m.step(&3, &poll(&[(0, 10), (3, 13)])),
+            None,
+            "skips offset 2"
+        );
         assert_eq!(m.step(&3, &poll(&[(2, 12), (0, 10)])), None, "out of order");
-        assert_eq!(m.step(&3, &poll(&[(3, 13)])), Some(3), "a poll may start anywhere");
+        assert_eq!(
+            m.step(&3, &poll(&[(3, 13)])),
+            Some(3),
+            "a poll may start anywhere"
+        );
         let tie = model(&[(5, 1), (5, 2)]);
         assert_eq!(tie.step(&1, &append(5, 2)), None, "one offset, one record");
     }

@@ -62,19 +62,32 @@ fn witness(
     for &u in units {
         let (op, text) = if let Some(s) = key.sends.get(u) {
             let ret = s.ret.map_or("never".to_owned(), |r| r.to_string());
-            (s.op, format!("send of {} at offset {} (index {} to {ret})", s.value, s.offset, s.call))
+            (
+                s.op,
+                format!(
+                    "send of {} at offset {} (index {} to {ret})",
+                    s.value, s.offset, s.call
+                ),
+            )
         } else {
             let p = key.polls[u - key.sends.len()];
             let reads: Vec<String> = p.reads.iter().map(|(o, v)| format!("{v}@{o}")).collect();
             let ret = p.ret.map_or("never".to_owned(), |r| r.to_string());
-            (p.op, format!("poll of [{}] (index {} to {ret})", reads.join(", "), p.call))
+            (
+                p.op,
+                format!("poll of [{}] (index {} to {ret})", reads.join(", "), p.call),
+            )
         };
         ops.extend(history.ops[op].witness());
         described.push(text);
     }
     ops.sort_unstable();
     ops.dedup();
-    let qualifier = if minimal { "minimal" } else { "(not fully shrunk)" };
+    let qualifier = if minimal {
+        "minimal"
+    } else {
+        "(not fully shrunk)"
+    };
     let mut finding = Finding::new(
         AnomalyKind::Nonlinearizable,
         ops,

@@ -134,7 +134,7 @@ pub fn search<M: Model>(model: &M, calls: &[Call<M::Op>], deadline: Instant) -> 
     let mut steps: u64 = 0;
     loop {
         steps += 1;
-        if steps % 1024 == 0 && Instant::now() >= deadline {
+        if steps.is_multiple_of(1024) && Instant::now() >= deadline {
             return SearchResult::Unknown;
         }
         if entry == TAIL {
