@@ -5,8 +5,9 @@
 //! the run's configuration makes. It performs no I/O beyond reading the history.
 #![deny(missing_docs)]
 
+pub mod anomalies;
 pub mod anomaly;
+pub mod check;
 pub mod graph;
 pub mod history;
 pub mod linear;
-pub mod synth;

@@ -1,0 +1,303 @@
+//! The verdict: runs every detector and the linearizability check over a history, and
+//! decides `valid` (true, false or "unknown") by the guarantees the history's header
+//! promises (HISTORY.md, "Header" and "Results").
+//!
+//! Which anomaly violates which property is the table in `anomaly.rs`; this module only
+//! applies it. An anomaly of a property the configuration does not promise is reported but
+//! listed under `not_counted`; `unseen` never counts; a linearizability check that ran out
+//! of time makes the verdict "unknown" unless something already makes it invalid.
+
+use std::collections::BTreeMap;
+use std::time::{Duration, Instant};
+
+use serde::{Serialize, Serializer};
+
+use crate::anomalies::{self, index::Index};
+use crate::anomaly::{AnomalyKind, Finding, Property};
+use crate::history::model::{Function, Guarantees, History, MicroOp, Outcome};
+use crate::linear::{self, LinearOptions};
+
+/// How to check.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct CheckOptions {
+    /// Which linearizability engine(s) to run, and their time limit.
+    pub linear: LinearOptions,
+}
+
+/// The verdict: `true`, `false` or `"unknown"` in JSON.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Validity {
+    /// Every promised property held as far as the history shows.
+    Valid,
+    /// Some promised property was violated.
+    Invalid,
+    /// Nothing violated, but an analysis could not decide (time limit).
+    Unknown,
+}
+
+impl Serialize for Validity {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match self {
+            Validity::Valid => s.serialize_bool(true),
+            Validity::Invalid => s.serialize_bool(false),
+            Validity::Unknown => s.serialize_str("unknown"),
+        }
+    }
+}
+
+/// An anomaly type reported but not counted against the verdict, and why.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct NotCounted {
+    /// The anomaly's name.
+    #[serde(rename = "type")]
+    pub kind: AnomalyKind,
+    /// Why it does not invalidate this history.
+    pub reason: String,
+}
+
+/// Milliseconds spent in each phase.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Timings {
+    /// Reading and pairing the history (filled in by the caller that read it).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub read_ms: Option<f64>,
+    /// Building the per-key index.
+    pub index_ms: f64,
+    /// Running the anomaly detectors.
+    pub anomalies_ms: f64,
+    /// The linearizability check.
+    pub linear_ms: f64,
+}
+
+/// Counts that describe the history checked.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Stats {
+    /// Client operations (invoke/completion pairs, or open invokes).
+    pub ops: usize,
+    /// Operation lines in the file (header excluded).
+    pub lines: u64,
+    /// Distinct keys.
+    pub keys: usize,
+    /// Sends acknowledged.
+    pub sends_ok: usize,
+    /// Sends that certainly failed.
+    pub sends_fail: usize,
+    /// Sends with unknown outcome (info, or never completed).
+    pub sends_info: usize,
+    /// Polls that returned.
+    pub polls_ok: usize,
+    /// Polls that did not return (fail or info).
+    pub polls_other: usize,
+    /// Transactions.
+    pub txns: usize,
+    /// Records returned by all polls.
+    pub records_read: usize,
+    /// Nemesis events.
+    pub nemesis_events: usize,
+    /// Findings per anomaly name.
+    pub counts: BTreeMap<&'static str, usize>,
+    /// Time per phase.
+    pub time: Timings,
+}
+
+/// The result of checking one history; serializes exactly as HISTORY.md's "Results".
+#[derive(Debug, Clone, Serialize)]
+pub struct CheckResult {
+    /// The verdict.
+    pub valid: Validity,
+    /// Every anomaly type found (counted or not), sorted by name.
+    pub anomaly_types: Vec<AnomalyKind>,
+    /// The findings of each type, keyed by name.
+    pub anomalies: BTreeMap<&'static str, Vec<Finding>>,
+    /// Types found that do not count against the verdict, and why.
+    pub not_counted: Vec<NotCounted>,
+    /// What the history held and how long checking took.
+    pub stats: Stats,
+}
+
+/// Whether `guarantees` promise `property`.
+pub fn promised(guarantees: &Guarantees, property: Property) -> bool {
+    match property {
+        Property::NoLoss => guarantees.no_loss,
+        Property::NoDuplicates => guarantees.no_duplicates,
+        Property::Ordered => guarantees.ordered,
+        Property::Linearizable => guarantees.linearizable,
+    }
+}
+
+fn property_name(p: Property) -> &'static str {
+    match p {
+        Property::NoLoss => "no_loss",
+        Property::NoDuplicates => "no_duplicates",
+        Property::Ordered => "ordered",
+        Property::Linearizable => "linearizable",
+    }
+}
+
+fn ms(d: Duration) -> f64 {
+    (d.as_secs_f64() * 1e6).round() / 1e3
+}
+
+/// Checks `history`: every detector, then linearizability, then the verdict.
+pub fn check(history: &History, options: &CheckOptions) -> CheckResult {
+    let mut stats = describe(history);
+    let started = Instant::now();
+    let index = Index::build(history);
+    stats.time.index_ms = ms(started.elapsed());
+    let started = Instant::now();
+    let mut findings = anomalies::detect_all(history, &index);
+    drop(index);
+    stats.time.anomalies_ms = ms(started.elapsed());
+    let started = Instant::now();
+    let linear = linear::check(history, &options.linear);
+    stats.time.linear_ms = ms(started.elapsed());
+    findings.extend(linear.findings);
+    verdict(history.guarantees(), findings, linear.unknown, stats)
+}
+
+/// Applies the guarantees table to the findings.
+fn verdict(
+    guarantees: Guarantees,
+    findings: Vec<Finding>,
+    undecided: bool,
+    mut stats: Stats,
+) -> CheckResult {
+    let mut anomalies: BTreeMap<&'static str, Vec<Finding>> = BTreeMap::new();
+    for f in findings {
+        anomalies.entry(f.kind.name()).or_default().push(f);
+    }
+    let mut anomaly_types: Vec<AnomalyKind> = anomalies
+        .keys()
+        .filter_map(|name| AnomalyKind::from_name(name))
+        .collect();
+    anomaly_types.sort_by_key(|k| k.name());
+    let mut invalid = false;
+    let mut not_counted = Vec::new();
+    for &kind in &anomaly_types {
+        match kind.violates() {
+            Some(p) if promised(&guarantees, p) => invalid = true,
+            Some(p) => not_counted.push(NotCounted {
+                kind,
+                reason: format!(
+                    "violates {}, which this configuration does not promise",
+                    property_name(p)
+                ),
+            }),
+            None => not_counted.push(NotCounted {
+                kind,
+                reason: "reported for information; never a violation by itself".to_owned(),
+            }),
+        }
+    }
+    stats.counts = anomalies.iter().map(|(k, v)| (*k, v.len())).collect();
+    let valid = if invalid {
+        Validity::Invalid
+    } else if undecided {
+        Validity::Unknown
+    } else {
+        Validity::Valid
+    };
+    CheckResult {
+        valid,
+        anomaly_types,
+        anomalies,
+        not_counted,
+        stats,
+    }
+}
+
+/// Counts what the history holds.
+fn describe(history: &History) -> Stats {
+    let mut s = Stats {
+        ops: history.ops.len(),
+        lines: history.line_count,
+        keys: history.keys.len(),
+        nemesis_events: history.nemesis.len(),
+        ..Stats::default()
+    };
+    for op in &history.ops {
+        match (op.f, op.outcome) {
+            (Function::Send, Outcome::Ok) => s.sends_ok += 1,
+            (Function::Send, Outcome::Fail) => s.sends_fail += 1,
+            (Function::Send, Outcome::Info) => s.sends_info += 1,
+            (Function::Poll, Outcome::Ok) => s.polls_ok += 1,
+            (Function::Poll, _) => s.polls_other += 1,
+            (Function::Txn, _) => s.txns += 1,
+            _ => {}
+        }
+        if op.outcome == Outcome::Ok {
+            for mop in &op.mops {
+                if let MicroOp::Poll { reads } = mop {
+                    s.records_read += reads.iter().map(|r| r.records.len()).sum::<usize>();
+                }
+            }
+        }
+    }
+    s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn finding(kind: AnomalyKind) -> Finding {
+        Finding::new(kind, vec![1], "x".into())
+    }
+
+    // Goal: the guarantees table decides what counts. Method: same findings, two headers.
+    #[test]
+    fn unpromised_and_informational_anomalies_do_not_invalidate() {
+        let all = Guarantees::default();
+        let r = verdict(
+            all,
+            vec![finding(AnomalyKind::Duplicate)],
+            false,
+            Stats::default(),
+        );
+        assert_eq!(r.valid, Validity::Invalid);
+
+        let no_dups = Guarantees {
+            no_duplicates: false,
+            ..all
+        };
+        let r = verdict(
+            no_dups,
+            vec![
+                finding(AnomalyKind::Duplicate),
+                finding(AnomalyKind::Unseen),
+            ],
+            false,
+            Stats::default(),
+        );
+        assert_eq!(r.valid, Validity::Valid);
+        assert_eq!(r.not_counted.len(), 2);
+        let json = serde_json::to_value(&r).unwrap();
+        assert_eq!(json["valid"], serde_json::json!(true));
+        assert_eq!(
+            json["anomaly_types"],
+            serde_json::json!(["duplicate", "unseen"])
+        );
+        assert_eq!(
+            json["anomalies"]["duplicate"][0]["ops"],
+            serde_json::json!([1])
+        );
+    }
+
+    // Goal: undecided linearizability gives unknown, unless already invalid.
+    #[test]
+    fn undecided_is_unknown_unless_invalid() {
+        let all = Guarantees::default();
+        let r = verdict(all, vec![], true, Stats::default());
+        assert_eq!(
+            serde_json::to_value(r.valid).unwrap(),
+            serde_json::json!("unknown")
+        );
+        let r = verdict(
+            all,
+            vec![finding(AnomalyKind::LostWrite)],
+            true,
+            Stats::default(),
+        );
+        assert_eq!(r.valid, Validity::Invalid);
+    }
+}
