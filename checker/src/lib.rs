@@ -11,3 +11,4 @@ pub mod check;
 pub mod graph;
 pub mod history;
 pub mod linear;
+pub mod synth;
