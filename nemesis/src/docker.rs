@@ -111,8 +111,16 @@ impl Nemesis {
                 .dropped_by(&node.name)
                 .map(|peer| self.address_of(peer))
                 .collect::<Result<Vec<_>, _>>()?;
-            let pid = self.pid_of(&node.name).await?;
-            iptables::apply(pid, &sources).await?;
+            match self.pid_of(&node.name).await {
+                Ok(pid) => iptables::apply(pid, &sources).await?,
+                // A node that is down has no namespace to hold rules; it comes back
+                // unpartitioned. Faults never overlap, so this only happens when a
+                // broker died on its own, which must not abort the run.
+                Err(NemesisError::NotRunning(container)) => {
+                    tracing::warn!(%container, "not running, no partition rules installed")
+                }
+                Err(other) => return Err(other),
+            }
         }
         tracing::info!(?grudge, "partition started");
         Ok(NemesisEvent::partition(
@@ -222,8 +230,13 @@ impl Nemesis {
         }
         let mut healed_any = false;
         for node in &self.nodes {
-            let pid = self.pid_of(&node.name).await?;
-            healed_any |= iptables::heal(pid).await?;
+            match self.pid_of(&node.name).await {
+                Ok(pid) => healed_any |= iptables::heal(pid).await?,
+                // Started above but already exited again (a broker that crashes at
+                // start): it has no namespace, hence no rules.
+                Err(NemesisError::NotRunning(_)) => {}
+                Err(other) => return Err(other),
+            }
         }
         if healed_any {
             events.push(NemesisEvent::partition(

@@ -17,7 +17,7 @@ use crate::cluster::logs::write_log;
 use crate::cluster::network::{create_network, RunNetwork};
 use crate::cluster::node::{address_on, node_specs, start_node, ClusterNode};
 use crate::cluster::profile::Profile;
-use crate::cluster::readiness::wait_ready;
+use crate::cluster::readiness::{stopped_error, wait_ready};
 use crate::cluster::sample::{leaders_from_samples, sample_partitions};
 use crate::cluster::sweep::{teardown_run, SweepReport};
 use crate::cluster::topic::{create_topic, TopicSpec};
@@ -95,15 +95,12 @@ impl Cluster {
                 &specs,
             )
             .await?;
-            node.ip = address_on(docker, &node.container, &network.name)
-                .await?
-                .ok_or_else(|| ClusterError::Profile {
-                    source_name: config.profile.name.clone(),
-                    detail: format!(
-                        "Docker reports no address for {} on {}",
-                        node.name, network.name
-                    ),
-                })?;
+            // Read the address back from Docker. None means the container already
+            // stopped (a broker that exits at start loses its endpoint at once).
+            match address_on(docker, &node.container, &network.name).await? {
+                Some(ip) => node.ip = ip,
+                None => return Err(stopped_error(docker, &node, Duration::ZERO).await),
+            }
             nodes.push(node);
         }
         wait_ready(docker, &nodes, &config.profile, config.ready_timeout).await?;

@@ -78,20 +78,7 @@ pub async fn wait_ready(
                 .map_err(|e| docker_error("inspect", &node.container, e))?;
             let state = inspect.state.unwrap_or_default();
             if !matches!(state.status, Some(ContainerStateStatusEnum::RUNNING)) {
-                return Err(not_ready(
-                    docker,
-                    node,
-                    started.elapsed(),
-                    format!(
-                        "container is {} (exit code {})",
-                        state
-                            .status
-                            .map(|s| s.to_string())
-                            .unwrap_or_else(|| "gone".into()),
-                        state.exit_code.unwrap_or_default()
-                    ),
-                )
-                .await);
+                return Err(stopped_error(docker, node, started.elapsed()).await);
             }
             if started.elapsed() >= timeout {
                 return Err(not_ready(docker, node, started.elapsed(), last_error).await);
@@ -101,6 +88,30 @@ pub async fn wait_ready(
         tracing::info!(node = %node.name, elapsed = ?started.elapsed(), "node ready");
     }
     Ok(())
+}
+
+/// The error for a node whose container stopped before it was ready: its state, exit
+/// code and log tail.
+pub(crate) async fn stopped_error(
+    docker: &Docker,
+    node: &ClusterNode,
+    waited: Duration,
+) -> ClusterError {
+    let reason = match docker.inspect_container(&node.container, None).await {
+        Ok(inspect) => {
+            let state = inspect.state.unwrap_or_default();
+            format!(
+                "container is {} (exit code {})",
+                state
+                    .status
+                    .map(|s| s.to_string())
+                    .unwrap_or_else(|| "gone".into()),
+                state.exit_code.unwrap_or_default()
+            )
+        }
+        Err(e) => format!("container cannot be inspected: {e}"),
+    };
+    not_ready(docker, node, waited, reason).await
 }
 
 async fn not_ready(
