@@ -1,3 +1,41 @@
-//! `samsa`: the command-line edge of the harness.
+//! `samsa`: the command-line edge of the harness. Only argument parsing and dispatch live
+//! here; each subcommand is a module under `commands/`.
 
-fn main() {}
+mod commands;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+/// Jepsen-style verification of Kafka-compatible brokers.
+#[derive(Parser)]
+#[command(name = "samsa", version, about)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Check a history (a history.jsonl file, or a run directory holding one).
+    Check(commands::check::CheckArgs),
+    /// Write a synthetic concurrent history, optionally with one injected anomaly.
+    GenHistory(commands::gen_history::GenHistoryArgs),
+    /// Run a broker cluster in Docker under faults, record a history, check it.
+    Test(Box<commands::test::TestArgs>),
+    /// Build the broker-under-test image.
+    #[command(subcommand)]
+    Image(commands::image::ImageCommand),
+    /// Remove every container and network samsa created (leftovers, --keep clusters).
+    Sweep,
+}
+
+fn main() -> ExitCode {
+    match Cli::parse().command {
+        Command::Check(args) => commands::check::run(&args),
+        Command::GenHistory(args) => commands::gen_history::run(&args),
+        Command::Test(args) => commands::test::run(&args),
+        Command::Image(command) => commands::image::run(&command),
+        Command::Sweep => commands::sweep::run(),
+    }
+}

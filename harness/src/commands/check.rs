@@ -1,0 +1,133 @@
+//! `samsa check PATH [--json] [--engine graph|search|both] [--time-limit SECS]`: reads a
+//! history and prints the verdict (HISTORY.md, "Results").
+//!
+//! Exit statuses are part of the contract: 0 valid, 1 invalid, 2 unknown, 3 the input
+//! could not be read (the message names the file, line and problem).
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::{Duration, Instant};
+
+use anyhow::Context as _;
+use checker::check::{check, CheckOptions, CheckResult, Validity};
+use checker::linear::{Engine, LinearOptions};
+
+/// How many findings of each type the human summary prints.
+const FINDINGS_SHOWN_MAX: usize = 3;
+
+/// Arguments of `samsa check`.
+#[derive(clap::Args)]
+pub struct CheckArgs {
+    /// A history.jsonl file, or a run directory holding history.jsonl.
+    path: PathBuf,
+    /// Print one JSON object (HISTORY.md, "Results") instead of a summary.
+    #[arg(long)]
+    json: bool,
+    /// Which linearizability engine decides: the dependency graph, the search, or both
+    /// (reporting any disagreement).
+    #[arg(long, value_enum, default_value_t = EngineArg::Graph)]
+    engine: EngineArg,
+    /// The search engine answers "unknown" after this many seconds.
+    #[arg(long, default_value_t = 60.0)]
+    time_limit: f64,
+}
+
+/// `--engine` values.
+#[derive(Clone, Copy, clap::ValueEnum)]
+enum EngineArg {
+    Graph,
+    Search,
+    Both,
+}
+
+impl From<EngineArg> for Engine {
+    fn from(e: EngineArg) -> Engine {
+        match e {
+            EngineArg::Graph => Engine::Graph,
+            EngineArg::Search => Engine::Search,
+            EngineArg::Both => Engine::Both,
+        }
+    }
+}
+
+/// Runs the check and maps the verdict to the exit status.
+pub fn run(args: &CheckArgs) -> ExitCode {
+    match run_inner(args) {
+        Ok(Validity::Valid) => ExitCode::from(0),
+        Ok(Validity::Invalid) => ExitCode::from(1),
+        Ok(Validity::Unknown) => ExitCode::from(2),
+        Err(e) => {
+            eprintln!("samsa check: {e:#}");
+            ExitCode::from(3)
+        }
+    }
+}
+
+fn run_inner(args: &CheckArgs) -> anyhow::Result<Validity> {
+    if !(args.time_limit.is_finite() && args.time_limit > 0.0) {
+        anyhow::bail!("--time-limit must be a positive number of seconds");
+    }
+    let started = Instant::now();
+    let history = checker::history::read_path(&args.path)
+        .with_context(|| format!("cannot read history {}", args.path.display()))?;
+    let read_ms = started.elapsed().as_secs_f64() * 1e3;
+    let options = CheckOptions {
+        linear: LinearOptions {
+            engine: args.engine.into(),
+            time_limit: Duration::from_secs_f64(args.time_limit),
+        },
+    };
+    let mut result = check(&history, &options);
+    result.stats.time.read_ms = Some((read_ms * 1e3).round() / 1e3);
+    if args.json {
+        println!("{}", serde_json::to_string(&result)?);
+    } else {
+        print_summary(&args.path.display().to_string(), &result);
+    }
+    Ok(result.valid)
+}
+
+/// Prints the human summary of a verdict; `label` names what was checked.
+pub fn print_summary(label: &str, r: &CheckResult) {
+    let verdict = match r.valid {
+        Validity::Valid => "VALID",
+        Validity::Invalid => "INVALID",
+        Validity::Unknown => "UNKNOWN (an analysis could not decide in time)",
+    };
+    let s = &r.stats;
+    println!("{label}: {verdict}");
+    println!(
+        "  {} ops on {} keys: sends {} ok / {} fail / {} info, polls {} ok / {} other, {} txns, {} records read, {} nemesis events",
+        s.ops, s.keys, s.sends_ok, s.sends_fail, s.sends_info, s.polls_ok, s.polls_other, s.txns, s.records_read, s.nemesis_events
+    );
+    if r.anomaly_types.is_empty() {
+        println!("  no anomalies");
+    }
+    for kind in &r.anomaly_types {
+        let name = kind.name();
+        let found = r.anomalies.get(name).map_or(&[][..], |v| v.as_slice());
+        let note = r
+            .not_counted
+            .iter()
+            .find(|n| n.kind == *kind)
+            .map_or(String::new(), |n| format!(" (not counted: {})", n.reason));
+        println!("  {name}: {}{note}", found.len());
+        for f in found.iter().take(FINDINGS_SHOWN_MAX) {
+            println!("    - {} [ops {:?}]", f.explanation, f.ops);
+        }
+        if found.len() > FINDINGS_SHOWN_MAX {
+            println!(
+                "    ... {} more (use --json)",
+                found.len() - FINDINGS_SHOWN_MAX
+            );
+        }
+    }
+    let t = &s.time;
+    println!(
+        "  time: read {:.1} ms, index {:.1} ms, anomalies {:.1} ms, linearizability {:.1} ms",
+        t.read_ms.unwrap_or(0.0),
+        t.index_ms,
+        t.anomalies_ms,
+        t.linear_ms
+    );
+}

@@ -1,0 +1,137 @@
+//! The built `samsa` binary against the reference corpus: `check --json` follows
+//! HISTORY.md's "Results" and the exit statuses are 0 valid, 1 invalid, 3 unreadable.
+
+use std::path::PathBuf;
+use std::process::Command;
+
+fn samsa() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_samsa"))
+}
+
+fn corpus(name: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../histories/corpus")
+        .join(name)
+}
+
+// Goal: a valid history exits 0 and prints the Results object. Method: run on the corpus.
+#[test]
+fn valid_history_exits_0_with_json_results() {
+    let out = samsa()
+        .arg("check")
+        .arg(corpus("valid-basic.jsonl"))
+        .arg("--json")
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(json["valid"], serde_json::json!(true));
+    assert_eq!(json["anomaly_types"], serde_json::json!([]));
+    assert!(json["stats"]["ops"].as_u64().unwrap() > 0);
+}
+
+// Goal: an invalid history exits 1; its findings carry key, value, offset, ops and an
+// explanation.
+#[test]
+fn invalid_history_exits_1_with_witnessed_findings() {
+    let out = samsa()
+        .arg("check")
+        .arg(corpus("lost-write.jsonl"))
+        .arg("--json")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(json["valid"], serde_json::json!(false));
+    assert_eq!(json["anomaly_types"], serde_json::json!(["lost-write"]));
+    let finding = &json["anomalies"]["lost-write"][0];
+    assert_eq!(finding["key"], serde_json::json!("0"));
+    assert_eq!(finding["value"], serde_json::json!(17));
+    assert!(finding["ops"].as_array().unwrap().len() >= 2);
+    assert!(finding["explanation"].as_str().unwrap().contains("17"));
+
+    // The human summary says the same.
+    let out = samsa()
+        .arg("check")
+        .arg(corpus("lost-write.jsonl"))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("INVALID") && text.contains("lost-write: 1"),
+        "{text}"
+    );
+}
+
+// Goal: unreadable input exits 3 with the file, line and problem named.
+#[test]
+fn unreadable_history_exits_3_naming_line_and_problem() {
+    let dir = std::env::temp_dir().join(format!("samsa-cli-check-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let good = std::fs::read_to_string(corpus("valid-basic.jsonl")).unwrap();
+    let mut lines: Vec<&str> = good.lines().collect();
+    lines.insert(3, "{\"index\": 2, \"time\": oops}");
+    std::fs::write(dir.join("history.jsonl"), lines.join("\n")).unwrap();
+    // A run directory is accepted in place of the file.
+    let out = samsa().arg("check").arg(&dir).output().unwrap();
+    assert_eq!(out.status.code(), Some(3));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("history.jsonl") && err.contains("line 4") && err.contains("JSON"),
+        "{err}"
+    );
+
+    let out = samsa()
+        .arg("check")
+        .arg(dir.join("missing.jsonl"))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(3));
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+// Goal: gen-history writes a history that check reads, and an injected anomaly is found.
+#[test]
+fn generated_history_checks_and_injection_is_found() {
+    let dir = std::env::temp_dir().join(format!("samsa-cli-gen-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("h.jsonl");
+    let gen = samsa()
+        .args([
+            "gen-history",
+            "--ops",
+            "300",
+            "--keys",
+            "2",
+            "--concurrency",
+            "4",
+            "--seed",
+            "7",
+        ])
+        .args(["--inject", "duplicate", "--out"])
+        .arg(&file)
+        .output()
+        .unwrap();
+    assert!(
+        gen.status.success(),
+        "{}",
+        String::from_utf8_lossy(&gen.stderr)
+    );
+    let out = samsa()
+        .arg("check")
+        .arg(&file)
+        .arg("--json")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let types = json["anomaly_types"].as_array().unwrap();
+    assert!(types.contains(&serde_json::json!("duplicate")), "{types:?}");
+    std::fs::remove_dir_all(&dir).unwrap();
+}
