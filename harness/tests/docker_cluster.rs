@@ -465,3 +465,58 @@ async fn broker_never_ready_is_a_clear_error() {
     );
     assert_eq!(labelled_leftovers(&docker, &run_id).await, (0, 0));
 }
+
+// Five nodes with a profile that has no admin endpoint: readiness by the Kafka port,
+// addresses .11-.15, no state samples, and a bridge partition over five real nodes.
+#[tokio::test]
+async fn five_nodes_ready_by_kafka_port() {
+    let docker = connect().await.expect("docker daemon");
+    let image = build_broker_image_with(&docker, &broker_binary())
+        .await
+        .expect("broker image");
+    let run_id = format!("test-five-{}", std::process::id());
+    let _guard = RunGuard {
+        run_id: run_id.clone(),
+    };
+    let mut profile = Profile::broker_under_test(&image);
+    profile.readiness = harness::cluster::Readiness::KafkaPort;
+    profile.admin = None;
+    let mut config = ClusterConfig::new(&run_id, profile);
+    config.node_count = 5;
+    let cluster = Cluster::start(&docker, &config).await.expect("5 nodes");
+    assert_eq!(cluster.nodes().len(), 5);
+    assert!(cluster.sample_partitions().await.is_empty());
+    assert_eq!(
+        cluster.bootstrap_servers().split(',').count(),
+        5,
+        "{}",
+        cluster.bootstrap_servers()
+    );
+    let nemesis = cluster.nemesis();
+    let grudge = nemesis::PartitionShape::Bridge
+        .grudge_seeded(&nemesis.node_names(), &[], 1)
+        .expect("bridge");
+    nemesis.partition(&grudge).await.expect("partition");
+    for node in cluster.nodes() {
+        let pid = nemesis.pid_of(&node.name).await.expect("pid");
+        let installed = iptables::installed_drops(pid).await.expect("listing");
+        let expected: Vec<Ipv4Addr> = grudge
+            .dropped_by(&node.name)
+            .map(|peer| {
+                cluster
+                    .nodes()
+                    .iter()
+                    .find(|n| n.name == peer)
+                    .expect("peer")
+                    .ip
+            })
+            .collect();
+        let mut installed_sorted = installed.clone();
+        installed_sorted.sort();
+        let mut expected_sorted = expected.clone();
+        expected_sorted.sort();
+        assert_eq!(installed_sorted, expected_sorted, "rules of {}", node.name);
+    }
+    assert_eq!(nemesis.heal_all().await.expect("heal").len(), 1);
+    cluster.teardown().await.expect("teardown");
+}

@@ -101,6 +101,20 @@ impl PartitionShape {
     }
 }
 
+impl PartitionShape {
+    /// [`PartitionShape::grudge`] with a ChaCha8 RNG seeded from `seed`, for callers that
+    /// do not share this crate's `rand` version.
+    pub fn grudge_seeded(
+        self,
+        nodes: &[String],
+        leaders: &[String],
+        seed: u64,
+    ) -> Result<Grudge, NemesisError> {
+        let mut rng = <rand_chacha::ChaCha8Rng as rand::SeedableRng>::seed_from_u64(seed);
+        self.grudge(nodes, leaders, &mut rng)
+    }
+}
+
 impl fmt::Display for PartitionShape {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.name())
@@ -222,6 +236,10 @@ mod tests {
                     .unwrap()
             };
             assert_eq!(make(7), make(7), "{shape}");
+            let seeded = shape
+                .grudge_seeded(&nodes(5), &["n2".to_string()], 7)
+                .unwrap();
+            assert_eq!(make(7), seeded, "{shape}");
         }
     }
 
