@@ -4,4 +4,5 @@
 
 pub mod cluster;
 pub mod recorder;
+pub mod run;
 pub mod workload;

@@ -44,6 +44,9 @@ impl ConsumerSession {
         let consumer: BaseConsumer = ClientConfig::new()
             .set("bootstrap.servers", &options.bootstrap)
             .set("client.id", format!("samsa-consumer-{id}"))
+            // librdkafka's consumer API needs a group even with manual assignment; it is
+            // never joined (no subscribe) and nothing is committed.
+            .set("group.id", format!("samsa-consumer-{id}"))
             .set("enable.auto.commit", "false")
             .set("enable.auto.offset.store", "false")
             .set("auto.offset.reset", "earliest")

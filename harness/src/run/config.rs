@@ -1,0 +1,164 @@
+//! The configuration of one `samsa test` run, and what it promises.
+//!
+//! The promise is data (HISTORY.md's guarantees table): the checker judges the history
+//! against exactly the properties this configuration claims, so a run with `acks=1` is not
+//! failed for losing writes it never promised to keep.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use serde::Serialize;
+
+/// Producer acknowledgement level (`acks`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub enum Acks {
+    /// `acks=0`: no acknowledgement.
+    None,
+    /// `acks=1`: the leader wrote it.
+    Leader,
+    /// `acks=all`: every ISR member has it.
+    All,
+}
+
+impl Acks {
+    /// The librdkafka `acks` setting.
+    pub fn as_config(self) -> &'static str {
+        match self {
+            Acks::None => "0",
+            Acks::Leader => "1",
+            Acks::All => "all",
+        }
+    }
+}
+
+impl std::str::FromStr for Acks {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s {
+            "0" => Ok(Acks::None),
+            "1" => Ok(Acks::Leader),
+            "all" | "-1" => Ok(Acks::All),
+            other => Err(format!("acks must be 0, 1 or all, not {other:?}")),
+        }
+    }
+}
+
+/// Everything that defines a run; written to `test.json`.
+#[derive(Debug, Clone, Serialize)]
+pub struct RunConfig {
+    /// The test's name: the folder under the store (`histories/<test>/<timestamp>/`).
+    pub test: String,
+    /// Where runs are stored (default `histories`).
+    pub store: PathBuf,
+    /// Seeds the operation generator and the fault schedule.
+    pub seed: u64,
+    /// Cluster size.
+    pub nodes: usize,
+    /// Partitions of the test topic (= history keys).
+    pub partitions: i32,
+    /// Replicas per partition.
+    pub replication_factor: i32,
+    /// `min.insync.replicas` of the topic.
+    pub min_insync_replicas: i32,
+    /// `unclean.leader.election.enable` of the topic.
+    pub unclean_leader_election: bool,
+    /// Producer `acks`.
+    pub acks: Acks,
+    /// Producer `enable.idempotence`.
+    pub idempotence: bool,
+    /// Length of the main phase.
+    pub time_limit: Duration,
+    /// Operations per second across clients (0: unlimited).
+    pub rate: f64,
+    /// Client processes at once.
+    pub concurrency: u64,
+    /// The fault families (`partition`, `kill`, `pause`).
+    pub nemesis: Vec<String>,
+    /// Quiet time between faults.
+    pub nemesis_interval: Duration,
+    /// How long each fault lasts.
+    pub fault_duration: Duration,
+    /// Wait after healing before the final reads.
+    pub recovery_wait: Duration,
+    /// Bound on the final read of each key.
+    pub final_read_time_max: Duration,
+    /// Keep the cluster running after the run (for inspection).
+    pub keep: bool,
+    /// The broker binary to build the image from (broker-under-test), or `None` with a profile.
+    pub broker_binary: Option<PathBuf>,
+    /// A TOML broker profile for another Kafka-compatible image.
+    pub profile: Option<PathBuf>,
+    /// Extra environment for every broker (e.g. a seeded fault flag).
+    pub broker_env: BTreeMap<String, String>,
+    /// The command line that started the run (with its seed), to reproduce it.
+    pub command: String,
+}
+
+/// The properties a configuration promises: HISTORY.md's table, as data.
+pub fn promised_guarantees(config: &RunConfig) -> checker::history::model::Guarantees {
+    let strong_acks = config.acks == Acks::All && !config.unclean_leader_election;
+    checker::history::model::Guarantees {
+        no_loss: strong_acks,
+        no_duplicates: config.idempotence,
+        ordered: config.idempotence,
+        linearizable: strong_acks && config.idempotence,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn config(acks: Acks, idempotence: bool, unclean: bool) -> RunConfig {
+        RunConfig {
+            test: "t".into(),
+            store: "histories".into(),
+            seed: 1,
+            nodes: 3,
+            partitions: 2,
+            replication_factor: 3,
+            min_insync_replicas: 2,
+            unclean_leader_election: unclean,
+            acks,
+            idempotence,
+            time_limit: Duration::from_secs(1),
+            rate: 0.0,
+            concurrency: 1,
+            nemesis: vec![],
+            nemesis_interval: Duration::from_secs(1),
+            fault_duration: Duration::from_secs(1),
+            recovery_wait: Duration::from_secs(1),
+            final_read_time_max: Duration::from_secs(1),
+            keep: false,
+            broker_binary: None,
+            profile: None,
+            broker_env: BTreeMap::new(),
+            command: String::new(),
+        }
+    }
+
+    // Goal: each row of HISTORY.md's guarantees table maps to the promised properties.
+    #[test]
+    fn guarantees_follow_the_history_table() {
+        let g = promised_guarantees(&config(Acks::All, true, false));
+        assert!(g.no_loss && g.no_duplicates && g.ordered && g.linearizable);
+        let g = promised_guarantees(&config(Acks::All, false, false));
+        assert!(g.no_loss && !g.no_duplicates && !g.ordered && !g.linearizable);
+        let g = promised_guarantees(&config(Acks::Leader, true, false));
+        assert!(!g.no_loss && g.no_duplicates && g.ordered && !g.linearizable);
+        let g = promised_guarantees(&config(Acks::All, true, true));
+        assert!(!g.no_loss && g.no_duplicates && !g.linearizable);
+        let g = promised_guarantees(&config(Acks::None, false, false));
+        assert!(!g.no_loss && !g.no_duplicates && !g.ordered && !g.linearizable);
+    }
+
+    // Goal: acks parse as Kafka spells them, and bad ones name the problem.
+    #[test]
+    fn acks_parse() {
+        assert_eq!("all".parse::<Acks>(), Ok(Acks::All));
+        assert_eq!("-1".parse::<Acks>(), Ok(Acks::All));
+        assert_eq!("1".parse::<Acks>(), Ok(Acks::Leader));
+        assert!("2".parse::<Acks>().unwrap_err().contains("acks"));
+    }
+}

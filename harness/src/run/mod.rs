@@ -1,0 +1,345 @@
+//! `samsa test`: one whole run, phase by phase.
+//!
+//! setup (sweep leftovers, image, cluster, topic) -> main phase (workload + faults + state
+//! sampling, bounded by the time limit) -> heal and recovery wait -> final reads ->
+//! teardown (unless `--keep`) -> check. Ctrl-C or SIGTERM at any point skips to teardown:
+//! containers and the network are removed (and with them the iptables rules inside their
+//! namespaces), and the history written so far, flushed line by line, stays checkable.
+
+pub mod config;
+pub mod faults;
+pub mod progress;
+pub mod sampler;
+pub mod store;
+
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use checker::check::{CheckOptions, CheckResult};
+use nemesis::{FaultKind, ScheduleConfig};
+use serde_json::json;
+
+use crate::cluster::{self, Cluster, ClusterConfig, ClusterError, Profile, TopicSpec};
+use crate::recorder::{Recorder, RecorderError};
+use crate::workload::consumer::ConsumerOptions;
+use crate::workload::generator::OpMix;
+use crate::workload::producer::ProducerOptions;
+use crate::workload::{self, Shared, WorkloadOptions};
+use config::{promised_guarantees, RunConfig};
+
+/// Why a run could not complete (as opposed to a broker that failed its check).
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    /// Docker, the image, the cluster or the topic.
+    #[error(transparent)]
+    Cluster(#[from] ClusterError),
+    /// The fault schedule or a fault.
+    #[error(transparent)]
+    Nemesis(#[from] nemesis::NemesisError),
+    /// The history could not be written.
+    #[error(transparent)]
+    Recorder(#[from] RecorderError),
+    /// A file of the run directory.
+    #[error("{what} {path}: {source}")]
+    Io {
+        /// What was being done.
+        what: &'static str,
+        /// The file or directory.
+        path: PathBuf,
+        /// The cause.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The history was written but cannot be read back.
+    #[error("the recorded history cannot be read: {0}")]
+    History(#[from] checker::history::HistoryError),
+    /// The broker binary to build the image from is missing.
+    #[error("broker binary {0} not found: build it with `cargo build --release -p broker-under-test` or pass --broker-binary")]
+    BrokerBinaryMissing(PathBuf),
+}
+
+/// How a run ended.
+#[derive(Debug)]
+pub struct RunOutcome {
+    /// `histories/<test>/<timestamp>/`.
+    pub dir: PathBuf,
+    /// The checker's verdict; `None` if the run was interrupted before it was checked.
+    pub result: Option<CheckResult>,
+    /// True when Ctrl-C or SIGTERM cut the run short.
+    pub interrupted: bool,
+}
+
+fn io(what: &'static str, path: &Path) -> impl FnOnce(std::io::Error) -> RunError {
+    let path = path.to_path_buf();
+    move |source| RunError::Io { what, path, source }
+}
+
+/// Runs one test end to end. See the module documentation for the phases.
+pub async fn run_test(config: RunConfig) -> Result<RunOutcome, RunError> {
+    let dir = store::create_run_dir(&config.store, &config.test)
+        .map_err(io("cannot create the run directory", &config.store))?;
+    let run_id = format!(
+        "samsa-{}-{}",
+        std::process::id(),
+        chrono::Utc::now().format("%H%M%S%3f")
+    );
+    eprintln!("samsa: run {run_id} -> {}", dir.display());
+    eprintln!("samsa: reproduce with: {}", config.command);
+
+    let docker = cluster::connect().await?;
+    let swept = cluster::sweep(&docker).await?;
+    if swept.containers + swept.networks > 0 {
+        eprintln!("samsa: removed leftovers of earlier runs: {swept:?}");
+    }
+    let profile = resolve_profile(&config).await?;
+    let image = profile.image.clone().unwrap_or_default();
+    store::write_test_json(&dir, &config, &run_id, &image)
+        .map_err(io("cannot write test.json in", &dir))?;
+
+    let mut cluster_config = ClusterConfig::new(&run_id, profile);
+    cluster_config.node_count = config.nodes;
+    cluster_config.extra_env = config.broker_env.clone();
+
+    let phases = run_phases(&docker, &cluster_config, &config, &dir);
+    let (outcome, interrupted) = tokio::select! {
+        r = phases => (Some(r), false),
+        () = shutdown_signal() => (None, true),
+    };
+    if interrupted {
+        eprintln!("samsa: interrupted; removing the cluster, keeping the history");
+    }
+    if config.keep && !interrupted {
+        eprintln!("samsa: --keep: cluster {run_id} left running (remove with `samsa sweep`)");
+    } else {
+        let report = cluster::teardown_run(&docker, &run_id).await?;
+        tracing::info!("teardown: {report:?}");
+    }
+    match outcome {
+        None => Ok(RunOutcome {
+            dir,
+            result: None,
+            interrupted: true,
+        }),
+        Some(Err(e)) => Err(e),
+        Some(Ok(())) => {
+            eprintln!("samsa: check");
+            let history = checker::history::read_path(&dir)?;
+            let result = checker::check::check(&history, &CheckOptions::default());
+            let results_path = dir.join("results.json");
+            let text = serde_json::to_string_pretty(&result).map_err(std::io::Error::other);
+            std::fs::write(
+                &results_path,
+                text.map_err(io("cannot encode", &results_path))?,
+            )
+            .map_err(io("cannot write", &results_path))?;
+            Ok(RunOutcome {
+                dir,
+                result: Some(result),
+                interrupted: false,
+            })
+        }
+    }
+}
+
+async fn resolve_profile(config: &RunConfig) -> Result<Profile, RunError> {
+    if let Some(path) = &config.profile {
+        return Ok(Profile::load(path)?);
+    }
+    let binary = match &config.broker_binary {
+        Some(b) => b.clone(),
+        None => default_broker_binary(),
+    };
+    if !binary.is_file() {
+        return Err(RunError::BrokerBinaryMissing(binary));
+    }
+    eprintln!("samsa: setup: image from {}", binary.display());
+    let tag = cluster::build_broker_image(&binary).await?;
+    Ok(Profile::broker_under_test(&tag))
+}
+
+/// The broker-under-test binary built beside this `samsa` binary (same cargo profile).
+pub fn default_broker_binary() -> PathBuf {
+    std::env::current_exe()
+        .ok()
+        .and_then(|exe| exe.parent().map(|d| d.join("broker-under-test")))
+        .unwrap_or_else(|| PathBuf::from("broker-under-test"))
+}
+
+async fn run_phases(
+    docker: &bollard::Docker,
+    cluster_config: &ClusterConfig,
+    config: &RunConfig,
+    dir: &Path,
+) -> Result<(), RunError> {
+    eprintln!("samsa: setup: starting {} nodes", config.nodes);
+    let cluster = Cluster::start(docker, cluster_config).await?;
+    let topic = TopicSpec {
+        name: "samsa".into(),
+        partitions: config.partitions,
+        replication_factor: config.replication_factor,
+        min_insync_replicas: config.min_insync_replicas,
+        unclean_leader_election: config.unclean_leader_election,
+    };
+    cluster
+        .create_topic(&topic, Duration::from_secs(10))
+        .await?;
+
+    let guarantees = promised_guarantees(config);
+    let header =
+        json!({"format": "samsa-history/1", "test": config.test, "guarantees": guarantees});
+    let history_path = dir.join(checker::history::HISTORY_FILE);
+    let recorder = Arc::new(Recorder::create(&history_path, &header)?);
+    let shared = Shared::new(
+        workload_options(config, &cluster, &topic.name),
+        recorder.clone(),
+    );
+
+    let (stop_sampling, sampling_stopped) = tokio::sync::watch::channel(false);
+    let state_path = dir.join("state.jsonl");
+    let sampler = tokio::spawn(sampler::sample_until(
+        cluster.clone(),
+        recorder.clone(),
+        state_path,
+        Duration::from_millis(250),
+        sampling_stopped,
+    ));
+    // Dropping the run (Ctrl-C) must not leave the sampler running.
+    let sampler = AbortOnDrop(sampler);
+
+    let kinds: Vec<FaultKind> = config
+        .nemesis
+        .iter()
+        .map(|k| k.parse())
+        .collect::<Result<_, _>>()?;
+    let mut schedule = ScheduleConfig::new(kinds, config.time_limit, config.seed);
+    schedule.interval = config.nemesis_interval;
+    schedule.fault_duration = config.fault_duration;
+    let plan = schedule.plan()?;
+    let nemesis = cluster.nemesis();
+    let active: faults::ActiveFault = Arc::new(Mutex::new(None));
+
+    eprintln!(
+        "samsa: main: {:.0}s, {} clients, {} faults planned",
+        config.time_limit.as_secs_f64(),
+        config.concurrency,
+        plan.len()
+    );
+    let start = Instant::now();
+    let main = async {
+        tokio::join!(
+            workload::run_main_phase(shared.clone(), config.time_limit),
+            faults::drive(&cluster, &nemesis, &recorder, &plan, start, active.clone()),
+        )
+    };
+    let progress = progress::report(
+        "main",
+        recorder.clone(),
+        active.clone(),
+        config.time_limit,
+        Duration::from_secs(5),
+    );
+    let (workload_result, faults_result) = tokio::select! {
+        r = main => r,
+        () = progress => unreachable!("the progress reporter never returns"),
+    };
+    eprintln!("samsa: heal");
+    let heal_result = faults::heal_all(&nemesis, &recorder).await;
+    workload_result?;
+    faults_result?;
+    heal_result?;
+
+    eprintln!(
+        "samsa: recovery wait {:.0}s",
+        config.recovery_wait.as_secs_f64()
+    );
+    tokio::time::sleep(config.recovery_wait).await;
+    if let Err(e) = cluster.wait_ready(Duration::from_secs(60)).await {
+        eprintln!("samsa: warning: cluster not ready after healing: {e}");
+    }
+
+    eprintln!("samsa: final reads");
+    let reads = workload::final_reads::read_all(shared.clone(), config.final_read_time_max).await?;
+    for read in reads.iter().filter(|r| !r.complete) {
+        eprintln!(
+            "samsa: warning: the final read of key {} stopped at {:?} before the highest acknowledged offset",
+            read.key, read.read_to
+        );
+    }
+    if stop_sampling.send(true).is_err() {
+        tracing::debug!("the sampler had already stopped");
+    }
+    match sampler.join().await {
+        Ok(Ok(samples)) => tracing::info!("{samples} state samples written"),
+        Ok(Err(e)) => eprintln!("samsa: warning: state.jsonl incomplete: {e}"),
+        Err(e) => eprintln!("samsa: warning: the state sampler ended abnormally: {e}"),
+    }
+    let logs = dir.join("logs");
+    std::fs::create_dir_all(&logs).map_err(io("cannot create", &logs))?;
+    cluster.collect_logs(&logs).await?;
+    Ok(())
+}
+
+fn workload_options(config: &RunConfig, cluster: &Cluster, topic: &str) -> WorkloadOptions {
+    let bootstrap = cluster.bootstrap_servers();
+    WorkloadOptions {
+        topic: topic.to_owned(),
+        keys: config.partitions,
+        concurrency: config.concurrency,
+        rate: config.rate,
+        seed: config.seed,
+        mix: OpMix::default(),
+        producer: ProducerOptions {
+            bootstrap: bootstrap.clone(),
+            acks: config.acks.as_config().to_owned(),
+            idempotence: config.idempotence,
+            message_timeout: Duration::from_secs(10),
+            request_timeout: Duration::from_secs(3),
+        },
+        consumer: ConsumerOptions {
+            bootstrap,
+            poll_wait: Duration::from_millis(100),
+            records_max: 200,
+        },
+    }
+}
+
+/// A spawned task aborted when its handle is dropped (tokio's handles only detach).
+struct AbortOnDrop<T>(tokio::task::JoinHandle<T>);
+
+impl<T> AbortOnDrop<T> {
+    async fn join(mut self) -> Result<T, tokio::task::JoinError> {
+        (&mut self.0).await
+    }
+}
+
+impl<T> Drop for AbortOnDrop<T> {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
+/// Resolves on Ctrl-C or SIGTERM.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        if let Err(e) = tokio::signal::ctrl_c().await {
+            tracing::warn!("cannot listen for Ctrl-C: {e}");
+            std::future::pending::<()>().await;
+        }
+    };
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(e) => {
+                tracing::warn!("cannot listen for SIGTERM: {e}");
+                std::future::pending::<()>().await;
+            }
+        }
+    };
+    tokio::select! {
+        () = ctrl_c => {}
+        () = term => {}
+    }
+}

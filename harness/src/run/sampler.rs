@@ -1,0 +1,51 @@
+//! `state.jsonl`: the admin endpoint of every node, sampled a few times a second, so the
+//! report can show leader, leader epoch, ISR, HW and LEO over time beside the faults.
+//!
+//! Samples use the history's clock (`time`, nanoseconds since the run started) so the two
+//! files line up. A node that does not answer yields an error sample, never a stall: each
+//! request is bounded by the admin client's timeout.
+
+use std::fs::File;
+use std::io::{BufWriter, Write};
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde_json::json;
+
+use crate::cluster::Cluster;
+use crate::recorder::Recorder;
+
+/// Samples until `stop` flips to true; returns how many samples were written.
+pub async fn sample_until(
+    cluster: Cluster,
+    recorder: Arc<Recorder>,
+    path: PathBuf,
+    every: Duration,
+    mut stop: tokio::sync::watch::Receiver<bool>,
+) -> std::io::Result<u64> {
+    let mut out = BufWriter::new(File::create(&path)?);
+    let mut ticker = tokio::time::interval(every);
+    ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+    let mut written = 0;
+    loop {
+        tokio::select! {
+            _ = ticker.tick() => {}
+            _ = stop.changed() => break,
+        }
+        if *stop.borrow() {
+            break;
+        }
+        let nodes = cluster.sample_partitions().await;
+        let line = json!({
+            "time": recorder.now_nanos(),
+            "wall": chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+            "nodes": nodes,
+        });
+        serde_json::to_writer(&mut out, &line)?;
+        out.write_all(b"\n")?;
+        out.flush()?;
+        written += 1;
+    }
+    Ok(written)
+}
