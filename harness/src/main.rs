@@ -26,16 +26,31 @@ enum Command {
     /// Build the broker-under-test image.
     #[command(subcommand)]
     Image(commands::image::ImageCommand),
-    /// Remove every container and network samsa created (leftovers, --keep clusters).
-    Sweep,
+    /// Remove the containers and networks of samsa runs whose harness is gone.
+    Sweep {
+        /// Also remove live runs and clusters kept with --keep.
+        #[arg(long)]
+        all: bool,
+    },
 }
 
 fn main() -> ExitCode {
+    restore_default_sigpipe();
     match Cli::parse().command {
         Command::Check(args) => commands::check::run(&args),
         Command::GenHistory(args) => commands::gen_history::run(&args),
         Command::Test(args) => commands::test::run(&args),
         Command::Image(command) => commands::image::run(&command),
-        Command::Sweep => commands::sweep::run(),
+        Command::Sweep { all } => commands::sweep::run(all),
+    }
+}
+
+/// Makes a closed stdout (`samsa check ... | head`) end the process quietly, as Unix tools
+/// do, instead of panicking inside `println!`: Rust ignores SIGPIPE by default.
+fn restore_default_sigpipe() {
+    // SAFETY: called first thing in main, before any thread exists; resetting a signal
+    // disposition to its default is async-signal-safe and has no other effect.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
     }
 }

@@ -8,6 +8,9 @@ use std::collections::HashMap;
 pub const LABEL_SAMSA: &str = "samsa";
 /// The run id a container or network belongs to.
 pub const LABEL_RUN: &str = "samsa.run";
+/// The process id of the harness that owns the run: a sweep leaves alone the runs whose
+/// owner is still alive (another run, or a test, on the same daemon).
+pub const LABEL_OWNER: &str = "samsa.owner";
 /// The node name of a container (`n1`, ...).
 pub const LABEL_NODE: &str = "samsa.node";
 
@@ -16,6 +19,7 @@ pub fn run_labels(run_id: &str) -> HashMap<String, String> {
     HashMap::from([
         (LABEL_SAMSA.to_string(), "1".to_string()),
         (LABEL_RUN.to_string(), run_id.to_string()),
+        (LABEL_OWNER.to_string(), std::process::id().to_string()),
     ])
 }
 

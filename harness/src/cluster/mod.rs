@@ -31,5 +31,5 @@ pub use lifecycle::{Cluster, ClusterConfig, NODES_MAX};
 pub use node::ClusterNode;
 pub use profile::{AdminEndpoint, Profile, Readiness};
 pub use sample::leaders_from_samples;
-pub use sweep::{sweep, sweep_label, teardown_run, SweepReport};
+pub use sweep::{sweep, sweep_all, sweep_label, teardown_run, SweepReport};
 pub use topic::TopicSpec;

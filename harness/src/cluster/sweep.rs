@@ -4,7 +4,7 @@
 //! (nemesis sweep), then containers (forced, which also ends paused ones), then networks.
 //! Everything is idempotent: sweeping a clean daemon does nothing.
 
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
 
 use bollard::query_parameters::{
     ListContainersOptionsBuilder, ListNetworksOptionsBuilder, RemoveContainerOptionsBuilder,
@@ -13,7 +13,7 @@ use bollard::Docker;
 use serde::Serialize;
 
 use crate::cluster::error::{docker_error, ClusterError};
-use crate::cluster::labels::{any_run_filter, run_filter};
+use crate::cluster::labels::{any_run_filter, run_filter, LABEL_OWNER, LABEL_RUN};
 
 /// What a sweep removed.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
@@ -26,10 +26,71 @@ pub struct SweepReport {
     pub networks: usize,
 }
 
-/// Remove every leftover of every samsa run (label `samsa=1`). Call before starting a
-/// run. Note: it also removes the cluster of a samsa run still in progress on this daemon.
+/// Remove the leftovers of every samsa run whose owning harness process is gone (label
+/// `samsa.owner`; runs without it count as orphaned). Call before starting a run: a run
+/// or test still in progress on this daemon is left alone.
 pub async fn sweep(docker: &Docker) -> Result<SweepReport, ClusterError> {
+    let mut total = SweepReport::default();
+    for run in orphaned_runs(docker).await? {
+        let report = teardown_run(docker, &run).await?;
+        total.chains += report.chains;
+        total.containers += report.containers;
+        total.networks += report.networks;
+    }
+    Ok(total)
+}
+
+/// Remove everything samsa made on this daemon (label `samsa=1`), live runs included:
+/// `samsa sweep --all`.
+pub async fn sweep_all(docker: &Docker) -> Result<SweepReport, ClusterError> {
     sweep_label(docker, &any_run_filter()).await
+}
+
+/// The run ids of labelled containers and networks whose owner process no longer exists.
+async fn orphaned_runs(docker: &Docker) -> Result<BTreeSet<String>, ClusterError> {
+    let filter = any_run_filter();
+    let filters = HashMap::from([("label".to_string(), vec![filter.clone()])]);
+    let containers = docker
+        .list_containers(Some(
+            ListContainersOptionsBuilder::default()
+                .all(true)
+                .filters(&filters)
+                .build(),
+        ))
+        .await
+        .map_err(|e| docker_error("list containers", &filter, e))?;
+    let networks = docker
+        .list_networks(Some(
+            ListNetworksOptionsBuilder::default()
+                .filters(&filters)
+                .build(),
+        ))
+        .await
+        .map_err(|e| docker_error("list networks", &filter, e))?;
+    let label_sets = containers
+        .into_iter()
+        .filter_map(|c| c.labels)
+        .chain(networks.into_iter().filter_map(|n| n.labels));
+    let mut orphaned = BTreeSet::new();
+    for labels in label_sets {
+        let Some(run) = labels.get(LABEL_RUN) else {
+            continue;
+        };
+        let owner_alive = labels
+            .get(LABEL_OWNER)
+            .and_then(|pid| pid.parse::<u32>().ok())
+            .is_some_and(process_alive);
+        if !owner_alive {
+            orphaned.insert(run.clone());
+        }
+    }
+    Ok(orphaned)
+}
+
+/// Whether a process with this id exists on this host (the harness runs on the host, so
+/// its pid is visible in /proc).
+fn process_alive(pid: u32) -> bool {
+    std::path::Path::new(&format!("/proc/{pid}")).exists()
 }
 
 /// Remove one run's containers, network and chains (label `samsa.run=<run_id>`); safe

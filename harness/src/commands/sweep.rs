@@ -1,10 +1,11 @@
-//! `samsa sweep`: removes every container and network samsa created (found by label),
-//! e.g. a cluster left with `--keep` or by a harness that was killed with SIGKILL.
+//! `samsa sweep [--all]`: removes the containers and networks of samsa runs whose harness
+//! is gone (found by label), e.g. after a harness killed with SIGKILL; with `--all` also
+//! live runs and clusters left with `--keep`.
 
 use std::process::ExitCode;
 
-/// Removes all labelled leftovers and prints what was removed.
-pub fn run() -> ExitCode {
+/// Removes labelled leftovers (all of them with `all`) and prints what was removed.
+pub fn run(all: bool) -> ExitCode {
     let runtime = match tokio::runtime::Runtime::new() {
         Ok(r) => r,
         Err(e) => {
@@ -14,7 +15,11 @@ pub fn run() -> ExitCode {
     };
     let swept = runtime.block_on(async {
         let docker = harness::cluster::connect().await?;
-        harness::cluster::sweep(&docker).await
+        if all {
+            harness::cluster::sweep_all(&docker).await
+        } else {
+            harness::cluster::sweep(&docker).await
+        }
     });
     match swept {
         Ok(report) => {

@@ -17,7 +17,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use checker::check::{CheckOptions, CheckResult};
-use nemesis::{FaultKind, ScheduleConfig};
+use nemesis::{FaultKind, PlannedFault, ScheduleConfig};
 use serde_json::json;
 
 use crate::cluster::{self, Cluster, ClusterConfig, ClusterError, Profile, TopicSpec};
@@ -101,7 +101,9 @@ pub async fn run_test(config: RunConfig) -> Result<RunOutcome, RunError> {
     cluster_config.node_count = config.nodes;
     cluster_config.extra_env = config.broker_env.clone();
 
-    let phases = run_phases(&docker, &cluster_config, &config, &dir);
+    // Plan the faults before anything starts, so a bad schedule costs no cluster.
+    let plan = plan_faults(&config)?;
+    let phases = run_phases(&docker, &cluster_config, &config, &plan, &dir);
     let (outcome, interrupted) = tokio::select! {
         r = phases => (Some(r), false),
         () = shutdown_signal() => (None, true),
@@ -110,7 +112,7 @@ pub async fn run_test(config: RunConfig) -> Result<RunOutcome, RunError> {
         eprintln!("samsa: interrupted; removing the cluster, keeping the history");
     }
     if config.keep && !interrupted {
-        eprintln!("samsa: --keep: cluster {run_id} left running (remove with `samsa sweep`)");
+        eprintln!("samsa: --keep: cluster {run_id} left running (remove with `samsa sweep --all`)");
     } else {
         let report = cluster::teardown_run(&docker, &run_id).await?;
         tracing::info!("teardown: {report:?}");
@@ -170,6 +172,7 @@ async fn run_phases(
     docker: &bollard::Docker,
     cluster_config: &ClusterConfig,
     config: &RunConfig,
+    plan: &[PlannedFault],
     dir: &Path,
 ) -> Result<(), RunError> {
     eprintln!("samsa: setup: starting {} nodes", config.nodes);
@@ -207,15 +210,6 @@ async fn run_phases(
     // Dropping the run (Ctrl-C) must not leave the sampler running.
     let sampler = AbortOnDrop(sampler);
 
-    let kinds: Vec<FaultKind> = config
-        .nemesis
-        .iter()
-        .map(|k| k.parse())
-        .collect::<Result<_, _>>()?;
-    let mut schedule = ScheduleConfig::new(kinds, config.time_limit, config.seed);
-    schedule.interval = config.nemesis_interval;
-    schedule.fault_duration = config.fault_duration;
-    let plan = schedule.plan()?;
     let nemesis = cluster.nemesis();
     let active: faults::ActiveFault = Arc::new(Mutex::new(None));
 
@@ -229,7 +223,7 @@ async fn run_phases(
     let main = async {
         tokio::join!(
             workload::run_main_phase(shared.clone(), config.time_limit),
-            faults::drive(&cluster, &nemesis, &recorder, &plan, start, active.clone()),
+            faults::drive(&cluster, &nemesis, &recorder, plan, start, active.clone()),
         )
     };
     let progress = progress::report(
@@ -278,6 +272,24 @@ async fn run_phases(
     std::fs::create_dir_all(&logs).map_err(io("cannot create", &logs))?;
     cluster.collect_logs(&logs).await?;
     Ok(())
+}
+
+/// The seeded fault schedule of the run. The jitter is capped at half the shortest window
+/// so short intervals stay valid.
+fn plan_faults(config: &RunConfig) -> Result<Vec<PlannedFault>, RunError> {
+    let kinds: Vec<FaultKind> = config
+        .nemesis
+        .iter()
+        .map(|k| k.parse())
+        .collect::<Result<_, _>>()?;
+    let mut schedule = ScheduleConfig::new(kinds, config.time_limit, config.seed);
+    schedule.interval = config.nemesis_interval;
+    schedule.fault_duration = config.fault_duration;
+    schedule.jitter = schedule
+        .jitter
+        .min(config.nemesis_interval / 2)
+        .min(config.fault_duration / 2);
+    Ok(schedule.plan()?)
 }
 
 fn workload_options(config: &RunConfig, cluster: &Cluster, topic: &str) -> WorkloadOptions {
