@@ -94,13 +94,13 @@ fn build(key: &KeyHistory<'_>) -> Built {
     let poll_nodes: Vec<NodeIndex> = (0..key.polls.len())
         .map(|i| graph.add_node(Node::Poll(i as u32)))
         .collect();
+    // The record id of every read, in poll order (one hash lookup per read).
+    let mut read_ids: Vec<u32> = Vec::with_capacity(key.polls.iter().map(|p| p.reads.len()).sum());
     for (i, poll) in key.polls.iter().enumerate() {
         for &(offset, value) in poll.reads {
-            if let std::collections::hash_map::Entry::Vacant(slot) =
-                by_record.entry((offset, value))
-            {
-                let id = records.len() as u32;
-                slot.insert(id);
+            let next = records.len() as u32;
+            let id = *by_record.entry((offset, value)).or_insert(next);
+            if id == next {
                 let node = graph.add_node(Node::Foreign(id));
                 records.push(Record {
                     offset,
@@ -109,8 +109,10 @@ fn build(key: &KeyHistory<'_>) -> Built {
                     reader: Some(i as u32),
                 });
             }
+            read_ids.push(id);
         }
     }
+    drop(by_record);
 
     // Version order: by offset; ties (two records claiming one offset) point both ways.
     let mut order: Vec<u32> = (0..records.len() as u32).collect();
@@ -130,10 +132,15 @@ fn build(key: &KeyHistory<'_>) -> Built {
     // Reads: the last record read precedes the poll; a record skipped inside the run, or a
     // run out of order, puts the poll before a record that precedes it.
     let mut ranks: Vec<u32> = Vec::new();
+    let mut ids = read_ids.iter();
     for (i, poll) in key.polls.iter().enumerate() {
         let p = poll_nodes[i];
         ranks.clear();
-        ranks.extend(poll.reads.iter().map(|r| rank[by_record[r] as usize]));
+        ranks.extend(
+            ids.by_ref()
+                .take(poll.reads.len())
+                .map(|r| rank[*r as usize]),
+        );
         let increasing = ranks.windows(2).all(|w| w[0] < w[1]);
         if !increasing {
             graph.add_edge(p, p, EdgeKind::Rw);

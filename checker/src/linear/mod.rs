@@ -12,6 +12,7 @@ pub mod graph_engine;
 pub mod resolve;
 pub mod search;
 
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use crate::anomaly::Finding;
@@ -63,28 +64,73 @@ pub struct LinearOutcome {
 /// What [`Engine::Both`] writes into a finding when the engines disagree.
 pub const DISAGREEMENT: &str = "CHECKER BUG: the two linearizability engines disagree on this key";
 
-/// Checks every key's log for linearizability.
+/// Checks every key's log for linearizability. Keys are independent (P-compositionality),
+/// so they are checked in parallel, one thread per available core.
 pub fn check(history: &History, options: &LinearOptions) -> LinearOutcome {
     let deadline = Instant::now() + options.time_limit;
+    let keys: Vec<resolve::KeyHistory<'_>> = resolve::project(history)
+        .into_iter()
+        .filter(|k| !k.is_empty())
+        .collect();
+    let results = per_key(&keys, |key| match options.engine {
+        Engine::Graph => (graph_engine::check_key(history, key), None),
+        Engine::Search => (Vec::new(), Some(search::check_key(history, key, deadline))),
+        Engine::Both => (
+            graph_engine::check_key(history, key),
+            Some(search::check_key(history, key, deadline)),
+        ),
+    });
     let mut outcome = LinearOutcome::default();
-    for key in resolve::project(history).iter().filter(|k| !k.is_empty()) {
-        match options.engine {
-            Engine::Graph => outcome
-                .findings
-                .extend(graph_engine::check_key(history, key)),
-            Engine::Search => match search::check_key(history, key, deadline) {
-                KeyVerdict::Linearizable => {}
-                KeyVerdict::Unknown => outcome.unknown = true,
-                KeyVerdict::Nonlinearizable(finding) => outcome.findings.push(*finding),
-            },
-            Engine::Both => {
-                let graph = graph_engine::check_key(history, key);
-                let searched = search::check_key(history, key, deadline);
-                both(history, key, graph, searched, &mut outcome);
-            }
+    for (key, (graph, searched)) in keys.iter().zip(results) {
+        match (options.engine, searched) {
+            (Engine::Both, Some(searched)) => both(history, key, graph, searched, &mut outcome),
+            (_, Some(KeyVerdict::Unknown)) => outcome.unknown = true,
+            (_, Some(KeyVerdict::Nonlinearizable(finding))) => outcome.findings.push(*finding),
+            (_, Some(KeyVerdict::Linearizable)) => {}
+            (_, None) => outcome.findings.extend(graph),
         }
     }
     outcome
+}
+
+/// Runs `f` on every key, spread over the available cores; results in key order.
+fn per_key<'h, T: Send>(
+    keys: &[resolve::KeyHistory<'h>],
+    f: impl Fn(&resolve::KeyHistory<'h>) -> T + Sync,
+) -> Vec<T> {
+    let workers = std::thread::available_parallelism()
+        .map_or(1, |n| n.get())
+        .min(keys.len());
+    if workers <= 1 {
+        return keys.iter().map(f).collect();
+    }
+    let next = AtomicUsize::new(0);
+    let mut done: Vec<(usize, T)> = std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..workers)
+            .map(|_| {
+                scope.spawn(|| {
+                    let mut mine = Vec::new();
+                    loop {
+                        let i = next.fetch_add(1, Ordering::Relaxed);
+                        let Some(key) = keys.get(i) else {
+                            return mine;
+                        };
+                        mine.push((i, f(key)));
+                    }
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .flat_map(|h| match h.join() {
+                Ok(results) => results,
+                // A panic in an engine is a checker bug: let it surface as one.
+                Err(panic) => std::panic::resume_unwind(panic),
+            })
+            .collect()
+    });
+    done.sort_unstable_by_key(|(i, _)| *i);
+    done.into_iter().map(|(_, t)| t).collect()
 }
 
 /// Merges one key's results of both engines; a disagreement is flagged in the findings.

@@ -78,7 +78,8 @@ impl KeyHistory<'_> {
     }
 }
 
-/// Splits `history` by key and resolves indeterminate sends (see the module doc).
+/// Splits `history` by key and resolves indeterminate sends (see the module doc). The
+/// split is one pass; the resolution runs per key, on every available core.
 pub fn project(history: &History) -> Vec<KeyHistory<'_>> {
     let mut keys: Vec<KeyHistory<'_>> = history
         .keys
@@ -90,41 +91,32 @@ pub fn project(history: &History) -> Vec<KeyHistory<'_>> {
             dropped_sends: 0,
         })
         .collect();
-    let read_offsets = offsets_of_unplaced_sends(history);
+    // Sends whose offset only a read can tell, per key.
+    let mut unplaced: Vec<Vec<KeySend>> = vec![Vec::new(); keys.len()];
     for (position, op) in history.ops.iter().enumerate() {
         match (op.f, op.outcome) {
-            (Function::Send, Outcome::Fail) => {
-                for mop in &op.mops {
-                    if let MicroOp::Send { key, .. } = mop {
-                        keys[key.0 as usize].dropped_sends += 1;
-                    }
-                }
-            }
             (Function::Send, outcome) => {
                 for mop in &op.mops {
                     let MicroOp::Send { key, value, offset } = *mop else {
                         continue;
                     };
-                    let acked = offset.filter(|_| outcome == Outcome::Ok);
-                    let offset = acked.or_else(|| read_offsets.get(&(key, value)).copied());
-                    let entry = &mut keys[key.0 as usize];
-                    let Some(offset) = offset else {
-                        entry.dropped_sends += 1;
+                    let k = key.0 as usize;
+                    if outcome == Outcome::Fail {
+                        keys[k].dropped_sends += 1;
                         continue;
-                    };
-                    let ret = if outcome == Outcome::Ok {
-                        op.complete_index
-                    } else {
-                        None
-                    };
-                    entry.sends.push(KeySend {
+                    }
+                    let send = KeySend {
                         op: position,
                         process: op.process,
                         call: op.invoke_index,
-                        ret,
-                        offset,
+                        ret: op.complete_index.filter(|_| outcome == Outcome::Ok),
+                        offset: offset.unwrap_or(Offset::MAX),
                         value,
-                    });
+                    };
+                    match offset.filter(|_| outcome == Outcome::Ok) {
+                        Some(_) => keys[k].sends.push(send),
+                        None => unplaced[k].push(send),
+                    }
                 }
             }
             (Function::Poll, Outcome::Ok) => {
@@ -146,43 +138,44 @@ pub fn project(history: &History) -> Vec<KeyHistory<'_>> {
             _ => {}
         }
     }
+    let mut work: Vec<(&mut KeyHistory<'_>, Vec<KeySend>)> =
+        keys.iter_mut().zip(unplaced).collect();
+    let workers = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let chunk = work.len().div_ceil(workers).max(1);
+    std::thread::scope(|scope| {
+        for part in work.chunks_mut(chunk) {
+            scope.spawn(move || {
+                for (key, pending) in part.iter_mut() {
+                    place(key, std::mem::take(pending));
+                }
+            });
+        }
+    });
     keys
 }
 
-/// For every send that may need it (no acknowledged offset), the smallest offset at which
-/// an `ok` poll read its value. Only those sends are indexed, so the map stays small.
-fn offsets_of_unplaced_sends(history: &History) -> FxHashMap<(KeyId, Value), Offset> {
-    let mut wanted: FxHashMap<(KeyId, Value), Offset> = FxHashMap::default();
-    for op in history.ops.iter().filter(|op| op.f == Function::Send) {
-        for mop in &op.mops {
-            if let MicroOp::Send { key, value, offset } = *mop {
-                let placed = op.outcome == Outcome::Ok && offset.is_some();
-                if op.outcome != Outcome::Fail && !placed {
-                    wanted.insert((key, value), Offset::MAX);
-                }
+/// Places each send of `pending` at the smallest offset a poll of `key` read its value at,
+/// or drops it if nobody read it.
+fn place(key: &mut KeyHistory<'_>, pending: Vec<KeySend>) {
+    if pending.is_empty() {
+        return;
+    }
+    let mut wanted: FxHashMap<Value, Offset> =
+        pending.iter().map(|s| (s.value, Offset::MAX)).collect();
+    for poll in &key.polls {
+        for &(offset, value) in poll.reads {
+            if let Some(best) = wanted.get_mut(&value) {
+                *best = (*best).min(offset);
             }
         }
     }
-    if wanted.is_empty() {
-        return wanted;
-    }
-    for op in history.ops.iter() {
-        if op.f != Function::Poll || op.outcome != Outcome::Ok {
-            continue;
-        }
-        for mop in &op.mops {
-            let MicroOp::Poll { reads } = mop else {
-                continue;
-            };
-            for read in reads {
-                for &(offset, value) in &read.records {
-                    if let Some(best) = wanted.get_mut(&(read.key, value)) {
-                        *best = (*best).min(offset);
-                    }
-                }
+    for mut send in pending {
+        match wanted.get(&send.value) {
+            Some(&offset) if offset != Offset::MAX => {
+                send.offset = offset;
+                key.sends.push(send);
             }
+            _ => key.dropped_sends += 1,
         }
     }
-    wanted.retain(|_, offset| *offset != Offset::MAX);
-    wanted
 }

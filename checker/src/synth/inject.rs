@@ -93,7 +93,19 @@ pub(super) fn inject(
             } else {
                 2
             };
-            let polls: Vec<(usize, KeyId)> = polls_with(history, need);
+            let mut polls: Vec<(usize, KeyId)> = polls_with(history, need);
+            if injection == Injection::IntPollSkip {
+                // Leave out a record an acknowledgement makes known, so the hole is provable.
+                let acked: rustc_hash::FxHashSet<(KeyId, Offset, Value)> =
+                    read_acked_sends(history)
+                        .into_iter()
+                        .map(|(_, k, o, v)| (k, o, v))
+                        .collect();
+                polls.retain(|&(op, key)| {
+                    poll_records(history, op, key)
+                        .is_some_and(|r| acked.contains(&(key, r[1].0, r[1].1)))
+                });
+            }
             let (op, key) = pick(&mut rng, polls).ok_or_else(none)?;
             let records = records_mut(history, op, key).ok_or_else(none)?;
             if injection == Injection::IntPollSkip {
@@ -165,6 +177,13 @@ fn records_mut(history: &mut History, op: usize, key: KeyId) -> Option<&mut Vec<
             .iter_mut()
             .find(|r| r.key == key)
             .map(|r| &mut r.records),
+        _ => None,
+    })
+}
+
+fn poll_records(history: &History, op: usize, key: KeyId) -> Option<&Vec<(Offset, Value)>> {
+    history.ops[op].mops.iter().find_map(|m| match m {
+        MicroOp::Poll { reads } => reads.iter().find(|r| r.key == key).map(|r| &r.records),
         _ => None,
     })
 }
