@@ -118,11 +118,13 @@ pub struct Config {
 }
 
 impl Config {
-    /// The host and port clients are told to connect to (Metadata broker list).
+    /// The host and port clients are told to connect to (Metadata broker list). Without
+    /// `--advertised-host`, a wildcard listener advertises the IPv4 address its own hostname
+    /// resolves to (a container's address on its Docker network), else 127.0.0.1.
     pub fn advertised(&self, bound_port: u16) -> (String, i32) {
         let host = self.advertised_host.clone().unwrap_or_else(|| {
             if self.listen.ip().is_unspecified() {
-                "127.0.0.1".to_string()
+                own_address().unwrap_or_else(|| "127.0.0.1".to_string())
             } else {
                 self.listen.ip().to_string()
             }
@@ -130,6 +132,22 @@ impl Config {
         let port = self.advertised_port.unwrap_or(bound_port);
         (host, i32::from(port))
     }
+}
+
+/// The first non-loopback IPv4 address this host's name resolves to (via /etc/hosts in Docker).
+fn own_address() -> Option<String> {
+    use std::net::ToSocketAddrs;
+    let name = std::fs::read_to_string("/etc/hostname").ok()?;
+    let name = name.trim();
+    if name.is_empty() {
+        return None;
+    }
+    (name, 0u16)
+        .to_socket_addrs()
+        .ok()?
+        .map(|a| a.ip())
+        .find(|ip| ip.is_ipv4() && !ip.is_loopback())
+        .map(|ip| ip.to_string())
 }
 
 #[cfg(test)]

@@ -46,7 +46,7 @@ mod tests {
                 "{api:?} {lo}..={hi} outside codec {codec:?}"
             );
         }
-        assert!(FetchRequest::VERSIONS.max >= 12);
+        const { assert!(FetchRequest::VERSIONS.max >= 12) };
         assert!(!is_supported(ApiKey::Fetch, 13));
         assert!(is_supported(ApiKey::ApiVersions, 3));
         assert!(!is_supported(ApiKey::JoinGroup, 0));

@@ -10,9 +10,12 @@ use rdkafka::message::Message;
 use rdkafka::producer::{BaseProducer, BaseRecord, DeliveryResult, Producer, ProducerContext};
 use rdkafka::{ClientContext, Offset, TopicPartitionList};
 
-/// Delivery reports: (payload, Ok(offset) or Err(message)).
+/// One delivery report: payload and Ok(offset) or Err(message).
+pub type Delivery = (String, Result<i64, String>);
+
+/// Delivery reports in the order librdkafka gave them.
 #[derive(Default, Clone)]
-pub struct Deliveries(pub Arc<Mutex<Vec<(String, Result<i64, String>)>>>);
+pub struct Deliveries(pub Arc<Mutex<Vec<Delivery>>>);
 
 impl ClientContext for Deliveries {}
 
@@ -141,7 +144,7 @@ pub fn create_topic(port: u16, topic: &str, partitions: i32) {
 }
 
 /// Every delivery report so far.
-pub fn deliveries(producer: &BaseProducer<Deliveries>) -> Vec<(String, Result<i64, String>)> {
+pub fn deliveries(producer: &BaseProducer<Deliveries>) -> Vec<Delivery> {
     producer
         .context()
         .0
