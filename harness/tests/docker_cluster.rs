@@ -454,7 +454,9 @@ async fn broker_never_ready_is_a_clear_error() {
         path: "/no-such-path".into(),
     };
     let mut config = ClusterConfig::new(&run_id, wrong_check);
-    config.ready_timeout = Duration::from_secs(3);
+    // Long enough for the broker's admin endpoint to come up even on a loaded machine,
+    // so the last probe error is the 404 and not a refused connection.
+    config.ready_timeout = Duration::from_secs(10);
     let error = Cluster::start(&docker, &config)
         .await
         .expect_err("must time out");
