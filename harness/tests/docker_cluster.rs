@@ -522,3 +522,49 @@ async fn five_nodes_ready_by_kafka_port() {
     assert_eq!(nemesis.heal_all().await.expect("heal").len(), 1);
     cluster.teardown().await.expect("teardown");
 }
+
+// sweep() removes a run whose harness process is gone and spares one whose owner (this
+// test process) is alive.
+#[tokio::test]
+async fn sweep_spares_live_runs_and_removes_orphans() {
+    use harness::cluster::labels::{LABEL_OWNER, LABEL_RUN, LABEL_SAMSA};
+    let docker = connect().await.expect("docker daemon");
+    let live = format!("test-live-{}", std::process::id());
+    let orphan = format!("test-orphan-{}", std::process::id());
+    let _guards = (
+        RunGuard {
+            run_id: live.clone(),
+        },
+        RunGuard {
+            run_id: orphan.clone(),
+        },
+    );
+    // A PID above the kernel's limit (2^22) names a process that cannot exist.
+    for (run_id, owner) in [(&live, std::process::id()), (&orphan, 4_194_400)] {
+        let labels = HashMap::from([
+            (LABEL_SAMSA.to_string(), "1".to_string()),
+            (LABEL_RUN.to_string(), run_id.clone()),
+            (LABEL_OWNER.to_string(), owner.to_string()),
+        ]);
+        docker
+            .create_network(bollard::models::NetworkCreateRequest {
+                name: format!("samsa-{run_id}"),
+                labels: Some(labels),
+                ..Default::default()
+            })
+            .await
+            .expect("network");
+    }
+    let report = harness::cluster::sweep(&docker).await.expect("sweep");
+    assert!(report.networks >= 1, "{report:?}");
+    assert_eq!(
+        labelled_leftovers(&docker, &orphan).await,
+        (0, 0),
+        "orphan removed"
+    );
+    assert_eq!(
+        labelled_leftovers(&docker, &live).await,
+        (0, 1),
+        "live run spared"
+    );
+}
