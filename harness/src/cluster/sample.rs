@@ -4,6 +4,7 @@
 //! instead of failing the whole sample.
 
 use std::collections::BTreeSet;
+use std::time::Duration;
 
 use serde_json::{json, Value};
 
@@ -11,7 +12,11 @@ use crate::cluster::admin::{admin_url, get_json};
 use crate::cluster::node::ClusterNode;
 use crate::cluster::profile::AdminEndpoint;
 
-/// One sample per node, concurrently, each bounded by the client's timeout. Shape:
+/// Bound on one node's sample: a sample older than this is useless to a sampler running
+/// a few times a second, and a paused node must not stall the others' samples.
+pub const SAMPLE_TIMEOUT: Duration = Duration::from_secs(1);
+
+/// One sample per node, concurrently, each bounded by [`SAMPLE_TIMEOUT`]. Shape:
 /// `{"node": "n1", "node_id": 1, "ok": true, "state": <the endpoint's JSON>}` or
 /// `{"node": "n1", "node_id": 1, "ok": false, "error": "..."}`.
 pub async fn sample_partitions(
@@ -21,7 +26,10 @@ pub async fn sample_partitions(
 ) -> Vec<Value> {
     let requests = nodes.iter().map(|node| async move {
         let url = admin_url(node.ip, admin.port, &admin.partitions_path);
-        match get_json(client, &url).await {
+        let outcome = tokio::time::timeout(SAMPLE_TIMEOUT, get_json(client, &url))
+            .await
+            .unwrap_or_else(|_| Err(format!("{url}: no answer within {SAMPLE_TIMEOUT:?}")));
+        match outcome {
             Ok(state) => json!({"node": node.name, "node_id": node.id, "ok": true, "state": state}),
             Err(error) => {
                 json!({"node": node.name, "node_id": node.id, "ok": false, "error": error})
