@@ -35,7 +35,7 @@ fn run(policy: &str, messages: usize) {
     let broker = BrokerProcess::start(&tmp.path().join("data"), &["--flush-policy", policy]);
     create_topic(broker.port, "bench", 1);
     let producer = producer(&broker.bootstrap());
-    let payload = vec![b'x'; MESSAGE_BYTES];
+    let payload = [b'x'; MESSAGE_BYTES];
     let start = Instant::now();
     for _ in 0..messages {
         let mut record = BaseRecord::<(), [u8]>::to("bench")

@@ -1,5 +1,7 @@
 //! broker-under-test binary: parse flags, set up logging to stderr, run until signalled.
 
+use std::io::IsTerminal;
+
 use clap::Parser;
 
 use broker_under_test::config::Config;
@@ -8,6 +10,7 @@ use broker_under_test::config::Config;
 async fn main() -> anyhow::Result<()> {
     tracing_subscriber::fmt()
         .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal())
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_env("BROKER_LOG")
                 .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),

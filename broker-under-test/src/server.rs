@@ -91,6 +91,16 @@ async fn connection(
                 let response = handlers::dispatch(&broker, version, *body).await;
                 (header.correlation_id, api_key, version, response)
             }
+            Ok(Decoded::UnsupportedVersion {
+                header,
+                api_key,
+                body,
+            }) => {
+                let version = header.request_api_version;
+                tracing::warn!(%peer, ?api_key, version, code = 35, "request version not advertised: answering UNSUPPORTED_VERSION");
+                let response = handlers::unsupported::response(&body, version);
+                (header.correlation_id, api_key, version, response)
+            }
             Ok(Decoded::ApiVersionsTooNew {
                 correlation_id,
                 version,

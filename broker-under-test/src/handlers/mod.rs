@@ -8,6 +8,7 @@ pub mod init_producer_id;
 pub mod list_offsets;
 pub mod metadata;
 pub mod produce;
+pub mod unsupported;
 
 use std::sync::Arc;
 

@@ -340,6 +340,44 @@ mod tests {
     }
 
     #[test]
+    fn flush_every_n_messages_advances_the_recovery_point_in_steps() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let mut p = ProducerStateTable::default();
+        let (mut log, _) = PartitionLog::open(
+            dir.path(),
+            0,
+            opts(FlushPolicy::EveryMessages(5), 1 << 20),
+            &mut p,
+        )
+        .expect("open");
+        log.append(&mut make_batch(2, -1, -1, -1), 0)
+            .expect("append");
+        log.append(&mut make_batch(2, -1, -1, -1), 0)
+            .expect("append");
+        assert_eq!(log.recovery_point(), 0, "4 messages < 5: not flushed yet");
+        log.append(&mut make_batch(2, -1, -1, -1), 0)
+            .expect("append");
+        assert_eq!(log.recovery_point(), 6, "6 messages >= 5: flushed");
+        let (mut os_log, _) = PartitionLog::open(
+            &dir.path().join("os"),
+            0,
+            opts(FlushPolicy::Os, 1 << 20),
+            &mut p,
+        )
+        .expect("open");
+        os_log
+            .append(&mut make_batch(50, -1, -1, -1), 0)
+            .expect("append");
+        assert_eq!(
+            os_log.recovery_point(),
+            0,
+            "os policy never fsyncs on append"
+        );
+        os_log.flush().expect("explicit flush");
+        assert_eq!(os_log.recovery_point(), 50);
+    }
+
+    #[test]
     fn rolls_segments_and_reads_across_them() {
         let dir = tempfile::tempdir().expect("tempdir");
         let mut p = ProducerStateTable::default();

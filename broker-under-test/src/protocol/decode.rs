@@ -23,6 +23,16 @@ pub enum Decoded {
         /// The body.
         body: Box<RequestKind>,
     },
+    /// An implemented API at a version this broker does not advertise but can decode and
+    /// answer: the handler replies UNSUPPORTED_VERSION in every error field.
+    UnsupportedVersion {
+        /// The request header.
+        header: RequestHeader,
+        /// Which API.
+        api_key: ApiKey,
+        /// The body.
+        body: Box<RequestKind>,
+    },
     /// ApiVersions newer than advertised: answered with UNSUPPORTED_VERSION and the v0-encoded
     /// list so the client can downgrade (KIP-511), as Kafka does.
     ApiVersionsTooNew {
@@ -83,18 +93,24 @@ pub fn decode_request(frame: Bytes) -> Result<Decoded, DecodeError> {
         api_key: raw_key,
         correlation_id,
     })?;
-    if !versions::is_supported(api_key, version) {
+    let supported = versions::is_supported(api_key, version);
+    if !supported {
         if api_key == ApiKey::ApiVersions && version > 0 {
             return Ok(Decoded::ApiVersionsTooNew {
                 correlation_id,
                 version,
             });
         }
-        return Err(DecodeError::Unsupported {
-            api_key,
-            version,
-            correlation_id,
-        });
+        let codec = api_key.valid_versions();
+        let answerable =
+            versions::range(api_key).is_some() && (codec.min..=codec.max).contains(&version);
+        if !answerable {
+            return Err(DecodeError::Unsupported {
+                api_key,
+                version,
+                correlation_id,
+            });
+        }
     }
     let malformed = |e: anyhow::Error| DecodeError::Malformed {
         api_key,
@@ -104,12 +120,20 @@ pub fn decode_request(frame: Bytes) -> Result<Decoded, DecodeError> {
     let mut buf = frame;
     let header = RequestHeader::decode(&mut buf, api_key.request_header_version(version))
         .map_err(malformed)?;
-    let body = RequestKind::decode(api_key, &mut buf, version).map_err(malformed)?;
-    Ok(Decoded::Request {
-        header,
-        api_key,
-        body: Box::new(body),
-    })
+    let body = Box::new(RequestKind::decode(api_key, &mut buf, version).map_err(malformed)?);
+    if supported {
+        Ok(Decoded::Request {
+            header,
+            api_key,
+            body,
+        })
+    } else {
+        Ok(Decoded::UnsupportedVersion {
+            header,
+            api_key,
+            body,
+        })
+    }
 }
 
 #[cfg(test)]
