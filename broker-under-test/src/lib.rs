@@ -7,6 +7,7 @@
 
 #![deny(missing_docs)]
 
+pub mod ack;
 pub mod admin;
 pub mod alloc_guard;
 pub mod broker;

@@ -72,6 +72,8 @@ pub enum AppendError {
 pub struct AppendOutcome {
     /// Offset of the batch's first record (the original one for a duplicate).
     pub base_offset: i64,
+    /// Offset of the batch's last record (acks=all waits for the high watermark to pass it).
+    pub last_offset: i64,
     /// Log start offset, returned in the produce response.
     pub log_start_offset: i64,
     /// True when the batch was a retry and was not appended again.
@@ -150,6 +152,7 @@ impl Partition {
         if let SequenceDecision::Duplicate(original) = decision {
             return Ok(AppendOutcome {
                 base_offset: original.first_offset,
+                last_offset: original.last_offset,
                 log_start_offset: inner.log.log_start_offset(),
                 duplicate: true,
             });
@@ -173,6 +176,7 @@ impl Partition {
         inner.state.high_watermark = high_watermark(leo, &[]);
         Ok(AppendOutcome {
             base_offset: stored.base_offset,
+            last_offset: stored.last_offset(),
             log_start_offset: inner.log.log_start_offset(),
             duplicate: false,
         })
@@ -217,6 +221,7 @@ mod tests {
             retry,
             AppendOutcome {
                 base_offset: 0,
+                last_offset: 4,
                 log_start_offset: 0,
                 duplicate: true
             }

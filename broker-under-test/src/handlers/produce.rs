@@ -10,8 +10,9 @@ use kafka_protocol::messages::produce_response::{PartitionProduceResponse, Topic
 use kafka_protocol::messages::{ProduceRequest, ProduceResponse};
 use kafka_protocol::protocol::StrBytes;
 
+use crate::ack::{self, AckDecision};
 use crate::broker::Broker;
-use crate::partition::{AppendError, AppendOutcome};
+use crate::partition::{AppendError, Partition};
 use crate::producer::state::SequenceError;
 
 /// Kafka error code for an append failure.
@@ -25,9 +26,40 @@ pub fn error_code(e: &AppendError) -> i16 {
     }
 }
 
+/// Waits, per `ack::decide`, until the high watermark passes `last_offset`; returns the error
+/// code for the partition (0, or REQUEST_TIMED_OUT after `timeout_ms`). On one node the HW
+/// already equals the LEO after an append, so this returns at once; part 2's followers
+/// advance the HW and signal through the same "appended" channel.
+async fn await_acks(
+    broker: &Broker,
+    partition: &Partition,
+    acks: i16,
+    last_offset: i64,
+    timeout_ms: i32,
+) -> i16 {
+    let mut changed = broker.subscribe_appended();
+    let deadline = tokio::time::Instant::now()
+        + std::time::Duration::from_millis(u64::try_from(timeout_ms).unwrap_or(0));
+    loop {
+        changed.borrow_and_update();
+        let hw = partition.lock().state.high_watermark;
+        if ack::decide(acks, last_offset, hw) == AckDecision::Respond {
+            return 0;
+        }
+        if tokio::time::timeout_at(deadline, changed.changed())
+            .await
+            .is_err()
+        {
+            tracing::warn!(topic = %partition.topic, partition = partition.index, last_offset, hw, code = 7, "acks=all timed out waiting for the high watermark");
+            return 7;
+        }
+    }
+}
+
 /// Answers a Produce request; `None` when acks=0 (no response is sent).
 pub async fn handle(broker: &Arc<Broker>, req: ProduceRequest) -> Option<ProduceResponse> {
     let acks = req.acks;
+    let timeout_ms = req.timeout_ms;
     let acks_valid = matches!(acks, -1..=1);
     if !acks_valid {
         tracing::warn!(acks, code = 21, "Produce refused: INVALID_REQUIRED_ACKS");
@@ -56,18 +88,17 @@ pub async fn handle(broker: &Arc<Broker>, req: ProduceRequest) -> Option<Produce
             let p = Arc::clone(&partition);
             let outcome = tokio::task::spawn_blocking(move || p.append(records.to_vec())).await;
             let resp = match outcome {
-                Ok(Ok(AppendOutcome {
-                    base_offset,
-                    log_start_offset,
-                    duplicate,
-                })) => {
-                    if duplicate {
-                        tracing::info!(topic = %name, partition = pd.index, base_offset, "retried batch acknowledged with its original offset, not appended");
+                Ok(Ok(outcome)) => {
+                    if outcome.duplicate {
+                        tracing::info!(topic = %name, partition = pd.index, base_offset = outcome.base_offset, "retried batch acknowledged with its original offset, not appended");
                     } else {
                         appended = true;
                     }
-                    resp.with_base_offset(base_offset)
-                        .with_log_start_offset(log_start_offset)
+                    let code =
+                        await_acks(broker, &partition, acks, outcome.last_offset, timeout_ms).await;
+                    resp.with_error_code(code)
+                        .with_base_offset(outcome.base_offset)
+                        .with_log_start_offset(outcome.log_start_offset)
                 }
                 Ok(Err(e)) => {
                     let code = error_code(&e);
