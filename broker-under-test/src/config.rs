@@ -60,7 +60,8 @@ pub struct Config {
     #[arg(long, env = "BROKER_LISTEN", default_value = "0.0.0.0:9092")]
     pub listen: SocketAddr,
 
-    /// Host advertised to clients in Metadata (default: the listen IP, or 127.0.0.1 for 0.0.0.0).
+    /// Host advertised to clients in Metadata (default: the listen IP; for 0.0.0.0 the IPv4 the
+    /// hostname resolves to, e.g. the container address, else 127.0.0.1).
     #[arg(long, env = "BROKER_ADVERTISED_HOST")]
     pub advertised_host: Option<String>,
 
