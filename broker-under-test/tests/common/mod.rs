@@ -215,15 +215,20 @@ impl RawClient {
         matches!(self.stream.read(&mut b), Ok(0) | Err(_))
     }
 
-    /// Sends a typed request and decodes the typed response.
-    pub fn call<Req: Encodable, Resp: Decodable>(
+    /// Sends a typed request without reading a response (Produce with acks=0).
+    pub fn send_only<Req: Encodable>(&mut self, api_key: ApiKey, version: i16, req: &Req) {
+        let correlation = self.next_correlation;
+        self.next_correlation += 1;
+        self.send_request(api_key, version, correlation, req);
+    }
+
+    fn send_request<Req: Encodable>(
         &mut self,
         api_key: ApiKey,
         version: i16,
+        correlation: i32,
         req: &Req,
-    ) -> Resp {
-        let correlation = self.next_correlation;
-        self.next_correlation += 1;
+    ) {
         let mut buf = BytesMut::new();
         RequestHeader::default()
             .with_request_api_key(api_key as i16)
@@ -234,6 +239,18 @@ impl RawClient {
             .expect("encode header");
         req.encode(&mut buf, version).expect("encode body");
         self.send_frame(&buf).expect("send");
+    }
+
+    /// Sends a typed request and decodes the typed response.
+    pub fn call<Req: Encodable, Resp: Decodable>(
+        &mut self,
+        api_key: ApiKey,
+        version: i16,
+        req: &Req,
+    ) -> Resp {
+        let correlation = self.next_correlation;
+        self.next_correlation += 1;
+        self.send_request(api_key, version, correlation, req);
         let mut resp = bytes::Bytes::from(self.read_frame().expect("response frame"));
         let header = ResponseHeader::decode(&mut resp, api_key.response_header_version(version))
             .expect("resp header");
