@@ -43,6 +43,14 @@ pub enum BatchError {
         /// CRC computed over attributes..end.
         computed: u32,
     },
+    /// A stored batch does not start where the previous one ended (recovery only).
+    #[error("offset gap: expected a batch at offset {expected}, found {found}")]
+    OffsetGap {
+        /// Offset after the previous batch.
+        expected: i64,
+        /// Base offset of the batch found.
+        found: i64,
+    },
     /// `records_count` disagrees with `last_offset_delta` (offsets must be dense).
     #[error("records_count {count} does not match last_offset_delta {last_offset_delta}")]
     BadCount {

@@ -153,9 +153,9 @@ impl Segment {
                 header
             };
             if header.base_offset != expected_offset {
-                stopped_by = Some(BatchError::BadCount {
-                    count: header.records_count,
-                    last_offset_delta: -1,
+                stopped_by = Some(BatchError::OffsetGap {
+                    expected: expected_offset,
+                    found: header.base_offset,
                 });
                 break;
             }

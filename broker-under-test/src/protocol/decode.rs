@@ -213,6 +213,25 @@ mod tests {
         );
     }
 
+    #[test]
+    fn unadvertised_but_decodable_versions_are_answerable() {
+        use kafka_protocol::messages::FetchRequest;
+        let frame = encode(ApiKey::Fetch, 13, 5, &FetchRequest::default());
+        assert!(matches!(
+            decode_request(frame),
+            Ok(Decoded::UnsupportedVersion {
+                api_key: ApiKey::Fetch,
+                ..
+            })
+        ));
+        let mut beyond_codec = encode(ApiKey::Fetch, 12, 6, &FetchRequest::default()).to_vec();
+        beyond_codec[3] = 99;
+        assert!(matches!(
+            decode_request(Bytes::from(beyond_codec)),
+            Err(DecodeError::Unsupported { version: 99, .. })
+        ));
+    }
+
     proptest! {
         #![proptest_config(ProptestConfig::with_cases(2000))]
 
