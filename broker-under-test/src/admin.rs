@@ -3,7 +3,7 @@
 //! `/partitions` is a contract with the harness (its JSON shape is fixed; part 2 adds a
 //! `controller` object beside `partitions`).
 
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -70,9 +70,22 @@ pub fn partitions_view(broker: &Broker) -> PartitionsView {
     }
 }
 
-async fn health(State(broker): State<Arc<Broker>>) -> (StatusCode, Json<serde_json::Value>) {
-    let node_id = broker.config.node_id;
-    if broker.is_ready() {
+/// What the admin handlers see: the node id at once, the broker once recovery finished.
+#[derive(Debug, Clone)]
+pub struct AdminState {
+    /// This node's id.
+    pub node_id: i32,
+    /// Set when `Broker::open` (crash recovery) completed.
+    pub broker: Arc<OnceLock<Arc<Broker>>>,
+}
+
+fn serving(state: &AdminState) -> Option<&Arc<Broker>> {
+    state.broker.get().filter(|b| b.is_ready())
+}
+
+async fn health(State(state): State<AdminState>) -> (StatusCode, Json<serde_json::Value>) {
+    let node_id = state.node_id;
+    if serving(&state).is_some() {
         (
             StatusCode::OK,
             Json(serde_json::json!({"status": "ok", "node_id": node_id})),
@@ -85,14 +98,23 @@ async fn health(State(broker): State<Arc<Broker>>) -> (StatusCode, Json<serde_js
     }
 }
 
-async fn partitions(State(broker): State<Arc<Broker>>) -> Json<PartitionsView> {
-    Json(partitions_view(&broker))
+async fn partitions(State(state): State<AdminState>) -> (StatusCode, Json<PartitionsView>) {
+    match serving(&state) {
+        Some(broker) => (StatusCode::OK, Json(partitions_view(broker))),
+        None => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            Json(PartitionsView {
+                node_id: state.node_id,
+                partitions: Vec::new(),
+            }),
+        ),
+    }
 }
 
-/// The admin router.
-pub fn router(broker: Arc<Broker>) -> Router {
+/// The admin router; it answers 503 until the broker has recovered and serves Kafka.
+pub fn router(state: AdminState) -> Router {
     Router::new()
         .route("/health", get(health))
         .route("/partitions", get(partitions))
-        .with_state(broker)
+        .with_state(state)
 }

@@ -1,7 +1,7 @@
 //! Startup and shutdown: open the data directory (recovery), bind the listeners, serve until
 //! SIGTERM/SIGINT, then stop accepting, flush every partition and write the checkpoint.
 
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use anyhow::Context;
@@ -24,13 +24,15 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         .await
         .with_context(|| format!("bind admin listener {}", config.admin_listen))?;
     let advertised = config.advertised(bound.port());
-    let broker = Arc::new(tokio::task::block_in_place(|| {
-        Broker::open(config.clone(), advertised.clone())
-    })?);
     let (shutdown_tx, shutdown_rx) = watch::channel(false);
 
+    // The admin endpoint answers 503 "starting" while crash recovery runs.
+    let admin_state = crate::admin::AdminState {
+        node_id: config.node_id,
+        broker: Arc::new(OnceLock::new()),
+    };
     let admin = {
-        let router = crate::admin::router(Arc::clone(&broker));
+        let router = crate::admin::router(admin_state.clone());
         let mut rx = shutdown_rx.clone();
         tokio::spawn(async move {
             let served = axum::serve(admin_listener, router)
@@ -45,6 +47,13 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
             }
         })
     };
+    let broker = Arc::new(tokio::task::block_in_place(|| {
+        Broker::open(config.clone(), advertised.clone())
+    })?);
+    assert!(
+        admin_state.broker.set(Arc::clone(&broker)).is_ok(),
+        "the broker is opened once"
+    );
     let checkpointer = tokio::spawn(checkpoint_loop(Arc::clone(&broker), shutdown_rx.clone()));
     let server = tokio::spawn(crate::server::serve(
         Arc::clone(&broker),
