@@ -2,7 +2,8 @@
 //! peak memory can be measured around it (`/usr/bin/time -v`), which criterion cannot do.
 //!
 //! Usage: `cargo run --release -p checker --example linear_scale -- OPS KEYS CONCURRENCY
-//! UNREAD_INDETERMINATE INDETERMINATE_RATIO ENGINE` with ENGINE `graph`, `search` or `both`;
+//! UNREAD_INDETERMINATE INDETERMINATE_RATIO ENGINE` with ENGINE `graph`, `search`, `both`
+//! or `none` (generate only, to subtract its cost);
 //! add `--jsonl` to also time writing and re-reading the history as JSON Lines, and
 //! `--inject=KIND` to plant an anomaly.
 
@@ -13,7 +14,7 @@ use checker::synth::{generate, write_jsonl, SynthOptions};
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let args: Vec<String> = std::env::args().skip(1).collect();
-    let usage = "usage: linear_scale OPS KEYS CONCURRENCY UNREAD RATIO graph|search|both [--jsonl] [--inject=KIND]";
+    let usage = "usage: linear_scale OPS KEYS CONCURRENCY UNREAD RATIO graph|search|both|none [--jsonl] [--inject=KIND]";
     if args.len() < 6 {
         return Err(usage.into());
     }
@@ -35,6 +36,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         "graph" => Engine::Graph,
         "search" => Engine::Search,
         "both" => Engine::Both,
+        "none" => Engine::Graph,
         _ => return Err(usage.into()),
     };
     let started = Instant::now();
@@ -53,6 +55,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         let started = Instant::now();
         history = checker::history::read(&bytes[..])?;
         println!("read it back in {:?}", started.elapsed());
+    }
+    if args[5] == "none" {
+        return Ok(());
     }
     let started = Instant::now();
     let outcome = check(

@@ -247,3 +247,21 @@ fn the_search_witness_is_a_minimal_failing_sub_history() {
         out.findings[0].explanation
     );
 }
+
+// Goal: a search out of time makes the outcome unknown, never valid. Method: a time limit
+// of zero on a history long enough to reach the search's deadline check.
+#[test]
+fn the_search_out_of_time_is_unknown() {
+    let mut b = Builder::default();
+    for v in 0..3_000 {
+        b.sent(0, "x", v, v);
+    }
+    let out = checker::linear::check(
+        &b.history,
+        &checker::linear::LinearOptions {
+            engine: Engine::Search,
+            time_limit: std::time::Duration::ZERO,
+        },
+    );
+    assert!(out.unknown && out.findings.is_empty());
+}
