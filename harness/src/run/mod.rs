@@ -8,6 +8,7 @@
 
 pub mod config;
 pub mod faults;
+pub mod perf;
 pub mod progress;
 pub mod sampler;
 pub mod store;
@@ -128,6 +129,12 @@ pub async fn run_test(config: RunConfig) -> Result<RunOutcome, RunError> {
             eprintln!("samsa: check");
             let history = checker::history::read_path(&dir)?;
             let result = checker::check::check(&history, &CheckOptions::default());
+            let measured = perf::measure(&history);
+            print_perf(&measured);
+            let perf_path = dir.join("perf.json");
+            let text = serde_json::to_string_pretty(&measured).map_err(std::io::Error::other);
+            std::fs::write(&perf_path, text.map_err(io("cannot encode", &perf_path))?)
+                .map_err(io("cannot write", &perf_path))?;
             let results_path = dir.join("results.json");
             let text = serde_json::to_string_pretty(&result).map_err(std::io::Error::other);
             std::fs::write(
@@ -141,6 +148,19 @@ pub async fn run_test(config: RunConfig) -> Result<RunOutcome, RunError> {
                 interrupted: false,
             })
         }
+    }
+}
+
+fn print_perf(p: &perf::Perf) {
+    eprintln!(
+        "samsa: throughput: {} ops in {:.1}s = {:.0} ops/s",
+        p.ops, p.seconds, p.ops_per_second
+    );
+    for (kind, l) in &p.latency {
+        eprintln!(
+            "samsa: latency {kind:<11} n={:<7} p50 {:>8.2} ms  p99 {:>8.2} ms  max {:>9.2} ms",
+            l.count, l.p50_ms, l.p99_ms, l.max_ms
+        );
     }
 }
 
