@@ -3,8 +3,8 @@
 //! `assign` that sought to the beginning.
 //!
 //! A consumer's position is only meaningful between resets: `assign`, `subscribe`, `crash`,
-//! and any poll that did not end `ok` (an `info` poll may have consumed records nobody
-//! recorded). The poll-continuity detectors and lost-write all read these steps.
+//! and any poll that ended `info` (it may have consumed records nobody recorded). A `fail`
+//! poll certainly did not happen, so it leaves the position where it was. The poll-continuity detectors and lost-write all read these steps.
 
 use rustc_hash::{FxHashMap, FxHashSet};
 
@@ -74,7 +74,7 @@ pub fn walk(history: &History, mut visit: impl FnMut(Step)) {
             Function::Assign | Function::Subscribe | Function::Crash => {
                 state.reset();
                 if let (Function::Assign, Some(a)) = (op.f, &op.assignment) {
-                    if a.seek_to_beginning {
+                    if a.seek_to_beginning && op.outcome != Outcome::Fail {
                         state.from_beginning.extend(a.keys.iter().copied());
                     }
                 }
@@ -124,7 +124,7 @@ pub fn walk(history: &History, mut visit: impl FnMut(Step)) {
                 state.last.insert(read.key, (last, pos));
             }
         }
-        if polled && op.outcome != Outcome::Ok {
+        if polled && op.outcome == Outcome::Info {
             state.reset();
         }
     }

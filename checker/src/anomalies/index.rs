@@ -135,7 +135,15 @@ impl Index {
                         for read in reads {
                             let k = &mut keys[read.key.0 as usize];
                             for &(offset, value) in &read.records {
-                                k.observe(offset, value, pos);
+                                // Most records are read many times: skip the second map
+                                // when this exact (offset, value) is already known.
+                                let known = k
+                                    .values_at_offset
+                                    .get(&offset)
+                                    .is_some_and(|s| s.more.is_empty() && s.first.0 == value);
+                                if !known {
+                                    k.observe(offset, value, pos);
+                                }
                                 k.first_read.entry(value).or_insert(pos);
                             }
                         }

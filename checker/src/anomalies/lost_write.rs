@@ -103,7 +103,18 @@ fn complete_final_reads(ctx: &Context<'_>) -> FxHashMap<KeyId, Vec<FinalRead>> {
             }
         }
     };
+    // Only consumers that made final polls can hold a final read; skip the others' records.
+    let final_processes: FxHashSet<u64> = ctx
+        .history
+        .ops
+        .iter()
+        .filter(|op| op.is_final && matches!(op.f, Function::Poll | Function::Txn))
+        .map(|op| op.process)
+        .collect();
     for (pos, op) in ctx.history.ops.iter().enumerate() {
+        if !final_processes.contains(&op.process) {
+            continue;
+        }
         match op.f {
             Function::Assign | Function::Subscribe | Function::Crash => {
                 close(&mut open, op.process);
@@ -115,7 +126,7 @@ fn complete_final_reads(ctx: &Context<'_>) -> FxHashMap<KeyId, Vec<FinalRead>> {
                     }
                 }
             }
-            Function::Poll | Function::Txn if op.outcome != Outcome::Ok => {
+            Function::Poll | Function::Txn if op.outcome == Outcome::Info => {
                 // Records an unrecorded poll consumed are unknown: this read proves nothing.
                 let keys: Vec<(u64, KeyId)> =
                     open.keys().filter(|k| k.0 == op.process).copied().collect();
@@ -123,6 +134,7 @@ fn complete_final_reads(ctx: &Context<'_>) -> FxHashMap<KeyId, Vec<FinalRead>> {
                     open.remove(&k);
                 }
             }
+            Function::Poll | Function::Txn if op.outcome == Outcome::Fail => {}
             Function::Poll | Function::Txn => {
                 for mop in &op.mops {
                     let MicroOp::Poll { reads } = mop else {
@@ -151,8 +163,11 @@ fn complete_final_reads(ctx: &Context<'_>) -> FxHashMap<KeyId, Vec<FinalRead>> {
         close(&mut open, p);
     }
     let mut complete: FxHashMap<KeyId, Vec<FinalRead>> = FxHashMap::default();
+    let mut highest: FxHashMap<KeyId, Option<Offset>> = FxHashMap::default();
     for (key, fr) in done {
-        let highest_ack = highest_acked_offset(ctx.index.key(key));
+        let highest_ack = *highest
+            .entry(key)
+            .or_insert_with(|| highest_acked_offset(ctx.index.key(key)));
         let reached = match (fr.max_offset, highest_ack, fr.first_invoke) {
             (Some(max), Some(high), Some(_)) => max >= high,
             _ => false,
@@ -172,8 +187,13 @@ fn highest_acked_offset(k: &KeyIndex) -> Option<Offset> {
         .max()
 }
 
-/// Every send proven lost, at most once each.
-pub(crate) fn losses(ctx: &Context<'_>) -> Vec<Loss> {
+/// Every send proven lost, at most once each (computed once per context: `unseen` needs
+/// it too).
+pub(crate) fn losses<'c>(ctx: &'c Context<'_>) -> &'c [Loss] {
+    ctx.losses.get_or_init(|| find_losses(ctx))
+}
+
+fn find_losses(ctx: &Context<'_>) -> Vec<Loss> {
     let mut spans: FxHashMap<KeyId, Vec<(Option<Offset>, Offset, OpPos)>> = FxHashMap::default();
     for step in &ctx.irregular_steps {
         match *step {
@@ -210,7 +230,7 @@ pub(crate) fn losses(ctx: &Context<'_>) -> Vec<Loss> {
             let never_read = !k.first_read.contains_key(&value);
             let proof = offset
                 .filter(|_| never_read)
-                .and_then(|o| read_proof(k, gaps.get(&key), o, value))
+                .and_then(|o| read_proof(ctx, key, k, gaps.get(&key), o, value))
                 .or_else(|| final_proof(ctx, finals.get(&key), value, send_op, offset));
             if let Some(proof) = proof {
                 out.push(Loss {
@@ -226,16 +246,36 @@ pub(crate) fn losses(ctx: &Context<'_>) -> Vec<Loss> {
     out
 }
 
-fn read_proof(k: &KeyIndex, gaps: Option<&Gaps>, o: Offset, value: Value) -> Option<Proof> {
+fn read_proof(
+    ctx: &Context<'_>,
+    key: KeyId,
+    k: &KeyIndex,
+    gaps: Option<&Gaps>,
+    o: Offset,
+    value: Value,
+) -> Option<Proof> {
     if let Some(slot) = k.values_at_offset.get(&o) {
         for (other, _) in slot.iter().filter(|(w, _)| *w != value) {
+            // Only a poll that read `other` at `o` itself proves the offset holds it.
             if let Some(&reader) = k.first_read.get(&other) {
-                return Some(Proof::Overwritten { other, reader });
+                if read_at(ctx, reader, key, o, other) {
+                    return Some(Proof::Overwritten { other, reader });
+                }
             }
         }
     }
     let (from, to, reader) = gaps?.containing(o)?;
     Some(Proof::ReadAcross { from, to, reader })
+}
+
+/// Whether operation `op` read `value` at `offset` of `key`.
+fn read_at(ctx: &Context<'_>, op: OpPos, key: KeyId, offset: Offset, value: Value) -> bool {
+    ctx.history.ops[op as usize].mops.iter().any(|m| match m {
+        MicroOp::Poll { reads } => reads
+            .iter()
+            .any(|r| r.key == key && r.records.contains(&(offset, value))),
+        MicroOp::Send { .. } => false,
+    })
 }
 
 fn final_proof(
@@ -265,7 +305,7 @@ fn final_proof(
 /// Reports every lost send.
 pub fn detect(ctx: &Context<'_>) -> Vec<Finding> {
     losses(ctx)
-        .into_iter()
+        .iter()
         .map(|l| {
             let key = ctx.key_name(l.key);
             let s = ctx.line(l.send_op);
@@ -381,6 +421,30 @@ mod tests {
             .send_ok(0, "0", 17, None)
             .send(0, "0", 18, 5);
         twin.assign(1, &["0"], true).final_poll(1, "0", &[(4, 17)]);
+        assert!(run(detect, &twin.build()).is_empty());
+    }
+
+    // Goal: a poll reading another value at the acked offset proves loss; another value
+    // merely acknowledged there (an ack, not a read) does not.
+    #[test]
+    fn another_value_read_at_the_acked_offset_is_a_lost_write() {
+        let mut s = Script::default();
+        s.send(0, "0", 17, 0)
+            .send_invoke(1, "0", 18)
+            .send_end(1, "info", "0", 18);
+        s.poll(2, "0", &[(0, 18)]);
+        let found = run(detect, &s.build());
+        assert_eq!(found.len(), 1);
+        assert!(
+            found[0].explanation.contains("read value 18"),
+            "{}",
+            found[0].explanation
+        );
+
+        let mut twin = Script::default();
+        twin.send(0, "0", 17, 0)
+            .send(1, "0", 18, 0)
+            .poll(2, "0", &[(1, 18)]);
         assert!(run(detect, &twin.build()).is_empty());
     }
 

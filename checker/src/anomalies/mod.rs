@@ -37,6 +37,8 @@ pub struct Context<'a> {
     pub index: &'a Index,
     /// Consumer steps that skip forward, go backwards or start from the beginning.
     pub irregular_steps: Vec<Step>,
+    /// The sends proven lost, computed on first use (lost-write and unseen both need it).
+    losses: std::cell::OnceCell<Vec<lost_write::Loss>>,
 }
 
 impl<'a> Context<'a> {
@@ -58,6 +60,7 @@ impl<'a> Context<'a> {
             history,
             index,
             irregular_steps,
+            losses: std::cell::OnceCell::new(),
         }
     }
 

@@ -66,6 +66,14 @@ mod tests {
             .poll(1, "0", &[(3, 18)]);
         assert!(run(detect, &gap.build()).is_empty());
 
+        // A failed poll certainly did not happen: the position stays, the skip is judged.
+        let mut failed = Script::default();
+        failed.send(0, "0", 17, 2).poll(1, "0", &[(0, 15), (1, 16)]);
+        failed.push_raw(1, "invoke", "poll", r#"[["poll"]]"#);
+        failed.push_raw(1, "fail", "poll", r#"[["poll"]]"#);
+        failed.poll(1, "0", &[(3, 18)]);
+        assert_eq!(run(detect, &failed.build()).len(), 1);
+
         let mut reset = Script::default();
         reset.send(0, "0", 17, 2).poll(1, "0", &[(0, 15), (1, 16)]);
         reset.assign(1, &["0"], false).poll(1, "0", &[(3, 18)]);

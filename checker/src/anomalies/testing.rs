@@ -19,6 +19,11 @@ impl Script {
         self
     }
 
+    /// Any client line, written as given.
+    pub(crate) fn push_raw(&mut self, p: u64, kind: &str, f: &str, value: &str) -> &mut Self {
+        self.push(&p.to_string(), kind, f, value, "")
+    }
+
     /// An invoke of a send of `value` to `key`.
     pub(crate) fn send_invoke(&mut self, p: u64, key: &str, value: i64) -> &mut Self {
         self.push(

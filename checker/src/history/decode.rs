@@ -10,7 +10,7 @@ use super::error::LineProblem;
 use super::model::{
     Assignment, Function, Guarantees, Header, KeyRead, KeyTable, LineIndex, MicroOp, Nanos,
 };
-use super::raw::{RawAssignment, RawLine, RawMop};
+use super::raw::{FastFunction, FastLine, FastType, FastValue, RawAssignment, RawLine, RawMop};
 
 /// A field-level failure: which field, and what is wrong with it.
 pub(crate) type FieldError = (Option<&'static str>, LineProblem);
@@ -160,17 +160,151 @@ fn malformed(detail: impl Into<String>) -> FieldError {
     (Some("value"), LineProblem::MalformedMicroOp(detail.into()))
 }
 
-/// The micro-operations of a `send`, `poll` or `txn` line. `acked` is true for an `ok`
-/// completion: its sends must carry `[offset, v]`, and an invoke's must carry a bare `v`.
-pub(crate) fn mops(
-    line: &RawLine<'_>,
+/// A client line's `value`, decoded by the fast path or still raw.
+pub(crate) enum LineValue<'a> {
+    Fast(FastValue<'a>),
+    Raw(Option<&'a RawValue>),
+}
+
+/// A client line with every field but `value` decoded; the same whichever path read it.
+pub(crate) struct ClientLine<'a> {
+    pub common: Common,
+    pub process: u64,
+    pub f: Function,
+    pub value: LineValue<'a>,
+    pub error: Option<String>,
+    pub producer: Option<u64>,
+    pub is_final: bool,
+}
+
+/// A client line decoded field by field from a [`RawLine`].
+pub(crate) fn client_line<'a>(
+    raw: &RawLine<'a>,
+    common: Common,
+    process: u64,
+) -> Result<ClientLine<'a>, FieldError> {
+    Ok(ClientLine {
+        common,
+        process,
+        f: function(raw)?,
+        value: LineValue::Raw(raw.value),
+        error: error_text(raw),
+        producer: producer(raw)?,
+        is_final: is_final(raw)?,
+    })
+}
+
+/// A client line from the fast path, or `None` when the field-by-field path must read it
+/// (so that an error names the field exactly as that path does).
+pub(crate) fn fast_client_line(fast: FastLine<'_>) -> Option<ClientLine<'_>> {
+    if fast.format.is_some() {
+        return None;
+    }
+    let line_type = match fast.kind {
+        FastType::Invoke => LineType::Invoke,
+        FastType::Ok => LineType::Ok,
+        FastType::Fail => LineType::Fail,
+        FastType::Info => LineType::Info,
+    };
+    let f = match fast.f {
+        FastFunction::Send => Function::Send,
+        FastFunction::Poll => Function::Poll,
+        FastFunction::Txn => Function::Txn,
+        FastFunction::Assign => Function::Assign,
+        FastFunction::Subscribe => Function::Subscribe,
+        FastFunction::Crash => Function::Crash,
+    };
+    let value_needed = matches!(line_type, LineType::Invoke | LineType::Ok);
+    let fits = match (&fast.value, f) {
+        (_, _) if !value_needed => true,
+        (FastValue::Mops(_), Function::Send | Function::Poll | Function::Txn) => true,
+        (_, Function::Send | Function::Poll | Function::Txn) => false,
+        (FastValue::Assignment(_), Function::Assign | Function::Subscribe) => true,
+        (_, Function::Assign | Function::Subscribe) => line_type == LineType::Ok,
+        (_, Function::Crash) => true,
+    };
+    if !fits {
+        return None;
+    }
+    let error = fast.error.map(|raw| {
+        serde_json::from_str::<String>(raw.get()).unwrap_or_else(|_| raw.get().to_owned())
+    });
+    Some(ClientLine {
+        common: Common {
+            index: fast.index,
+            time: fast.time,
+            process: Process::Client(fast.process),
+            line_type,
+        },
+        process: fast.process,
+        f,
+        value: LineValue::Fast(fast.value),
+        error,
+        producer: fast.producer,
+        is_final: fast.is_final,
+    })
+}
+
+impl ClientLine<'_> {
+    /// The micro-operations of a `send`, `poll` or `txn` line. `acked` is true for an
+    /// `ok` completion: its sends must carry `[offset, v]`, and an invoke's a bare `v`.
+    pub(crate) fn mops(
+        &mut self,
+        acked: bool,
+        keys: &mut KeyTable,
+    ) -> Result<Vec<MicroOp>, FieldError> {
+        let parsed = match std::mem::replace(&mut self.value, LineValue::Raw(None)) {
+            LineValue::Fast(FastValue::Mops(m)) => m,
+            LineValue::Fast(_) => return Err(malformed("expected a list of micro-operations")),
+            LineValue::Raw(raw) => {
+                let raw = required("value", raw)?;
+                let owned: Vec<RawMop<'_>> =
+                    serde_json::from_str(raw.get()).map_err(|e| malformed(e.to_string()))?;
+                return checked_mops(owned, self.f, acked, keys);
+            }
+        };
+        checked_mops(parsed, self.f, acked, keys)
+    }
+
+    /// The value of an `assign` or `subscribe`.
+    pub(crate) fn assignment(&mut self, keys: &mut KeyTable) -> Result<Assignment, FieldError> {
+        let parsed = match std::mem::replace(&mut self.value, LineValue::Raw(None)) {
+            LineValue::Fast(FastValue::Assignment(a)) => a,
+            LineValue::Fast(_) => {
+                return Err((
+                    Some("value"),
+                    LineProblem::WrongType {
+                        expected: ASSIGNMENT_SHAPE,
+                        found: "another value".to_owned(),
+                    },
+                ))
+            }
+            LineValue::Raw(raw) => {
+                let raw = required("value", raw)?;
+                serde_json::from_str(raw.get())
+                    .map_err(|_| wrong("value", ASSIGNMENT_SHAPE, raw))?
+            }
+        };
+        Ok(assignment_of(parsed, keys))
+    }
+}
+
+const ASSIGNMENT_SHAPE: &str = "{\"keys\": [key, ...], \"seek_to_beginning\": bool}";
+
+fn assignment_of(parsed: RawAssignment, keys: &mut KeyTable) -> Assignment {
+    Assignment {
+        keys: parsed.keys.iter().map(|k| keys.intern(k)).collect(),
+        seek_to_beginning: parsed.seek_to_beginning,
+    }
+}
+
+/// Checks the micro-operations' shapes against the operation and interns their keys.
+fn checked_mops(
+    parsed: Vec<RawMop<'_>>,
     f: Function,
     acked: bool,
     keys: &mut KeyTable,
 ) -> Result<Vec<MicroOp>, FieldError> {
-    let raw = required("value", line.value)?;
-    let parsed: Vec<RawMop> =
-        serde_json::from_str(raw.get()).map_err(|e| malformed(e.to_string()))?;
     match f {
         Function::Send | Function::Poll if parsed.len() != 1 => {
             return Err(malformed(format!(
@@ -226,25 +360,6 @@ pub(crate) fn mops(
             }),
         })
         .collect()
-}
-
-/// The value of an `assign` or `subscribe`.
-pub(crate) fn assignment(
-    line: &RawLine<'_>,
-    keys: &mut KeyTable,
-) -> Result<Assignment, FieldError> {
-    let raw = required("value", line.value)?;
-    let parsed: RawAssignment = serde_json::from_str(raw.get()).map_err(|_| {
-        wrong(
-            "value",
-            "{\"keys\": [key, ...], \"seek_to_beginning\": bool}",
-            raw,
-        )
-    })?;
-    Ok(Assignment {
-        keys: parsed.keys.iter().map(|k| keys.intern(k)).collect(),
-        seek_to_beginning: parsed.seek_to_beginning,
-    })
 }
 
 /// The header line: `format`, optional `test` and `guarantees`, and every other key kept.

@@ -5,6 +5,7 @@
 //! JSON in memory. Fields stay raw (`&RawValue`) until [`super::parse`] decodes them one by
 //! one: that is what lets an error name the field at fault.
 
+use std::borrow::Cow;
 use std::fmt;
 
 use serde::de::{self, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
@@ -38,19 +39,136 @@ pub(crate) struct RawLine<'a> {
     pub is_final: Option<&'a RawValue>,
 }
 
+/// A key as written; borrowed from the line unless it holds escapes, so the common case
+/// allocates nothing before interning.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) struct KeyStr<'a>(pub Cow<'a, str>);
+
+impl<'de> Deserialize<'de> for KeyStr<'de> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_str(KeyStrVisitor)
+    }
+}
+
+struct KeyStrVisitor;
+
+impl<'de> Visitor<'de> for KeyStrVisitor {
+    type Value = KeyStr<'de>;
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("a key (a string)")
+    }
+
+    fn visit_borrowed_str<E: de::Error>(self, v: &'de str) -> Result<KeyStr<'de>, E> {
+        Ok(KeyStr(Cow::Borrowed(v)))
+    }
+
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<KeyStr<'de>, E> {
+        Ok(KeyStr(Cow::Owned(v.to_owned())))
+    }
+}
+
+/// One key's records in a poll, as written: the key and its `(offset, value)` pairs.
+pub(crate) type KeyRecords<'a> = (Cow<'a, str>, Vec<(Offset, Value)>);
+
 /// A micro-operation as written: `["send", key, v]`, `["send", key, [offset, v]]`,
 /// `["poll"]` or `["poll", {key: [[offset, v], ...]}]`.
 #[derive(Debug, PartialEq, Eq)]
-pub(crate) enum RawMop {
+pub(crate) enum RawMop<'a> {
     Send {
-        key: String,
+        key: Cow<'a, str>,
         value: Value,
         /// `Some(offset)` for the acknowledged form; `Some(None)` for `[null, v]`.
         ack: Option<Option<Offset>>,
     },
     Poll {
-        reads: Vec<(String, Vec<(Offset, Value)>)>,
+        reads: Vec<KeyRecords<'a>>,
     },
+}
+
+/// The fast path: one client line decoded in a single pass, every field typed. Any line it
+/// cannot take (a nemesis line, a header, a malformed field, an unusual value) goes to the
+/// field-by-field path of [`RawLine`], which also names the field at fault.
+#[derive(Deserialize)]
+pub(crate) struct FastLine<'a> {
+    pub index: u64,
+    pub time: u64,
+    pub process: u64,
+    #[serde(rename = "type")]
+    pub kind: FastType,
+    pub f: FastFunction,
+    #[serde(borrow)]
+    pub value: FastValue<'a>,
+    #[serde(default, borrow)]
+    pub error: Option<&'a RawValue>,
+    #[serde(default)]
+    pub producer: Option<u64>,
+    #[serde(default, rename = "final")]
+    pub is_final: bool,
+    #[serde(default)]
+    pub format: Option<IgnoredAny>,
+}
+
+/// `type` on the fast path.
+#[derive(Deserialize, Clone, Copy)]
+#[serde(rename_all = "lowercase")]
+pub(crate) enum FastType {
+    Invoke,
+    Ok,
+    Fail,
+    Info,
+}
+
+/// A client `f` on the fast path.
+#[derive(Deserialize, Clone, Copy)]
+#[serde(rename_all = "lowercase")]
+pub(crate) enum FastFunction {
+    Send,
+    Poll,
+    Txn,
+    Assign,
+    Subscribe,
+    Crash,
+}
+
+/// A client `value` on the fast path: micro-operations, an assignment, or null.
+pub(crate) enum FastValue<'a> {
+    Mops(Vec<RawMop<'a>>),
+    Assignment(RawAssignment),
+    Null,
+}
+
+impl<'de: 'a, 'a> Deserialize<'de> for FastValue<'a> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_any(FastValueVisitor)
+    }
+}
+
+struct FastValueVisitor;
+
+impl<'de> Visitor<'de> for FastValueVisitor {
+    type Value = FastValue<'de>;
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("a list of micro-operations or an assignment")
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<FastValue<'de>, A::Error> {
+        let mut mops = Vec::with_capacity(seq.size_hint().unwrap_or(1));
+        while let Some(m) = seq.next_element::<RawMop<'de>>()? {
+            mops.push(m);
+        }
+        Ok(FastValue::Mops(mops))
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<FastValue<'de>, A::Error> {
+        RawAssignment::deserialize(de::value::MapAccessDeserializer::new(map))
+            .map(FastValue::Assignment)
+    }
+
+    fn visit_unit<E: de::Error>(self) -> Result<FastValue<'de>, E> {
+        Ok(FastValue::Null)
+    }
 }
 
 /// The value of `assign` and `subscribe`.
@@ -62,7 +180,7 @@ pub(crate) struct RawAssignment {
     pub seek_to_beginning: bool,
 }
 
-impl<'de> Deserialize<'de> for RawMop {
+impl<'de> Deserialize<'de> for RawMop<'de> {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         d.deserialize_seq(MopVisitor)
     }
@@ -71,19 +189,19 @@ impl<'de> Deserialize<'de> for RawMop {
 struct MopVisitor;
 
 impl<'de> Visitor<'de> for MopVisitor {
-    type Value = RawMop;
+    type Value = RawMop<'de>;
 
     fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
         f.write_str(r#"a micro-operation ["send", key, v] or ["poll", {...}]"#)
     }
 
-    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<RawMop, A::Error> {
-        let tag: std::borrow::Cow<'de, str> = seq
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<RawMop<'de>, A::Error> {
+        let tag: KeyStr<'de> = seq
             .next_element()?
             .ok_or_else(|| de::Error::custom("empty micro-operation"))?;
-        let mop = match &*tag {
+        let mop = match &*tag.0 {
             "send" => {
-                let key: String = seq
+                let KeyStr(key) = seq
                     .next_element()?
                     .ok_or_else(|| de::Error::custom("send without a key"))?;
                 let arg: SendArg = seq
@@ -165,9 +283,9 @@ impl<'de> Visitor<'de> for SendArgVisitor {
 }
 
 /// `{key: [[offset, v], ...], ...}`.
-struct PollReads(Vec<(String, Vec<(Offset, Value)>)>);
+struct PollReads<'a>(Vec<KeyRecords<'a>>);
 
-impl<'de> Deserialize<'de> for PollReads {
+impl<'de> Deserialize<'de> for PollReads<'de> {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         d.deserialize_map(PollReadsVisitor)
     }
@@ -176,15 +294,17 @@ impl<'de> Deserialize<'de> for PollReads {
 struct PollReadsVisitor;
 
 impl<'de> Visitor<'de> for PollReadsVisitor {
-    type Value = PollReads;
+    type Value = PollReads<'de>;
 
     fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
         f.write_str("a map of key to [[offset, value], ...]")
     }
 
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<PollReads, A::Error> {
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<PollReads<'de>, A::Error> {
         let mut reads = Vec::new();
-        while let Some((key, records)) = map.next_entry::<String, Vec<(Offset, Value)>>()? {
+        while let Some((KeyStr(key), records)) =
+            map.next_entry::<KeyStr<'de>, Vec<(Offset, Value)>>()?
+        {
             reads.push((key, records));
         }
         Ok(PollReads(reads))
