@@ -79,6 +79,9 @@ pub struct KeyIndex {
     pub sends: FxHashMap<Value, SendRecord>,
     /// Every offset observed to hold a value, sorted, unique.
     pub known_offsets: Vec<Offset>,
+    /// Every offset some poll read a value at, sorted, unique: the offsets a consumer can
+    /// be said to skip (an acknowledged offset nobody ever read is lost, not skipped).
+    pub read_offsets: Vec<Offset>,
 }
 
 impl KeyIndex {
@@ -100,6 +103,15 @@ impl KeyIndex {
         }
         let i = self.known_offsets.partition_point(|&o| o <= low);
         self.known_offsets.get(i).copied().filter(|&o| o < high)
+    }
+
+    /// Whether some offset strictly between `low` and `high` was read holding a value.
+    pub fn read_offset_between(&self, low: Offset, high: Offset) -> Option<Offset> {
+        if high <= low.saturating_add(1) {
+            return None;
+        }
+        let i = self.read_offsets.partition_point(|&o| o <= low);
+        self.read_offsets.get(i).copied().filter(|&o| o < high)
     }
 }
 
@@ -144,7 +156,14 @@ impl Index {
                                 if !known {
                                     k.observe(offset, value, pos);
                                 }
-                                k.first_read.entry(value).or_insert(pos);
+                                let mut newly_read = false;
+                                k.first_read.entry(value).or_insert_with(|| {
+                                    newly_read = true;
+                                    pos
+                                });
+                                if !known || newly_read {
+                                    k.read_offsets.push(offset);
+                                }
                             }
                         }
                     }
@@ -155,6 +174,8 @@ impl Index {
         for k in &mut keys {
             k.known_offsets = k.values_at_offset.keys().copied().collect();
             k.known_offsets.sort_unstable();
+            k.read_offsets.sort_unstable();
+            k.read_offsets.dedup();
         }
         Index { keys }
     }

@@ -1,7 +1,8 @@
-//! `poll-skip`: a consumer's successive polls of one key (no `assign`/`subscribe`/crash
-//! between) skipped offsets that are known to hold values (HISTORY.md; Jepsen's kafka
-//! checker). Offsets may legitimately have gaps (transaction markers, compaction), so only
-//! a skip over an offset some acknowledgement or poll saw holding a value counts.
+//! `poll-skip`: a consumer's successive polls of one key (no `assign`/`subscribe`/crash/
+//! `info` poll between) skipped offsets that are known to hold values (HISTORY.md;
+//! Jepsen's kafka checker). Offsets may legitimately have gaps (transaction markers,
+//! compaction), so only a skip over an offset some poll read holding a value counts; an
+//! acknowledged offset that no poll ever read is a `lost-write` question, not a skip.
 //! Violates `ordered`.
 
 use super::consumer::Step;
@@ -23,7 +24,7 @@ pub fn detect(ctx: &Context<'_>) -> Vec<Finding> {
             continue;
         };
         let k = ctx.index.key(key);
-        let Some(skipped) = k.known_offset_between(from, to) else {
+        let Some(skipped) = k.read_offset_between(from, to) else {
             continue;
         };
         let value = k.values_at_offset.get(&skipped).map(|s| s.first().0);
@@ -55,11 +56,19 @@ mod tests {
     #[test]
     fn skipping_a_known_offset_between_polls_is_a_poll_skip() {
         let mut s = Script::default();
-        s.send(0, "0", 17, 2);
+        s.send(0, "0", 17, 2).poll(2, "0", &[(2, 17)]);
         s.poll(1, "0", &[(0, 15), (1, 16)]).poll(1, "0", &[(3, 18)]);
         let found = run(detect, &s.build());
         assert_eq!(found.len(), 1);
         assert_eq!((found[0].offset, found[0].value), (Some(2), Some(17)));
+
+        // Acknowledged at 2 but never read by anyone: lost, not skipped.
+        let mut unread = Script::default();
+        unread.send(0, "0", 17, 2);
+        unread
+            .poll(1, "0", &[(0, 15), (1, 16)])
+            .poll(1, "0", &[(3, 18)]);
+        assert!(run(detect, &unread.build()).is_empty());
 
         let mut gap = Script::default();
         gap.poll(1, "0", &[(0, 15), (1, 16)])
@@ -68,14 +77,16 @@ mod tests {
 
         // A failed poll certainly did not happen: the position stays, the skip is judged.
         let mut failed = Script::default();
-        failed.send(0, "0", 17, 2).poll(1, "0", &[(0, 15), (1, 16)]);
+        failed.send(0, "0", 17, 2).poll(2, "0", &[(2, 17)]);
+        failed.poll(1, "0", &[(0, 15), (1, 16)]);
         failed.push_raw(1, "invoke", "poll", r#"[["poll"]]"#);
         failed.push_raw(1, "fail", "poll", r#"[["poll"]]"#);
         failed.poll(1, "0", &[(3, 18)]);
         assert_eq!(run(detect, &failed.build()).len(), 1);
 
         let mut reset = Script::default();
-        reset.send(0, "0", 17, 2).poll(1, "0", &[(0, 15), (1, 16)]);
+        reset.send(0, "0", 17, 2).poll(2, "0", &[(2, 17)]);
+        reset.poll(1, "0", &[(0, 15), (1, 16)]);
         reset.assign(1, &["0"], false).poll(1, "0", &[(3, 18)]);
         assert!(run(detect, &reset.build()).is_empty());
     }
