@@ -9,6 +9,8 @@ use std::str::FromStr;
 
 use clap::Parser;
 
+use crate::faults::SeededFaults;
+
 /// When the log fsyncs appended data; mirrors Kafka's `flush.messages` / OS-managed default.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum FlushPolicy {
@@ -116,6 +118,15 @@ pub struct Config {
     /// How often the recovery-point checkpoint file is rewritten (Kafka `log.flush.offset.checkpoint.interval.ms`).
     #[arg(long, env = "BROKER_CHECKPOINT_INTERVAL_MS", default_value_t = 1_000)]
     pub checkpoint_interval_ms: u64,
+
+    /// Deliberate replication bugs for the harness to catch, comma-separated, off by default:
+    /// `ack-before-replication` (acks=all answered once the leader wrote), `no-dedup` (retried
+    /// idempotent batches appended again), `no-truncation` (a follower keeps its divergent tail
+    /// after a leader change), `read-above-hw` (fetches serve records above the high
+    /// watermark), `zombie-leader` (a leader shrinks its ISR without the controller's
+    /// confirmation and keeps acknowledging acks=all writes).
+    #[arg(long, env = "BROKER_SEEDED_FAULTS", default_value = "")]
+    pub seeded_faults: SeededFaults,
 }
 
 impl Config {

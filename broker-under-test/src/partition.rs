@@ -9,6 +9,7 @@ use std::sync::{Mutex, MutexGuard};
 use serde::Serialize;
 use thiserror::Error;
 
+use crate::faults::{SeededFault, SeededFaults};
 use crate::log::batch::{self, BatchError};
 use crate::log::partition_log::{LogError, PartitionLog};
 use crate::producer::state::{BatchMetadata, ProducerStateTable, SequenceDecision, SequenceError};
@@ -120,8 +121,14 @@ impl Partition {
         }
     }
 
-    /// Validates and appends one produced batch as leader (blocking: may fsync).
-    pub fn append(&self, mut bytes: Vec<u8>) -> Result<AppendOutcome, AppendError> {
+    /// Validates and appends one produced batch as leader (blocking: may fsync). The
+    /// `no-dedup` seeded fault appends a retried batch again instead of acknowledging it with
+    /// its original offset (the table keeps the original, so later sequences still check).
+    pub fn append(
+        &self,
+        mut bytes: Vec<u8>,
+        faults: SeededFaults,
+    ) -> Result<AppendOutcome, AppendError> {
         let header = batch::validate(&bytes)?;
         if header.total_bytes != bytes.len() {
             return Err(AppendError::Invalid(format!(
@@ -149,17 +156,22 @@ impl Partition {
         } else {
             SequenceDecision::Append
         };
+        let skip_dedup = faults.has(SeededFault::NoDedup);
         if let SequenceDecision::Duplicate(original) = decision {
-            return Ok(AppendOutcome {
-                base_offset: original.first_offset,
-                last_offset: original.last_offset,
-                log_start_offset: inner.log.log_start_offset(),
-                duplicate: true,
-            });
+            if skip_dedup {
+                tracing::warn!(topic = %self.topic, partition = self.index, base_offset = original.first_offset, "seeded fault no-dedup: appending a retried batch again");
+            } else {
+                return Ok(AppendOutcome {
+                    base_offset: original.first_offset,
+                    last_offset: original.last_offset,
+                    log_start_offset: inner.log.log_start_offset(),
+                    duplicate: true,
+                });
+            }
         }
         let leader_epoch = inner.state.leader_epoch;
         let stored = inner.log.append(&mut bytes, leader_epoch)?;
-        if stored.is_idempotent() {
+        if stored.is_idempotent() && decision == SequenceDecision::Append {
             inner.producers.record(
                 stored.producer_id,
                 stored.producer_epoch,
@@ -213,9 +225,15 @@ mod tests {
     fn retried_batch_is_acked_with_original_offset_and_not_appended() {
         let dir = tempfile::tempdir().expect("tempdir");
         let p = partition(dir.path());
-        let first = p.append(make_batch(5, 3, 0, 0)).expect("append");
-        let second = p.append(make_batch(5, 3, 0, 5)).expect("append");
-        let retry = p.append(make_batch(5, 3, 0, 0)).expect("retry");
+        let first = p
+            .append(make_batch(5, 3, 0, 0), SeededFaults::NONE)
+            .expect("append");
+        let second = p
+            .append(make_batch(5, 3, 0, 5), SeededFaults::NONE)
+            .expect("append");
+        let retry = p
+            .append(make_batch(5, 3, 0, 0), SeededFaults::NONE)
+            .expect("retry");
         assert_eq!((first.base_offset, second.base_offset), (0, 5));
         assert_eq!(
             retry,
@@ -229,9 +247,22 @@ mod tests {
         assert_eq!(p.lock().log.log_end_offset(), 10);
         assert_eq!(p.lock().state.high_watermark, 10);
         assert!(matches!(
-            p.append(make_batch(1, 3, 0, 11)),
+            p.append(make_batch(1, 3, 0, 11), SeededFaults::NONE),
             Err(AppendError::Sequence(SequenceError::OutOfOrder { .. }))
         ));
+    }
+
+    #[test]
+    fn no_dedup_fault_appends_a_retry_again_and_keeps_checking_sequences() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let p = partition(dir.path());
+        let faulty = SeededFaults::NONE.with(SeededFault::NoDedup);
+        p.append(make_batch(5, 3, 0, 0), faulty).expect("append");
+        let retry = p.append(make_batch(5, 3, 0, 0), faulty).expect("retry");
+        assert_eq!((retry.base_offset, retry.duplicate), (5, false));
+        assert_eq!(p.lock().log.log_end_offset(), 10);
+        let next = p.append(make_batch(5, 3, 0, 5), faulty).expect("next");
+        assert_eq!(next.base_offset, 10);
     }
 
     #[test]
@@ -240,7 +271,10 @@ mod tests {
         let p = partition(dir.path());
         let mut two = make_batch(1, -1, -1, -1);
         two.extend(make_batch(1, -1, -1, -1));
-        assert!(matches!(p.append(two), Err(AppendError::Invalid(_))));
+        assert!(matches!(
+            p.append(two, SeededFaults::NONE),
+            Err(AppendError::Invalid(_))
+        ));
         assert_eq!(p.lock().log.log_end_offset(), 0);
     }
 

@@ -12,6 +12,7 @@ use kafka_protocol::messages::fetch_response::{FetchableTopicResponse, Partition
 use kafka_protocol::messages::{FetchRequest, FetchResponse};
 
 use crate::broker::Broker;
+use crate::faults::{SeededFault, SeededFaults};
 
 /// Upper bound on `max_wait_ms`, whatever the client asks.
 pub const MAX_WAIT_CAP: Duration = Duration::from_secs(30);
@@ -48,6 +49,16 @@ pub async fn handle(broker: &Arc<Broker>, req: FetchRequest) -> FetchResponse {
     }
 }
 
+/// Offset below which records may be served: the high watermark (only committed records
+/// reach consumers), or the LEO under the `read-above-hw` seeded fault.
+pub fn serve_limit(high_watermark: i64, log_end_offset: i64, faults: SeededFaults) -> i64 {
+    if faults.has(SeededFault::ReadAboveHw) {
+        log_end_offset.max(high_watermark)
+    } else {
+        high_watermark
+    }
+}
+
 fn gather(broker: &Broker, req: &FetchRequest) -> (FetchResponse, i64, bool) {
     let mut remaining = i64::from(req.max_bytes.max(0));
     let mut total = 0i64;
@@ -66,28 +77,25 @@ fn gather(broker: &Broker, req: &FetchRequest) -> (FetchResponse, i64, bool) {
             };
             let inner = partition.lock();
             let hw = inner.state.high_watermark;
-            let lso = hw; // no transactions: the last stable offset is the high watermark
+            // No transactions: the last stable offset is the high watermark, so both isolation
+            // levels read up to the same limit.
+            let limit = serve_limit(hw, inner.log.log_end_offset(), broker.config.seeded_faults);
             let log_start = inner.log.log_start_offset();
             let data = data
                 .with_high_watermark(hw)
-                .with_last_stable_offset(lso)
+                .with_last_stable_offset(hw)
                 .with_log_start_offset(log_start);
             let data = if req.isolation_level == READ_COMMITTED {
                 data.with_aborted_transactions(Some(Vec::new()))
             } else {
                 data
             };
-            if fp.fetch_offset < log_start || fp.fetch_offset > hw {
+            if fp.fetch_offset < log_start || fp.fetch_offset > limit {
                 tracing::warn!(topic = %topic.topic.as_str(), partition = fp.partition, fetch_offset = fp.fetch_offset, log_start, hw, code = 1, "Fetch OFFSET_OUT_OF_RANGE");
                 errors = true;
                 parts.push(data.with_error_code(1));
                 continue;
             }
-            let limit = if req.isolation_level == READ_COMMITTED {
-                lso
-            } else {
-                hw
-            };
             // KIP-74: the first partition with data may exceed the limits by one batch.
             let max_bytes = i64::from(fp.partition_max_bytes.max(0)).min(remaining.max(1)) as usize;
             match inner.log.read(fp.fetch_offset, limit, max_bytes) {
@@ -117,4 +125,16 @@ fn gather(broker: &Broker, req: &FetchRequest) -> (FetchResponse, i64, bool) {
         total,
         errors,
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn serves_below_the_high_watermark_unless_the_fault_is_seeded() {
+        assert_eq!(serve_limit(5, 9, SeededFaults::NONE), 5);
+        let faulty = SeededFaults::NONE.with(SeededFault::ReadAboveHw);
+        assert_eq!(serve_limit(5, 9, faulty), 9);
+    }
 }

@@ -43,7 +43,7 @@ async fn await_acks(
     loop {
         changed.borrow_and_update();
         let hw = partition.lock().state.high_watermark;
-        if ack::decide(acks, last_offset, hw) == AckDecision::Respond {
+        if ack::decide(acks, last_offset, hw, broker.config.seeded_faults) == AckDecision::Respond {
             return 0;
         }
         if tokio::time::timeout_at(deadline, changed.changed())
@@ -86,7 +86,9 @@ pub async fn handle(broker: &Arc<Broker>, req: ProduceRequest) -> Option<Produce
                 continue;
             };
             let p = Arc::clone(&partition);
-            let outcome = tokio::task::spawn_blocking(move || p.append(records.to_vec())).await;
+            let faults = broker.config.seeded_faults;
+            let outcome =
+                tokio::task::spawn_blocking(move || p.append(records.to_vec(), faults)).await;
             let resp = match outcome {
                 Ok(Ok(outcome)) => {
                     if outcome.duplicate {
