@@ -12,6 +12,7 @@ pub mod admin;
 pub mod alloc_guard;
 pub mod broker;
 pub mod config;
+pub mod controller;
 pub mod faults;
 pub mod handlers;
 pub mod log;

@@ -1,0 +1,12 @@
+//! The controller's replicated metadata (issue 4), as Kafka's KRaft keeps it: broker
+//! registrations and liveness, topics, assignments and per partition the leader, leader epoch,
+//! ISR and partition epoch.
+//!
+//! `metadata` is the deterministic state machine every controller-quorum voter applies in log
+//! order (so it takes time only from the commands themselves), `commands` the log entries and
+//! their outcomes, `election` the leader choice. The Raft quorum that orders the commands is
+//! wired on top of this (not yet: see the README's "Part 2 status").
+
+pub mod commands;
+pub mod election;
+pub mod metadata;
