@@ -16,6 +16,9 @@ use crate::log::checkpoint;
 /// Runs the broker until a termination signal; returns after a clean flush.
 pub async fn run(config: Config) -> anyhow::Result<()> {
     tracing::info!(?config, "starting broker");
+    if !config.seeded_faults.is_empty() {
+        tracing::warn!(faults = %config.seeded_faults, "SEEDED FAULTS ENABLED: this broker is deliberately buggy");
+    }
     let listener = TcpListener::bind(config.listen)
         .await
         .with_context(|| format!("bind Kafka listener {}", config.listen))?;
