@@ -8,7 +8,11 @@
 //! it at once instead of letting the search discover it much later; this is what makes the
 //! search near-linear on valid histories ("smart about known offsets"). A poll must find
 //! its records as consecutive records of the current prefix. Records no send explains
-//! (aborted, phantom or duplicated ones) get a made-up append that may happen any time.
+//! (aborted, phantom or duplicated ones) were appended at an unknown time by nobody we
+//! know: the model appends each as soon as it is next in offset order. That is as good as
+//! any later moment (appending only enables polls and the next append), and keeps them out
+//! of the search's list of pending calls, where thousands of them (a shrinking step that
+//! drops most sends) would make every scan quadratic.
 
 use crate::history::model::{History, Offset, Value};
 use crate::linear::resolve::{project, KeyHistory};
@@ -36,6 +40,21 @@ pub enum LogOp {
 #[derive(Debug, Clone)]
 pub struct LogModel {
     records: Vec<(Offset, Value)>,
+    /// Per record: no send explains it, so the model appends it as soon as it is next.
+    unexplained: Vec<bool>,
+}
+
+impl LogModel {
+    /// `len` extended over the unexplained records that come next (each only after a
+    /// strictly smaller offset: one offset holds one record).
+    fn settle(&self, mut len: usize) -> usize {
+        while self.unexplained.get(len).copied().unwrap_or(false)
+            && (len == 0 || self.records[len - 1].0 < self.records[len].0)
+        {
+            len += 1;
+        }
+        len
+    }
 }
 
 impl LogModel {
@@ -61,20 +80,12 @@ impl LogModel {
             });
         }
         let mut written: rustc_hash::FxHashSet<(Offset, Value)> = records.iter().copied().collect();
+        let mut unexplained = Vec::new();
         let base = key.sends.len();
         for (i, p) in key.polls.iter().enumerate().filter(|(i, _)| keep(base + i)) {
             for record in p.reads {
                 if written.insert(*record) {
-                    records.push(*record);
-                    calls.push(Call {
-                        op: LogOp::Append {
-                            offset: record.0,
-                            value: record.1,
-                        },
-                        call: 0,
-                        ret: None,
-                        origin: None,
-                    });
+                    unexplained.push(*record);
                 }
             }
             calls.push(Call {
@@ -86,10 +97,18 @@ impl LogModel {
                 origin: Some(base + i),
             });
         }
-        records.sort_unstable();
+        let mut all: Vec<((Offset, Value), bool)> = records
+            .into_iter()
+            .map(|r| (r, false))
+            .chain(unexplained.into_iter().map(|r| (r, true)))
+            .collect();
+        all.sort_unstable();
         Partition {
             name,
-            model: LogModel { records },
+            model: LogModel {
+                records: all.iter().map(|(r, _)| *r).collect(),
+                unexplained: all.iter().map(|(_, u)| *u).collect(),
+            },
             calls,
         }
     }
@@ -109,7 +128,7 @@ impl Model for LogModel {
     }
 
     fn init(&self) -> usize {
-        0
+        self.settle(0)
     }
 
     fn step(&self, state: &usize, op: &LogOp) -> Option<usize> {
@@ -118,7 +137,8 @@ impl Model for LogModel {
             LogOp::Append { offset, value } => {
                 let next = self.records.get(len)?;
                 let after_last = len == 0 || self.records[len - 1].0 < *offset;
-                (next == &(*offset, *value) && after_last).then_some(len + 1)
+                let appendable = next == &(*offset, *value) && after_last && !self.unexplained[len];
+                appendable.then(|| self.settle(len + 1))
             }
             LogOp::Poll { reads } => {
                 let Some(first) = reads.first() else {
@@ -142,7 +162,11 @@ mod tests {
     fn model(records: &[(Offset, Value)]) -> LogModel {
         let mut records = records.to_vec();
         records.sort_unstable();
-        LogModel { records }
+        let unexplained = vec![false; records.len()];
+        LogModel {
+            records,
+            unexplained,
+        }
     }
 
     // Goal: appends only in offset order, polls only of consecutive present records.
@@ -179,5 +203,25 @@ mod tests {
         );
         let tie = model(&[(5, 1), (5, 2)]);
         assert_eq!(tie.step(&1, &append(5, 2)), None, "one offset, one record");
+    }
+
+    // Goal: records no send explains are appended as soon as they are next, and never
+    // share an offset with another record.
+    #[test]
+    fn unexplained_records_append_themselves() {
+        let m = LogModel {
+            records: vec![(0, 1), (1, 2), (2, 3), (2, 4)],
+            unexplained: vec![true, false, true, true],
+        };
+        assert_eq!(m.init(), 1, "offset 0 appends itself");
+        let append = LogOp::Append {
+            offset: 1,
+            value: 2,
+        };
+        assert_eq!(
+            m.step(&1, &append),
+            Some(3),
+            "offset 2 follows, its twin cannot"
+        );
     }
 }
