@@ -66,7 +66,7 @@ pub enum MetadataCommand {
 }
 
 /// A metadata change brokers react to (become leader / follower, update the ISR).
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub enum MetadataChange {
     /// A partition has a new leader (or none: -1) at a new leader epoch.
     LeaderChanged {
@@ -99,7 +99,7 @@ pub enum MetadataChange {
 }
 
 /// Why a command was refused; `code` is what the requesting broker receives.
-#[derive(Debug, Clone, PartialEq, Eq, Error)]
+#[derive(Debug, Clone, PartialEq, Eq, Error, Serialize, Deserialize)]
 pub enum MetadataError {
     /// UNKNOWN_TOPIC_OR_PARTITION.
     #[error("unknown topic or partition {0}")]
