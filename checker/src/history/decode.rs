@@ -246,24 +246,6 @@ pub(crate) fn fast_client_line(fast: FastLine<'_>) -> Option<ClientLine<'_>> {
 }
 
 impl ClientLine<'_> {
-    /// The same line owning its keys, so it can cross to another thread.
-    pub(crate) fn into_owned(self) -> ClientLine<'static> {
-        let value = match self.value {
-            LineValue::Fast(v) => LineValue::Fast(v.into_owned()),
-            // Only the fast path hands lines across threads; a raw value stays behind.
-            LineValue::Raw(_) => LineValue::Raw(None),
-        };
-        ClientLine {
-            common: self.common,
-            process: self.process,
-            f: self.f,
-            value,
-            error: self.error,
-            producer: self.producer,
-            is_final: self.is_final,
-        }
-    }
-
     /// The micro-operations of a `send`, `poll` or `txn` line. `acked` is true for an
     /// `ok` completion: its sends must carry `[offset, v]`, and an invoke's a bare `v`.
     pub(crate) fn mops(

@@ -43,7 +43,7 @@ impl Builder {
         self.slow_line(bytes)
     }
 
-    pub(crate) fn slow_line(&mut self, bytes: &[u8]) -> Result<(), FieldError> {
+    fn slow_line(&mut self, bytes: &[u8]) -> Result<(), FieldError> {
         let raw: RawLine<'_> = serde_json::from_slice(bytes)
             .map_err(|e| (None, LineProblem::BadJson(e.to_string())))?;
         let first = !self.seen_any_line;
@@ -103,7 +103,7 @@ impl Builder {
         self.last_time = common.time;
     }
 
-    pub(crate) fn client(&mut self, line: ClientLine<'_>) -> Result<(), FieldError> {
+    fn client(&mut self, line: ClientLine<'_>) -> Result<(), FieldError> {
         self.seen_any_line = true;
         self.check_order(&line.common)?;
         let process = line.process;

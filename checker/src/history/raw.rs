@@ -138,38 +138,6 @@ pub(crate) enum FastValue<'a> {
     Null,
 }
 
-impl FastValue<'_> {
-    /// The same value owning its keys.
-    pub(crate) fn into_owned(self) -> FastValue<'static> {
-        match self {
-            FastValue::Mops(mops) => {
-                FastValue::Mops(mops.into_iter().map(RawMop::into_owned).collect())
-            }
-            FastValue::Assignment(a) => FastValue::Assignment(a),
-            FastValue::Null => FastValue::Null,
-        }
-    }
-}
-
-impl RawMop<'_> {
-    /// The same micro-operation owning its keys.
-    pub(crate) fn into_owned(self) -> RawMop<'static> {
-        match self {
-            RawMop::Send { key, value, ack } => RawMop::Send {
-                key: Cow::Owned(key.into_owned()),
-                value,
-                ack,
-            },
-            RawMop::Poll { reads } => RawMop::Poll {
-                reads: reads
-                    .into_iter()
-                    .map(|(k, r)| (Cow::Owned(k.into_owned()), r))
-                    .collect(),
-            },
-        }
-    }
-}
-
 impl<'de: 'a, 'a> Deserialize<'de> for FastValue<'a> {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         d.deserialize_any(FastValueVisitor)
