@@ -22,12 +22,12 @@
 //! Every strongly connected component is a violation; its shortest cycle is the witness.
 
 use petgraph::graph::NodeIndex;
-use rustc_hash::FxHashMap;
 
 use crate::anomaly::{AnomalyKind, Finding};
 use crate::graph::{cycle::shortest_cycle, scc::cyclic_components, DepGraph, EdgeKind};
 use crate::history::model::{History, LineIndex, Offset, Value};
 
+use super::record_index::RecordIndex;
 use super::resolve::KeyHistory;
 
 /// At most this many cycles are reported per key; one suffices to prove the violation.
@@ -77,13 +77,16 @@ struct Built {
 fn build(key: &KeyHistory<'_>) -> Built {
     let mut graph: DepGraph<Node> = DepGraph::with_capacity(key.len(), key.len() * 3);
     let mut records: Vec<Record> = Vec::with_capacity(key.sends.len());
-    let mut by_record: FxHashMap<(Offset, Value), u32> = FxHashMap::default();
-    by_record.reserve(key.sends.len());
+    let offsets = key
+        .sends
+        .iter()
+        .map(|s| s.offset)
+        .chain(key.polls.iter().flat_map(|p| p.reads.iter().map(|r| r.0)));
+    let (low, high) = offsets.fold((Offset::MAX, Offset::MIN), |(l, h), o| (l.min(o), h.max(o)));
+    let mut by_record = RecordIndex::new(low, high, key.sends.len());
     for (i, send) in key.sends.iter().enumerate() {
         let node = graph.add_node(Node::Send(i as u32));
-        by_record
-            .entry((send.offset, send.value))
-            .or_insert(records.len() as u32);
+        by_record.id_or_insert(send.offset, send.value, records.len() as u32);
         records.push(Record {
             offset: send.offset,
             value: send.value,
@@ -94,12 +97,12 @@ fn build(key: &KeyHistory<'_>) -> Built {
     let poll_nodes: Vec<NodeIndex> = (0..key.polls.len())
         .map(|i| graph.add_node(Node::Poll(i as u32)))
         .collect();
-    // The record id of every read, in poll order (one hash lookup per read).
+    // The record id of every read, in poll order (one lookup per read).
     let mut read_ids: Vec<u32> = Vec::with_capacity(key.polls.iter().map(|p| p.reads.len()).sum());
     for (i, poll) in key.polls.iter().enumerate() {
         for &(offset, value) in poll.reads {
             let next = records.len() as u32;
-            let id = *by_record.entry((offset, value)).or_insert(next);
+            let id = by_record.id_or_insert(offset, value, next);
             if id == next {
                 let node = graph.add_node(Node::Foreign(id));
                 records.push(Record {

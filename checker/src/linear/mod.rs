@@ -9,6 +9,7 @@
 //! [`Engine::Both`] runs both and reports any disagreement loudly: it is a checker bug.
 
 pub mod graph_engine;
+mod record_index;
 pub mod resolve;
 pub mod search;
 
