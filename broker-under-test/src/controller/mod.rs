@@ -12,9 +12,14 @@
 pub mod commands;
 pub mod election;
 pub mod metadata;
+pub mod node;
 pub mod raft_log;
 pub mod raft_state_machine;
 pub mod raft_types;
+pub mod transport;
 
 #[cfg(test)]
 mod raft_store_tests;
+
+#[cfg(test)]
+mod quorum_tests;
