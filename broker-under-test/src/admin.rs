@@ -12,6 +12,8 @@ use axum::{Json, Router};
 use serde::Serialize;
 
 use crate::broker::Broker;
+use crate::controller::metadata::MetadataState;
+use crate::controller::node::ControllerNode;
 
 /// One partition as reported by `/partitions`.
 #[derive(Debug, Serialize, PartialEq, Eq)]
@@ -43,6 +45,18 @@ pub struct PartitionsView {
     pub node_id: i32,
     /// Every partition this node hosts.
     pub partitions: Vec<PartitionView>,
+    /// The controller quorum as this node sees it; absent on a single node (no `--peers`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub controller: Option<ControllerView>,
+}
+
+/// This node's view of the controller quorum: who leads it and the metadata applied here.
+#[derive(Debug, Serialize)]
+pub struct ControllerView {
+    /// The quorum leader this node knows, if any.
+    pub leader: Option<i32>,
+    /// Brokers (liveness), topics, assignments, leaders, epochs and ISRs as applied here.
+    pub metadata: Option<MetadataState>,
 }
 
 /// Builds the `/partitions` document from the broker state.
@@ -67,6 +81,7 @@ pub fn partitions_view(broker: &Broker) -> PartitionsView {
     PartitionsView {
         node_id: broker.config.node_id,
         partitions,
+        controller: None,
     }
 }
 
@@ -77,6 +92,8 @@ pub struct AdminState {
     pub node_id: i32,
     /// Set when `Broker::open` (crash recovery) completed.
     pub broker: Arc<OnceLock<Arc<Broker>>>,
+    /// Set when the controller quorum member started (only with `--peers`).
+    pub controller: Arc<OnceLock<Arc<ControllerNode>>>,
 }
 
 fn serving(state: &AdminState) -> Option<&Arc<Broker>> {
@@ -100,12 +117,29 @@ async fn health(State(state): State<AdminState>) -> (StatusCode, Json<serde_json
 
 async fn partitions(State(state): State<AdminState>) -> (StatusCode, Json<PartitionsView>) {
     match serving(&state) {
-        Some(broker) => (StatusCode::OK, Json(partitions_view(broker))),
+        Some(broker) => {
+            let mut view = partitions_view(broker);
+            if let Some(node) = state.controller.get() {
+                let metadata = match node.metadata() {
+                    Ok(m) => Some(m),
+                    Err(e) => {
+                        tracing::error!(error = %e, "controller metadata unreadable");
+                        None
+                    }
+                };
+                view.controller = Some(ControllerView {
+                    leader: node.leader().await,
+                    metadata,
+                });
+            }
+            (StatusCode::OK, Json(view))
+        }
         None => (
             StatusCode::SERVICE_UNAVAILABLE,
             Json(PartitionsView {
                 node_id: state.node_id,
                 partitions: Vec::new(),
+                controller: None,
             }),
         ),
     }

@@ -9,6 +9,7 @@ use std::str::FromStr;
 
 use clap::Parser;
 
+use crate::controller::node::Peers;
 use crate::faults::SeededFaults;
 
 /// When the log fsyncs appended data; mirrors Kafka's `flush.messages` / OS-managed default.
@@ -127,6 +128,25 @@ pub struct Config {
     /// confirmation and keeps acknowledging acks=all writes).
     #[arg(long, env = "BROKER_SEEDED_FAULTS", default_value = "")]
     pub seeded_faults: SeededFaults,
+
+    /// Controller-quorum voters, `id@host:port,...` with this node included (Kafka
+    /// `controller.quorum.voters`). Empty (the default): single node, no controller quorum.
+    #[arg(long, env = "BROKER_PEERS", default_value = "")]
+    pub peers: Peers,
+
+    /// Address the controller-quorum listener binds (only with `--peers`).
+    #[arg(long, env = "BROKER_CONTROLLER_LISTEN", default_value = "0.0.0.0:9093")]
+    pub controller_listen: SocketAddr,
+
+    /// How often a broker heartbeats to the controller (Kafka `broker.heartbeat.interval.ms`);
+    /// also the controller's Raft heartbeat (its election timeout is 4-8 times this).
+    #[arg(long, env = "BROKER_HEARTBEAT_INTERVAL_MS", default_value_t = 250)]
+    pub heartbeat_interval_ms: u64,
+
+    /// A broker silent for this long is fenced by the controller and loses its leaderships
+    /// (Kafka `broker.session.timeout.ms`).
+    #[arg(long, env = "BROKER_SESSION_TIMEOUT_MS", default_value_t = 3_000)]
+    pub session_timeout_ms: u64,
 }
 
 impl Config {

@@ -11,6 +11,8 @@ use tokio::sync::watch;
 
 use crate::broker::Broker;
 use crate::config::Config;
+use crate::controller::liveness::{self, LivenessSettings};
+use crate::controller::node::{ControllerNode, ControllerSettings};
 use crate::log::checkpoint;
 
 /// Runs the broker until a termination signal; returns after a clean flush.
@@ -33,6 +35,7 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     let admin_state = crate::admin::AdminState {
         node_id: config.node_id,
         broker: Arc::new(OnceLock::new()),
+        controller: Arc::new(OnceLock::new()),
     };
     let admin = {
         let router = crate::admin::router(admin_state.clone());
@@ -57,12 +60,23 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         admin_state.broker.set(Arc::clone(&broker)).is_ok(),
         "the broker is opened once"
     );
+    let controller_shutdown = shutdown_rx.clone();
     let checkpointer = tokio::spawn(checkpoint_loop(Arc::clone(&broker), shutdown_rx.clone()));
     let server = tokio::spawn(crate::server::serve(
         Arc::clone(&broker),
         listener,
         shutdown_rx,
     ));
+    let controller = if config.peers.0.is_empty() {
+        None
+    } else {
+        let (node, liveness) = start_controller(&config, &advertised, controller_shutdown).await?;
+        assert!(
+            admin_state.controller.set(Arc::clone(&node)).is_ok(),
+            "the controller is started once"
+        );
+        Some((node, liveness))
+    };
     broker.set_ready();
     tracing::info!(kafka = %bound, admin = %config.admin_listen, advertised = ?advertised, "broker serving");
 
@@ -86,9 +100,52 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
             tracing::warn!(task = name, "did not stop within 5 s");
         }
     }
+    if let Some((node, liveness)) = controller {
+        if tokio::time::timeout(Duration::from_secs(5), liveness)
+            .await
+            .is_err()
+        {
+            tracing::warn!(task = "controller liveness", "did not stop within 5 s");
+        }
+        node.shutdown().await;
+    }
     tokio::task::block_in_place(|| broker.flush_all())?;
     tracing::info!("flushed all partitions and wrote the recovery-point checkpoint; bye");
     Ok(())
+}
+
+/// Starts this broker's controller-quorum member and its liveness loop (only with `--peers`).
+async fn start_controller(
+    config: &Config,
+    advertised: &(String, i32),
+    shutdown: watch::Receiver<bool>,
+) -> anyhow::Result<(Arc<ControllerNode>, tokio::task::JoinHandle<()>)> {
+    let settings = ControllerSettings {
+        node_id: config.node_id,
+        listen: config.controller_listen,
+        peers: config.peers.clone(),
+        dir: config.data_dir.join("controller"),
+        heartbeat_ms: config.heartbeat_interval_ms.max(10),
+        election_timeout_ms: config.heartbeat_interval_ms.max(10) * 4,
+    };
+    let node = Arc::new(
+        ControllerNode::start(settings)
+            .await
+            .context("start the controller quorum member")?,
+    );
+    let liveness = tokio::spawn(liveness::run(
+        Arc::clone(&node),
+        config.peers.clone(),
+        LivenessSettings {
+            node_id: config.node_id,
+            host: advertised.0.clone(),
+            port: advertised.1,
+            heartbeat_ms: config.heartbeat_interval_ms,
+            session_timeout_ms: config.session_timeout_ms,
+        },
+        shutdown,
+    ));
+    Ok((node, liveness))
 }
 
 async fn checkpoint_loop(broker: Arc<Broker>, mut shutdown: watch::Receiver<bool>) {

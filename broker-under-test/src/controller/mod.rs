@@ -11,6 +11,7 @@
 
 pub mod commands;
 pub mod election;
+pub mod liveness;
 pub mod metadata;
 pub mod node;
 pub mod raft_log;

@@ -121,6 +121,36 @@ pub struct ControllerNode {
     server: JoinHandle<()>,
 }
 
+/// Milliseconds since the Unix epoch on this host (the leader's clock for liveness).
+pub fn now_ms() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
+}
+
+/// Stamps registrations and heartbeats with the proposing leader's clock, so every voter
+/// applies the same time and liveness is judged by one clock at a time.
+pub fn stamp(cmd: MetadataCommand) -> MetadataCommand {
+    match cmd {
+        MetadataCommand::RegisterBroker {
+            broker_id,
+            host,
+            port,
+            ..
+        } => MetadataCommand::RegisterBroker {
+            broker_id,
+            host,
+            port,
+            now_ms: now_ms(),
+        },
+        MetadataCommand::Heartbeat { broker_id, .. } => MetadataCommand::Heartbeat {
+            broker_id,
+            now_ms: now_ms(),
+        },
+        other => other,
+    }
+}
+
 fn raft_id(id: i32) -> Result<u64, ControllerError> {
     u64::try_from(id).map_err(|_| ControllerError::Config(format!("negative node id {id}")))
 }
@@ -207,7 +237,7 @@ impl ControllerNode {
     }
 
     /// Stops Raft and the listener.
-    pub async fn shutdown(self) {
+    pub async fn shutdown(&self) {
         if let Err(e) = self.raft.shutdown().await {
             tracing::warn!(error = %e, "controller raft shutdown");
         }

@@ -22,8 +22,10 @@ use serde::{Deserialize, Serialize};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 
+use super::commands::MetadataCommand;
+use super::node::stamp;
 use super::raft_state_machine::ControllerStateMachine;
-use super::raft_types::{ControllerTypes, ControllerVote};
+use super::raft_types::{ControllerResponse, ControllerTypes, ControllerVote};
 
 /// Largest frame accepted either way (snapshots of test-sized metadata are far smaller).
 pub const MAX_FRAME_BYTES: u32 = 64 * 1024 * 1024;
@@ -52,6 +54,8 @@ pub enum PeerRequest {
         /// Snapshot bytes.
         data: Vec<u8>,
     },
+    /// A broker's metadata command forwarded to the quorum leader (registration, heartbeat).
+    Propose(MetadataCommand),
 }
 
 /// The answer to a `PeerRequest`.
@@ -64,6 +68,8 @@ pub enum PeerResponse {
     Vote(VoteResponse<ControllerTypes>),
     /// Snapshot answer.
     Snapshot(SnapshotResponse<ControllerTypes>),
+    /// The committed command's outcome.
+    Proposed(ControllerResponse),
     /// The receiving Raft refused or failed (shutting down, fatal error).
     Error(String),
 }
@@ -143,6 +149,10 @@ async fn serve_connection(mut stream: TcpStream, raft: &ControllerRaft) -> io::R
                         PeerResponse::Snapshot,
                     )
             }
+            PeerRequest::Propose(cmd) => raft.client_write(stamp(cmd)).await.map_or_else(
+                |e| PeerResponse::Error(e.to_string()),
+                |r| PeerResponse::Proposed(r.data),
+            ),
         };
         tokio::time::timeout(SERVER_IO_TIMEOUT, write_frame(&mut stream, &resp))
             .await
@@ -312,5 +322,29 @@ impl RaftNetworkV2<ControllerTypes> for PeerClient {
             })),
             Err(e) => Err(StreamingError::Network(NetworkError::new(&e))),
         }
+    }
+}
+
+/// Sends one command to the controller at `addr` (the quorum leader) and waits for its
+/// outcome, all within `limit`; used by brokers that are not the leader themselves.
+pub async fn propose_remote(
+    addr: &str,
+    cmd: MetadataCommand,
+    limit: Duration,
+) -> io::Result<ControllerResponse> {
+    let exchange = async {
+        let mut stream = TcpStream::connect(addr).await?;
+        write_frame(&mut stream, &PeerRequest::Propose(cmd)).await?;
+        read_frame::<PeerResponse>(&mut stream).await
+    };
+    match tokio::time::timeout(limit, exchange).await {
+        Err(_) => Err(io::Error::new(
+            io::ErrorKind::TimedOut,
+            format!("propose to {addr}"),
+        )),
+        Ok(Err(e)) => Err(e),
+        Ok(Ok(PeerResponse::Proposed(r))) => Ok(r),
+        Ok(Ok(PeerResponse::Error(e))) => Err(io::Error::other(e)),
+        Ok(Ok(other)) => Err(io::Error::other(format!("unexpected answer {other:?}"))),
     }
 }
