@@ -113,6 +113,10 @@ pub struct CheckResult {
     pub anomalies: BTreeMap<&'static str, Vec<Finding>>,
     /// Types found that do not count against the verdict, and why.
     pub not_counted: Vec<NotCounted>,
+    /// Keys on which the two linearizability engines disagreed (`--engine both`): a checker
+    /// bug, reported loudly rather than hidden.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub engine_disagreements: Vec<String>,
     /// What the history held and how long checking took.
     pub stats: Stats,
 }
@@ -166,7 +170,9 @@ pub fn check(history: &History, options: &CheckOptions) -> CheckResult {
         (findings, outcome)
     });
     findings.extend(linear.findings);
-    verdict(history.guarantees(), findings, linear.unknown, stats)
+    let mut result = verdict(history.guarantees(), findings, linear.unknown, stats);
+    result.engine_disagreements = linear.disagreements;
+    result
 }
 
 /// Applies the guarantees table to the findings.
@@ -216,6 +222,7 @@ fn verdict(
         anomaly_types,
         anomalies,
         not_counted,
+        engine_disagreements: Vec::new(),
         stats,
     }
 }

@@ -100,6 +100,12 @@ pub fn print_summary(label: &str, r: &CheckResult) {
         "  {} ops on {} keys: sends {} ok / {} fail / {} info, polls {} ok / {} other, {} txns, {} records read, {} nemesis events",
         s.ops, s.keys, s.sends_ok, s.sends_fail, s.sends_info, s.polls_ok, s.polls_other, s.txns, s.records_read, s.nemesis_events
     );
+    if !r.engine_disagreements.is_empty() {
+        println!(
+            "  CHECKER BUG: the two linearizability engines disagree on keys {:?}",
+            r.engine_disagreements
+        );
+    }
     if r.anomaly_types.is_empty() {
         println!("  no anomalies");
     }
