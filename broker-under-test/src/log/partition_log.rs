@@ -14,6 +14,7 @@ use super::batch::{BatchError, BatchHeader};
 use super::segment::{self, Segment};
 use crate::config::FlushPolicy;
 use crate::producer::state::{BatchMetadata, ProducerStateTable};
+use crate::replication::epoch_cache::{EpochEnd, LeaderEpochCache};
 
 /// Log I/O failures (answered KAFKA_STORAGE_ERROR).
 #[derive(Debug, Error)]
@@ -75,6 +76,7 @@ pub struct PartitionLog {
     recovery_point: i64,
     unflushed_messages: u64,
     options: LogOptions,
+    epochs: LeaderEpochCache,
 }
 
 impl PartitionLog {
@@ -109,6 +111,7 @@ impl PartitionLog {
         let mut segments = Vec::new();
         let mut expected_base = bases.first().copied().unwrap_or(0);
         let mut cut = false;
+        let mut epochs = LeaderEpochCache::default();
         for (i, &base) in bases.iter().enumerate() {
             let path = dir.join(segment::log_file_name(base));
             if cut || base != expected_base {
@@ -142,6 +145,7 @@ impl PartitionLog {
             }
             for (_, header) in &scan.batches {
                 replay(producers, header);
+                epochs.assign(header.partition_leader_epoch, header.base_offset);
                 report.batches_replayed += 1;
             }
             let seg = Segment::open_scanned(dir, base, &scan).map_err(io("open segment", &path))?;
@@ -168,6 +172,7 @@ impl PartitionLog {
             recovery_point: recovery_point.min(log_end_offset),
             unflushed_messages: 0,
             options,
+            epochs,
         };
         Ok((log, report))
     }
@@ -185,6 +190,18 @@ impl PartitionLog {
     /// Offset below which data is known flushed.
     pub fn recovery_point(&self) -> i64 {
         self.recovery_point
+    }
+
+    /// The leader-epoch cache (KIP-101), rebuilt from the stored batches' partition leader
+    /// epochs on open and extended by every append.
+    pub fn leader_epochs(&self) -> &LeaderEpochCache {
+        &self.epochs
+    }
+
+    /// The OffsetForLeaderEpoch answer of this log for `epoch` (what a follower asks the
+    /// leader before truncating, KIP-101).
+    pub fn end_offset_for_epoch(&self, epoch: i32) -> EpochEnd {
+        self.epochs.end_offset_for(epoch, self.log_end_offset)
     }
 
     /// Appends one validated batch: assigns it the next offsets and `leader_epoch`, rolls the
@@ -213,6 +230,7 @@ impl PartitionLog {
             .append(bytes, &header)
             .map_err(io("append to segment", &self.dir))?;
         self.log_end_offset = header.last_offset() + 1;
+        self.epochs.assign(leader_epoch, base_offset);
         self.unflushed_messages += header.records_count as u64;
         let flush_now = match self.options.flush_policy {
             FlushPolicy::EveryBatch => true,
@@ -337,6 +355,30 @@ mod tests {
                 .total_bytes,
             bytes.len()
         );
+    }
+
+    #[test]
+    fn leader_epoch_cache_follows_appends_and_is_rebuilt_on_open() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let options = opts(FlushPolicy::EveryBatch, 1 << 20);
+        let mut p = ProducerStateTable::default();
+        let (mut log, _) = PartitionLog::open(dir.path(), 0, options, &mut p).expect("open");
+        for epoch in [0, 0, 3, 5] {
+            log.append(&mut make_batch(2, -1, -1, -1), epoch)
+                .expect("append");
+        }
+        let expected = [(0, 0), (3, 4), (5, 6)];
+        assert_eq!(log.leader_epochs().entries(), &expected);
+        let answer = |leader_epoch, end_offset| EpochEnd {
+            leader_epoch,
+            end_offset,
+        };
+        assert_eq!(log.end_offset_for_epoch(2), answer(0, 4));
+        assert_eq!(log.end_offset_for_epoch(5), answer(5, 8));
+        drop(log);
+        let mut p = ProducerStateTable::default();
+        let (log, _) = PartitionLog::open(dir.path(), 0, options, &mut p).expect("reopen");
+        assert_eq!(log.leader_epochs().entries(), &expected);
     }
 
     #[test]
