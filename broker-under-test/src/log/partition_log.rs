@@ -16,6 +16,9 @@ use crate::config::FlushPolicy;
 use crate::producer::state::{BatchMetadata, ProducerStateTable};
 use crate::replication::epoch_cache::{EpochEnd, LeaderEpochCache};
 
+#[path = "truncate.rs"]
+mod truncate;
+
 /// Log I/O failures (answered KAFKA_STORAGE_ERROR).
 #[derive(Debug, Error)]
 pub enum LogError {
