@@ -330,7 +330,7 @@ fn workload_options(config: &RunConfig, cluster: &Cluster, topic: &str) -> Workl
         },
         consumer: ConsumerOptions {
             bootstrap,
-            poll_wait: Duration::from_millis(100),
+            poll_wait: Duration::from_millis(20),
             records_max: 200,
         },
     }
