@@ -14,6 +14,7 @@ use std::fmt;
 use std::io::{self, Write};
 use std::str::FromStr;
 
+use crate::anomaly::AnomalyKind;
 use crate::history::model::History;
 
 pub use jsonl::write_jsonl;
@@ -46,33 +47,46 @@ pub enum Injection {
     Nonlinearizable,
 }
 
-const NAMES: &[(Injection, &str)] = &[
-    (Injection::LostWrite, "lost-write"),
-    (Injection::Duplicate, "duplicate"),
-    (Injection::InconsistentOffsets, "inconsistent-offsets"),
-    (Injection::AbortedRead, "aborted-read"),
-    (Injection::PhantomRead, "phantom-read"),
-    (Injection::NonmonotonicSend, "nonmonotonic-send"),
-    (Injection::PollSkip, "poll-skip"),
-    (Injection::NonmonotonicPoll, "nonmonotonic-poll"),
-    (Injection::IntPollSkip, "int-poll-skip"),
-    (Injection::IntNonmonotonicPoll, "int-nonmonotonic-poll"),
-    (Injection::Nonlinearizable, "nonlinearizable"),
+/// Every injection with the anomaly it plants; names come from the single anomaly table
+/// ([`AnomalyKind::name`]), so an injection can never drift from the checker's names.
+const PLANTS: &[(Injection, AnomalyKind)] = &[
+    (Injection::LostWrite, AnomalyKind::LostWrite),
+    (Injection::Duplicate, AnomalyKind::Duplicate),
+    (
+        Injection::InconsistentOffsets,
+        AnomalyKind::InconsistentOffsets,
+    ),
+    (Injection::AbortedRead, AnomalyKind::AbortedRead),
+    (Injection::PhantomRead, AnomalyKind::PhantomRead),
+    (Injection::NonmonotonicSend, AnomalyKind::NonmonotonicSend),
+    (Injection::PollSkip, AnomalyKind::PollSkip),
+    (Injection::NonmonotonicPoll, AnomalyKind::NonmonotonicPoll),
+    (Injection::IntPollSkip, AnomalyKind::IntPollSkip),
+    (
+        Injection::IntNonmonotonicPoll,
+        AnomalyKind::IntNonmonotonicPoll,
+    ),
+    (Injection::Nonlinearizable, AnomalyKind::Nonlinearizable),
 ];
 
 impl Injection {
     /// Every injection, in a stable order.
     pub fn all() -> impl Iterator<Item = Injection> {
-        NAMES.iter().map(|(i, _)| *i)
+        PLANTS.iter().map(|(i, _)| *i)
+    }
+
+    /// The anomaly this injection plants.
+    pub fn kind(self) -> AnomalyKind {
+        PLANTS
+            .iter()
+            .find(|(i, _)| *i == self)
+            .map(|(_, k)| *k)
+            .expect("every injection is in PLANTS")
     }
 
     /// The anomaly name (HISTORY.md) this injection plants.
     pub fn name(self) -> &'static str {
-        NAMES
-            .iter()
-            .find(|(i, _)| *i == self)
-            .map(|(_, n)| *n)
-            .expect("every injection is named")
+        self.kind().name()
     }
 }
 
@@ -86,10 +100,8 @@ impl FromStr for Injection {
     type Err = SynthError;
 
     fn from_str(s: &str) -> Result<Injection, SynthError> {
-        NAMES
-            .iter()
-            .find(|(_, n)| *n == s)
-            .map(|(i, _)| *i)
+        Injection::all()
+            .find(|i| i.name() == s)
             .ok_or_else(|| SynthError::UnknownInjection(s.to_owned()))
     }
 }
@@ -151,7 +163,7 @@ pub struct SynthSummary {
 #[derive(Debug, thiserror::Error)]
 pub enum SynthError {
     /// The injection name is not one the generator knows.
-    #[error("unknown injection {0:?}; known: {known}", known = NAMES.iter().map(|(_, n)| *n).collect::<Vec<_>>().join(", "))]
+    #[error("unknown injection {0:?}; known: {known}", known = Injection::all().map(Injection::name).collect::<Vec<_>>().join(", "))]
     UnknownInjection(String),
     /// The simulated run offered no place to plant the anomaly (too few operations).
     #[error("cannot inject {0}: the simulated history has no suitable operations (try more ops)")]
