@@ -4,5 +4,6 @@
 
 pub mod cluster;
 pub mod recorder;
+pub mod report;
 pub mod run;
 pub mod workload;

@@ -21,6 +21,10 @@ enum Command {
     Check(commands::check::CheckArgs),
     /// Write a synthetic concurrent history, optionally with one injected anomaly.
     GenHistory(commands::gen_history::GenHistoryArgs),
+    /// Rewrite report.html and junit.xml of a run directory (re-checking its history).
+    Report(commands::report::ReportArgs),
+    /// Serve the store of runs over HTTP: a filterable list, reports and raw files.
+    Serve(commands::serve::ServeArgs),
     /// Run a broker cluster in Docker under faults, record a history, check it.
     Test(Box<commands::test::TestArgs>),
     /// Build the broker-under-test image.
@@ -39,6 +43,8 @@ fn main() -> ExitCode {
     match Cli::parse().command {
         Command::Check(args) => commands::check::run(&args),
         Command::GenHistory(args) => commands::gen_history::run(&args),
+        Command::Report(args) => commands::report::run(&args),
+        Command::Serve(args) => commands::serve::run(&args),
         Command::Test(args) => commands::test::run(&args),
         Command::Image(command) => commands::image::run(&command),
         Command::Sweep { all } => commands::sweep::run(all),

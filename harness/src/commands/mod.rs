@@ -3,5 +3,7 @@
 pub mod check;
 pub mod gen_history;
 pub mod image;
+pub mod report;
+pub mod serve;
 pub mod sweep;
 pub mod test;

@@ -1,0 +1,199 @@
+//! The optional files of a run directory that the report shows beside the history:
+//! `test.json` (configuration, seed, versions, re-run command) and `state.jsonl` (the
+//! cluster's partition state sampled from each broker's admin endpoint). Each may be
+//! missing or damaged; the report then says so instead of failing, because a report for a
+//! bare history (or an interrupted run) is still worth having.
+
+use std::io::BufRead as _;
+use std::path::Path;
+
+use serde::Deserialize;
+
+/// `test.json` of a run.
+pub const TEST_FILE: &str = "test.json";
+/// `state.jsonl` of a run.
+pub const STATE_FILE: &str = "state.jsonl";
+/// `results.json` of a run.
+pub const RESULTS_FILE: &str = "results.json";
+/// At most this many state samples are read (a sample every 100 ms for ~3 hours).
+pub const STATE_SAMPLES_MAX: usize = 100_000;
+
+/// One line of `state.jsonl`: every node's answer at one instant.
+#[derive(Debug, Clone, Deserialize)]
+pub struct StateSample {
+    /// Nanoseconds since the test started (the history's clock).
+    pub time: u64,
+    /// One answer per node.
+    #[serde(default)]
+    pub nodes: Vec<NodeSample>,
+}
+
+/// One node's answer (or its failure to answer) in a sample.
+#[derive(Debug, Clone, Deserialize)]
+pub struct NodeSample {
+    /// The node's name (`n1`, ...).
+    pub node: String,
+    /// The broker id.
+    #[serde(default)]
+    pub node_id: Option<i32>,
+    /// Whether the admin endpoint answered.
+    #[serde(default)]
+    pub ok: bool,
+    /// The partition state it reported.
+    #[serde(default)]
+    pub state: Option<NodeState>,
+    /// Why it did not answer.
+    #[serde(default)]
+    pub error: Option<String>,
+}
+
+/// What one broker reported about its partitions.
+#[derive(Debug, Clone, Deserialize)]
+pub struct NodeState {
+    /// One entry per partition replica the broker holds.
+    #[serde(default)]
+    pub partitions: Vec<PartitionState>,
+}
+
+/// One replica's view of a partition: who leads (and in which leader epoch), the ISR, and
+/// the high watermark and log end offset (DESIGN.md, "ISR, LEO, HW").
+#[derive(Debug, Clone, Deserialize)]
+pub struct PartitionState {
+    /// The topic.
+    #[serde(default)]
+    pub topic: String,
+    /// The partition (Kafka partitions are `i32`).
+    pub partition: i32,
+    /// The leader this replica believes in.
+    #[serde(default)]
+    pub leader: Option<i32>,
+    /// The leader epoch it believes in.
+    #[serde(default)]
+    pub leader_epoch: Option<i32>,
+    /// The in-sync replica set it believes in.
+    #[serde(default)]
+    pub isr: Vec<i32>,
+    /// The assigned replicas.
+    #[serde(default)]
+    pub replicas: Vec<i32>,
+    /// Its high watermark.
+    #[serde(default)]
+    pub high_watermark: Option<i64>,
+    /// Its log end offset.
+    #[serde(default)]
+    pub log_end_offset: Option<i64>,
+}
+
+/// The optional inputs of a report, with a note for each one missing or damaged.
+#[derive(Debug, Clone, Default)]
+pub struct RunInputs {
+    /// `test.json`, parsed.
+    pub test: Option<serde_json::Value>,
+    /// `state.jsonl`, parsed; `None` when the file is absent.
+    pub states: Option<Vec<StateSample>>,
+    /// What the page should say about missing or damaged inputs.
+    pub notes: Vec<String>,
+}
+
+impl RunInputs {
+    /// Reads the optional files of `dir`; never fails, notes problems instead.
+    pub fn load(dir: &Path) -> RunInputs {
+        let mut inputs = RunInputs::default();
+        match std::fs::read_to_string(dir.join(TEST_FILE)) {
+            Ok(text) => match serde_json::from_str(&text) {
+                Ok(v) => inputs.test = Some(v),
+                Err(e) => inputs.notes.push(format!("{TEST_FILE} is not valid JSON: {e}")),
+            },
+            Err(_) => inputs.notes.push(format!(
+                "{TEST_FILE} is missing: configuration, seed, versions and the re-run command are unknown"
+            )),
+        }
+        inputs.states = read_states(&dir.join(STATE_FILE), &mut inputs.notes);
+        inputs
+    }
+
+    /// The test's name from `test.json`.
+    pub fn test_name(&self) -> Option<String> {
+        self.test_str("test")
+    }
+
+    /// A top-level string field of `test.json`.
+    pub fn test_str(&self, field: &str) -> Option<String> {
+        let v = self.test.as_ref()?.get(field)?;
+        Some(match v {
+            serde_json::Value::String(s) => s.clone(),
+            other => other.to_string(),
+        })
+    }
+}
+
+fn read_states(path: &Path, notes: &mut Vec<String>) -> Option<Vec<StateSample>> {
+    let Ok(file) = std::fs::File::open(path) else {
+        notes.push(format!(
+            "{STATE_FILE} is missing: the cluster's leaders and ISRs over time are unknown"
+        ));
+        return None;
+    };
+    let mut states = Vec::new();
+    let mut bad_lines = 0usize;
+    for line in std::io::BufReader::new(file).lines() {
+        let Ok(line) = line else {
+            bad_lines += 1;
+            break;
+        };
+        if line.trim().is_empty() {
+            continue;
+        }
+        if states.len() >= STATE_SAMPLES_MAX {
+            notes.push(format!(
+                "{STATE_FILE}: only the first {STATE_SAMPLES_MAX} samples are shown"
+            ));
+            break;
+        }
+        match serde_json::from_str::<StateSample>(&line) {
+            Ok(s) => states.push(s),
+            Err(_) => bad_lines += 1,
+        }
+    }
+    if bad_lines > 0 {
+        notes.push(format!(
+            "{STATE_FILE}: {bad_lines} unreadable line(s) were skipped"
+        ));
+    }
+    Some(states)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    // Goal: a directory with none of the optional files still loads, with one note each.
+    #[test]
+    fn missing_files_are_noted_not_fatal() {
+        let dir = tempfile::tempdir().unwrap();
+        let inputs = RunInputs::load(dir.path());
+        assert!(inputs.test.is_none() && inputs.states.is_none());
+        assert_eq!(inputs.notes.len(), 2, "{:?}", inputs.notes);
+    }
+
+    // Goal: a damaged state line is skipped and counted, good lines are kept.
+    #[test]
+    fn bad_state_lines_are_skipped_and_counted() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(
+            dir.path().join(STATE_FILE),
+            "{\"time\":5,\"nodes\":[{\"node\":\"n1\",\"node_id\":1,\"ok\":false,\"error\":\"refused\"}]}\nnot json\n",
+        )
+        .unwrap();
+        std::fs::write(
+            dir.path().join(TEST_FILE),
+            "{\"test\":\"queue\",\"seed\":7}",
+        )
+        .unwrap();
+        let inputs = RunInputs::load(dir.path());
+        assert_eq!(inputs.states.as_ref().unwrap().len(), 1);
+        assert_eq!(inputs.test_name().as_deref(), Some("queue"));
+        assert_eq!(inputs.test_str("seed").as_deref(), Some("7"));
+        assert!(inputs.notes.iter().any(|n| n.contains("1 unreadable")));
+    }
+}

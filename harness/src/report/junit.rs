@@ -1,0 +1,114 @@
+//! `junit.xml`: the run as JUnit test results so CI systems show which guarantee broke.
+//! One test case per guarantee (HISTORY.md's guarantees table): it fails with the anomalies
+//! that violate it, and is skipped when the run's configuration does not promise it (those
+//! anomalies are still listed in the skip message: reported, never counted).
+
+use checker::anomaly::{AnomalyKind, Property};
+use checker::check::{promised, CheckResult, Validity};
+use checker::history::model::Guarantees;
+use quick_junit::{NonSuccessKind, Report, TestCase, TestCaseStatus, TestSuite};
+
+use super::ReportError;
+
+/// The guarantees in report order, with their stable names.
+pub const PROPERTIES: [(Property, &str); 4] = [
+    (Property::NoLoss, "no_loss"),
+    (Property::NoDuplicates, "no_duplicates"),
+    (Property::Ordered, "ordered"),
+    (Property::Linearizable, "linearizable"),
+];
+
+/// How many findings of one type the failure message spells out.
+const FINDINGS_LISTED_MAX: usize = 5;
+
+/// Renders `junit.xml` for a run of test `test_name`.
+pub fn render(
+    test_name: &str,
+    guarantees: Guarantees,
+    result: &CheckResult,
+) -> Result<String, ReportError> {
+    let mut suite = TestSuite::new(format!("samsa.{test_name}"));
+    for (property, name) in PROPERTIES {
+        let kinds: Vec<AnomalyKind> = result
+            .anomaly_types
+            .iter()
+            .copied()
+            .filter(|k| k.violates() == Some(property))
+            .collect();
+        let summary = summarize(result, &kinds);
+        let status = if !promised(&guarantees, property) {
+            let mut s = TestCaseStatus::skipped();
+            s.set_message(format!(
+                "not promised by this configuration{}",
+                if kinds.is_empty() {
+                    String::new()
+                } else {
+                    format!("; found anyway (not counted): {}", headline(result, &kinds))
+                }
+            ));
+            if !kinds.is_empty() {
+                s.set_description(summary);
+            }
+            s
+        } else if !kinds.is_empty() {
+            let mut s = TestCaseStatus::non_success(NonSuccessKind::Failure);
+            s.set_message(headline(result, &kinds));
+            s.set_type("anomaly");
+            s.set_description(summary);
+            s
+        } else if property == Property::Linearizable && result.valid == Validity::Unknown {
+            let mut s = TestCaseStatus::non_success(NonSuccessKind::Error);
+            s.set_message("the linearizability check could not decide in time");
+            s
+        } else {
+            TestCaseStatus::success()
+        };
+        let mut case = TestCase::new(name, status);
+        case.set_classname(format!("samsa.{test_name}"));
+        suite.add_test_case(case);
+    }
+    let mut report = Report::new("samsa");
+    report.add_test_suite(suite);
+    report
+        .to_string()
+        .map_err(|e| ReportError::Junit(e.to_string()))
+}
+
+/// `lost-write: 2, duplicate: 1`.
+fn headline(result: &CheckResult, kinds: &[AnomalyKind]) -> String {
+    kinds
+        .iter()
+        .map(|k| {
+            let n = result.anomalies.get(k.name()).map_or(0, Vec::len);
+            format!("{}: {n}", k.name())
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// Every listed finding's explanation and witness, a few per type.
+fn summarize(result: &CheckResult, kinds: &[AnomalyKind]) -> String {
+    let mut out = String::new();
+    for k in kinds {
+        let findings = result
+            .anomalies
+            .get(k.name())
+            .map_or(&[][..], Vec::as_slice);
+        for f in findings.iter().take(FINDINGS_LISTED_MAX) {
+            out.push_str(&format!(
+                "{}: {} [ops {:?}]\n",
+                k.name(),
+                f.explanation,
+                f.ops
+            ));
+        }
+        if findings.len() > FINDINGS_LISTED_MAX {
+            out.push_str(&format!(
+                "{}: {} more (see report.html)\n",
+                k.name(),
+                findings.len() - FINDINGS_LISTED_MAX
+            ));
+        }
+    }
+    out
+}

@@ -1,0 +1,200 @@
+//! The page: assembles `report.html` from the verdict, the run's description, the anomaly
+//! sections, the plots and the history view. maud escapes every string it is given; only
+//! the SVG plotters made and the script-safe history data are inserted unescaped.
+
+use maud::{html, Markup, PreEscaped, DOCTYPE};
+
+use checker::check::{CheckResult, Validity};
+use checker::history::model::History;
+
+use super::anomaly_section;
+use super::assets::{CSS, JS};
+use super::faults::{self, FaultInterval};
+use super::inputs::RunInputs;
+use super::junit::PROPERTIES;
+use super::keylog;
+use super::plot_cluster;
+use super::plot_latency::{self, history_end_secs};
+use super::{history_data, ReportError};
+
+/// Renders the whole page.
+pub fn render(
+    history: &History,
+    result: &CheckResult,
+    inputs: &RunInputs,
+) -> Result<String, ReportError> {
+    let end = history_end_secs(history);
+    let faults = faults::intervals(&history.nemesis, (end * 1e9) as u64);
+    let latency = plot_latency::latency_plots(history, &faults)?;
+    let throughput = plot_latency::throughput_plot(history, &faults)?;
+    let key_logs = keylog::key_logs(history, result)?;
+    let cluster = match &inputs.states {
+        Some(states) => {
+            let mut svgs = Vec::new();
+            for t in plot_cluster::timelines(states, end) {
+                svgs.push(plot_cluster::cluster_svg(&t, &faults, end)?);
+            }
+            Some(svgs)
+        }
+        None => None,
+    };
+    let data = history_data::encode(history)?;
+    let test = inputs
+        .test_name()
+        .or_else(|| history.header.as_ref().and_then(|h| h.test.clone()))
+        .unwrap_or_else(|| "history".to_owned());
+    let (verdict, verdict_class) = match result.valid {
+        Validity::Valid => ("VALID", "valid"),
+        Validity::Invalid => ("INVALID", "invalid"),
+        Validity::Unknown => ("UNKNOWN", "unknown"),
+    };
+    let page = html! {
+        (DOCTYPE)
+        html lang="en" {
+            head {
+                meta charset="utf-8";
+                title { "samsa: " (test) " \u{2014} " (verdict) }
+                style { (PreEscaped(CSS)) }
+            }
+            body {
+                h1 { "samsa report: " (test) " " span.verdict.(verdict_class) #verdict { (verdict) } }
+                nav {
+                    a href="#run" { "run" } a href="#anomalies" { "anomalies" } a href="#keys" { "key logs" }
+                    a href="#timeline" { "latency & faults" } a href="#cluster" { "cluster" } a href="#history" { "history" }
+                }
+                @for note in &inputs.notes { p.note { (note) } }
+                (run_section(history, result, inputs))
+                (anomaly_section::anomalies(result))
+                (anomaly_section::key_logs(&key_logs))
+                (timeline_section(&latency, &throughput, &faults))
+                (cluster_section(cluster.as_deref()))
+                (history_section())
+                script type="application/json" #history-data { (PreEscaped(data)) }
+                script { (PreEscaped(JS)) }
+            }
+        }
+    };
+    Ok(page.into_string())
+}
+
+fn run_section(history: &History, result: &CheckResult, inputs: &RunInputs) -> Markup {
+    let guarantees = history.guarantees();
+    let promised: Vec<&str> = PROPERTIES
+        .iter()
+        .filter(|(p, _)| checker::check::promised(&guarantees, *p))
+        .map(|(_, n)| *n)
+        .collect();
+    let s = &result.stats;
+    let versions = inputs
+        .test
+        .as_ref()
+        .and_then(|t| t.get("versions"))
+        .and_then(|v| v.as_object());
+    let config = inputs.test.as_ref().and_then(|t| t.get("config"));
+    html! {
+        section #run {
+            h2 { "The run" }
+            table.kv {
+                tr { th { "verdict" } td { (match result.valid { Validity::Valid => "valid: every promised property held", Validity::Invalid => "invalid: a promised property was violated", Validity::Unknown => "unknown: an analysis could not decide in time" }) } }
+                tr { th { "promised" } td { (if promised.is_empty() { "nothing".to_owned() } else { promised.join(", ") }) } }
+                @if let Some(id) = inputs.test_str("run_id") { tr { th { "run id" } td { (id) } } }
+                @if let Some(started) = inputs.test_str("started") { tr { th { "started" } td { (started) } } }
+                tr { th { "seed" } td #seed { (inputs.test_str("seed").unwrap_or_else(|| "unknown (no test.json)".to_owned())) } }
+                @if let Some(v) = versions {
+                    @for (name, value) in v {
+                        tr { th { "version: " (name) } td { (value.as_str().map_or_else(|| value.to_string(), str::to_owned)) } }
+                    }
+                }
+                tr { th { "history" } td { (s.ops) " operations (" (s.lines) " lines) on " (s.keys) " keys; sends " (s.sends_ok) " ok / " (s.sends_fail) " fail / " (s.sends_info) " info; polls " (s.polls_ok) " ok / " (s.polls_other) " other; " (s.records_read) " records read; " (s.nemesis_events) " nemesis events" } }
+                tr { th { "checking time" } td { "index " (s.time.index_ms) " ms, anomalies " (s.time.anomalies_ms) " ms, linearizability " (s.time.linear_ms) " ms" } }
+            }
+            h3 { "Re-run it" }
+            @match inputs.test_str("command") {
+                Some(c) => pre #command { (c) },
+                None => p { "unknown: the run directory has no test.json" },
+            }
+            @if let Some(c) = config {
+                details #config { summary { "configuration" } pre { (serde_json::to_string_pretty(c).unwrap_or_else(|_| c.to_string())) } }
+            }
+        }
+    }
+}
+
+fn timeline_section(
+    latency: &[(&str, String)],
+    throughput: &str,
+    faults: &[FaultInterval],
+) -> Markup {
+    html! {
+        section #timeline {
+            h2 { "Latency, throughput and faults" }
+            p { "Grey bands are fault intervals (named at their start). Points: ok in blue, fail in red, info (unknown outcome) in orange; plots are downsampled for long runs." }
+            @for (name, svg) in latency { div.plot id={ "latency-" (name) } { (PreEscaped(svg)) } }
+            div.plot #throughput { (PreEscaped(throughput)) }
+            @if faults.is_empty() {
+                p { "No fault was injected." }
+            } @else {
+                table #faults {
+                    tr { th { "fault" } th { "from (s)" } th { "to (s)" } }
+                    @for f in faults {
+                        tr {
+                            td { (f.label) }
+                            td { (format!("{:.3}", f.start as f64 / 1e9)) }
+                            td { (format!("{:.3}", f.end as f64 / 1e9)) @if !f.closed { " (never healed in the history)" } }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+fn cluster_section(svgs: Option<&[String]>) -> Markup {
+    html! {
+        section #cluster {
+            h2 { "The cluster over time" }
+            @match svgs {
+                None => p.note { "No state.jsonl: the cluster's leaders and ISRs were not sampled for this history." },
+                Some([]) => p { "state.jsonl holds no partition state." },
+                Some(svgs) => {
+                    p.legend {
+                        "Each row is a node:" span style="background:#2ca02c" {} "leader"
+                        span style="background:#98df8a" {} "in the leader's ISR"
+                        span style="background:#dcdcdc" {} "replica out of the ISR"
+                        span style="background:#d62728" {} "not answering"
+                    }
+                    @for svg in svgs { div.plot.cluster { (PreEscaped(svg)) } }
+                }
+            }
+        }
+    }
+}
+
+fn history_section() -> Markup {
+    html! {
+        section #history {
+            h2 { "History" }
+            form #filters {
+                label { "process " input #f-process type="text" placeholder="3 or nemesis"; }
+                label { "key " select #f-key { option value="-1" { "any" } } }
+                label { "type " select #f-f { option value="-1" { "any" } } }
+                label { "outcome " select #f-outcome { option value="-1" { "any" } } }
+                label { "from (s) " input #f-from type="text"; }
+                label { "to (s) " input #f-to type="text"; }
+                button type="submit" { "filter" }
+                button #f-reset type="button" { "reset" }
+            }
+            p.pager {
+                button #prev type="button" { "\u{2190} previous" }
+                button #next type="button" { "next \u{2192}" }
+                label { " go to page " input #page-go type="number" min="1" style="width:70px"; }
+                " " span #page-info { "the history view needs JavaScript" }
+            }
+            table #history-table {
+                thead { tr { th { "index" } th { "time (s)" } th { "process" } th { "type" } th { "outcome" } th { "latency (ms)" } th { "key" } th { "value" } } }
+                tbody #history-rows {}
+            }
+            p #js-status { "script not run" }
+        }
+    }
+}
