@@ -1,0 +1,135 @@
+//! The report files of a run: report.html holds every section, is self-contained and
+//! escapes what it shows; junit.xml has one case per guarantee; both are written even when
+//! the run's optional files are missing; `samsa report` regenerates them.
+
+mod report_support;
+
+use std::process::Command;
+
+use harness::report::{write_run_report, JUNIT_FILE};
+use report_support::make_run;
+
+fn read(path: &std::path::Path) -> String {
+    std::fs::read_to_string(path).unwrap()
+}
+
+// Goal: an invalid run's page has every section, the anomaly with linked witnesses, plots
+// and fault bands, and nothing loaded from outside the file.
+#[test]
+fn invalid_run_report_has_every_section() {
+    let tmp = tempfile::tempdir().unwrap();
+    let run = make_run(tmp.path(), 600, Some("lost-write"), true, true);
+    let path = write_run_report(&run.dir, &run.history, &run.result).unwrap();
+    let html = read(&path);
+    for id in [
+        "id=\"verdict\"",
+        "id=\"run\"",
+        "id=\"anomalies\"",
+        "id=\"anomaly-lost-write\"",
+        "id=\"keys\"",
+        "id=\"timeline\"",
+        "id=\"latency-send\"",
+        "id=\"latency-poll\"",
+        "id=\"throughput\"",
+        "id=\"faults\"",
+        "id=\"cluster\"",
+        "id=\"history\"",
+        "id=\"history-data\"",
+        "id=\"command\"",
+    ] {
+        assert!(html.contains(id), "missing {id}");
+    }
+    assert!(html.contains(">INVALID<"));
+    let finding = &run.result.anomalies["lost-write"][0];
+    for op in &finding.ops {
+        assert!(html.contains(&format!("data-op=\"{op}\"")), "witness {op} not linked");
+    }
+    // latency (2) + throughput + key log + 3 partitions of the cluster.
+    assert!(html.matches("<svg").count() >= 7, "{}", html.matches("<svg").count());
+    assert!(html.contains("partition {"), "fault band not named");
+    assert!(html.contains("kill n2"));
+    assert!(html.contains("samsa/0"));
+    for external in ["src=\"http", "href=\"http", "@import", "url(http"] {
+        assert!(!html.contains(external), "external asset: {external}");
+    }
+    let junit = read(&run.dir.join(JUNIT_FILE));
+    assert!(junit.contains("<testcase name=\"no_loss\""));
+    assert!(junit.contains("<failure"), "{junit}");
+    assert!(junit.contains("lost-write: 1"), "{junit}");
+    assert_eq!(junit.matches("<testcase").count(), 4);
+}
+
+// Goal: a bare history (no test.json, no state.jsonl) still gets a report that says what
+// is missing, and a valid run's junit.xml has no failure.
+#[test]
+fn bare_history_report_notes_missing_files() {
+    let tmp = tempfile::tempdir().unwrap();
+    let run = make_run(tmp.path(), 300, None, false, false);
+    let path = write_run_report(&run.dir, &run.history, &run.result).unwrap();
+    let html = read(&path);
+    assert!(html.contains(">VALID<"));
+    assert!(html.contains("test.json is missing"));
+    assert!(html.contains("state.jsonl is missing"));
+    assert!(html.contains("No state.jsonl"));
+    assert!(html.contains("No anomaly was found."));
+    let junit = read(&run.dir.join(JUNIT_FILE));
+    assert!(!junit.contains("<failure") && !junit.contains("<skipped"), "{junit}");
+}
+
+// Goal: a guarantee the configuration does not promise is a skipped case naming what was
+// found anyway, not a failure.
+#[test]
+fn unpromised_guarantee_is_skipped_not_failed() {
+    let tmp = tempfile::tempdir().unwrap();
+    let run = make_run(tmp.path(), 600, Some("duplicate"), true, false);
+    let text = read(&run.dir.join("history.jsonl"));
+    let relaxed = text.replacen("\"no_duplicates\":true", "\"no_duplicates\":false", 1);
+    std::fs::write(run.dir.join("history.jsonl"), relaxed).unwrap();
+    let history = checker::history::read_path(&run.dir).unwrap();
+    let result = checker::check::check(&history, &Default::default());
+    write_run_report(&run.dir, &history, &result).unwrap();
+    let junit = read(&run.dir.join(JUNIT_FILE));
+    let case = junit.split("<testcase").find(|c| c.contains("no_duplicates")).unwrap();
+    assert!(case.contains("<skipped"), "{case}");
+    assert!(case.contains("duplicate: 1"), "{case}");
+    let html = read(&run.dir.join("report.html"));
+    assert!(html.contains("Not counted against the verdict"));
+}
+
+// Goal: text from the run's files is escaped, so a hostile test name cannot run script.
+#[test]
+fn run_text_is_escaped() {
+    let tmp = tempfile::tempdir().unwrap();
+    let run = make_run(tmp.path(), 200, None, true, false);
+    let doc = r#"{"test":"<script>alert(1)</script>","command":"a </script><b>"}"#;
+    std::fs::write(run.dir.join("test.json"), doc).unwrap();
+    let path = write_run_report(&run.dir, &run.history, &run.result).unwrap();
+    let html = read(&path);
+    assert!(!html.contains("<script>alert"));
+    assert!(html.contains("&lt;script&gt;alert(1)&lt;/script&gt;"));
+    assert!(!html.contains("</script><b>"));
+}
+
+// Goal: `samsa report` rewrites both files and exits like `samsa check` (1 = invalid,
+// 3 = unreadable), noting that it computed the verdict itself.
+#[test]
+fn samsa_report_command_regenerates() {
+    let tmp = tempfile::tempdir().unwrap();
+    let run = make_run(tmp.path(), 400, Some("phantom-read"), true, true);
+    let out = Command::new(env!("CARGO_BIN_EXE_samsa"))
+        .arg("report")
+        .arg(&run.dir)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1), "{out:?}");
+    let html = read(&run.dir.join("report.html"));
+    assert!(html.contains("id=\"anomaly-phantom-read\""));
+    assert!(html.contains("results.json is missing"));
+    assert!(run.dir.join(JUNIT_FILE).is_file());
+    let missing = Command::new(env!("CARGO_BIN_EXE_samsa"))
+        .args(["report", "/nonexistent/run"])
+        .output()
+        .unwrap();
+    assert_eq!(missing.status.code(), Some(3));
+    assert!(String::from_utf8_lossy(&missing.stderr).contains("/nonexistent/run"));
+}
