@@ -20,7 +20,13 @@ fn chromium(dir: &Path, args: &[&str], url: &str) -> (String, String) {
     let out = dir.join("chromium.out");
     let err = dir.join("chromium.err");
     let mut child = Command::new("chromium")
-        .args(["--headless", "--no-sandbox", "--disable-gpu", "--enable-logging=stderr", "--v=0"])
+        .args([
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--enable-logging=stderr",
+            "--v=0",
+        ])
         .args(args)
         .arg(url)
         .stdout(Stdio::from(std::fs::File::create(&out).unwrap()))
@@ -38,7 +44,10 @@ fn chromium(dir: &Path, args: &[&str], url: &str) -> (String, String) {
         }
         std::thread::sleep(Duration::from_millis(100));
     }
-    (std::fs::read_to_string(out).unwrap(), std::fs::read_to_string(err).unwrap())
+    (
+        std::fs::read_to_string(out).unwrap(),
+        std::fs::read_to_string(err).unwrap(),
+    )
 }
 
 // Goal: the page's script runs cleanly, renders a page of rows, and a witness link's
@@ -49,13 +58,26 @@ fn report_renders_in_headless_chromium() {
     let run = make_run(tmp.path(), 2000, Some("lost-write"), true, true);
     let report = write_run_report(&run.dir, &run.history, &run.result).unwrap();
     let url = format!("file://{}", report.display());
-    let (dom, log) = chromium(tmp.path(), &["--virtual-time-budget=5000", "--dump-dom"], &url);
+    let (dom, log) = chromium(
+        tmp.path(),
+        &["--virtual-time-budget=5000", "--dump-dom"],
+        &url,
+    );
     assert!(!log.contains(":CONSOLE"), "console output: {log}");
-    assert!(dom.contains("<p id=\"js-status\">ok</p>"), "script did not finish");
+    assert!(
+        dom.contains("<p id=\"js-status\">ok</p>"),
+        "script did not finish"
+    );
     assert!(dom.contains("data-report-ready="));
-    assert!(dom.matches("<tr id=\"op-").count() >= 100, "history rows not rendered");
+    assert!(
+        dom.matches("<tr id=\"op-").count() >= 100,
+        "history rows not rendered"
+    );
     for id in ["anomalies", "keys", "timeline", "cluster", "history"] {
-        assert!(dom.contains(&format!("<section id=\"{id}\"")), "section {id}");
+        assert!(
+            dom.contains(&format!("<section id=\"{id}\"")),
+            "section {id}"
+        );
     }
     assert!(dom.matches("<svg").count() >= 7);
 
@@ -73,7 +95,18 @@ fn report_renders_in_headless_chromium() {
     std::fs::create_dir_all(&shots).unwrap();
     let png = shots.join("report.png");
     let shot_arg = format!("--screenshot={}", png.display());
-    chromium(tmp.path(), &[&shot_arg, "--window-size=1200,4200", "--virtual-time-budget=5000"], &url);
-    assert!(std::fs::metadata(&png).unwrap().len() > 10_000, "no screenshot");
+    chromium(
+        tmp.path(),
+        &[
+            &shot_arg,
+            "--window-size=1200,4200",
+            "--virtual-time-budget=5000",
+        ],
+        &url,
+    );
+    assert!(
+        std::fs::metadata(&png).unwrap().len() > 10_000,
+        "no screenshot"
+    );
     std::fs::copy(&report, shots.join("report.html")).unwrap();
 }

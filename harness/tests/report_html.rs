@@ -42,10 +42,17 @@ fn invalid_run_report_has_every_section() {
     assert!(html.contains(">INVALID<"));
     let finding = &run.result.anomalies["lost-write"][0];
     for op in &finding.ops {
-        assert!(html.contains(&format!("data-op=\"{op}\"")), "witness {op} not linked");
+        assert!(
+            html.contains(&format!("data-op=\"{op}\"")),
+            "witness {op} not linked"
+        );
     }
     // latency (2) + throughput + key log + 3 partitions of the cluster.
-    assert!(html.matches("<svg").count() >= 7, "{}", html.matches("<svg").count());
+    assert!(
+        html.matches("<svg").count() >= 7,
+        "{}",
+        html.matches("<svg").count()
+    );
     assert!(html.contains("partition {"), "fault band not named");
     assert!(html.contains("kill n2"));
     assert!(html.contains("samsa/0"));
@@ -73,7 +80,10 @@ fn bare_history_report_notes_missing_files() {
     assert!(html.contains("No state.jsonl"));
     assert!(html.contains("No anomaly was found."));
     let junit = read(&run.dir.join(JUNIT_FILE));
-    assert!(!junit.contains("<failure") && !junit.contains("<skipped"), "{junit}");
+    assert!(
+        !junit.contains("<failure") && !junit.contains("<skipped"),
+        "{junit}"
+    );
 }
 
 // Goal: a guarantee the configuration does not promise is a skipped case naming what was
@@ -89,7 +99,10 @@ fn unpromised_guarantee_is_skipped_not_failed() {
     let result = checker::check::check(&history, &Default::default());
     write_run_report(&run.dir, &history, &result).unwrap();
     let junit = read(&run.dir.join(JUNIT_FILE));
-    let case = junit.split("<testcase").find(|c| c.contains("no_duplicates")).unwrap();
+    let case = junit
+        .split("<testcase")
+        .find(|c| c.contains("no_duplicates"))
+        .unwrap();
     assert!(case.contains("<skipped"), "{case}");
     assert!(case.contains("duplicate: 1"), "{case}");
     let html = read(&run.dir.join("report.html"));

@@ -41,7 +41,11 @@ async fn serves_the_store_and_nothing_else() {
         .json()
         .await
         .unwrap();
-    assert_eq!(runs.as_array().unwrap().len(), 1, "no results.json: unchecked");
+    assert_eq!(
+        runs.as_array().unwrap().len(),
+        1,
+        "no results.json: unchecked"
+    );
     let none: serde_json::Value = client
         .get(format!("{base}/api/runs?q=nosuchtest"))
         .send()
@@ -53,14 +57,20 @@ async fn serves_the_store_and_nothing_else() {
     assert!(none.as_array().unwrap().is_empty());
 
     let report = client
-        .get(format!("{base}/runs/queue/20261121T050000.000Z/report.html"))
+        .get(format!(
+            "{base}/runs/queue/20261121T050000.000Z/report.html"
+        ))
         .send()
         .await
         .unwrap();
     assert!(report.status().is_success());
     assert!(report.text().await.unwrap().contains("id=\"anomalies\""));
 
-    for evil in ["/runs/../secret.txt", "/runs/%2e%2e/secret.txt", "/runs/..%2fsecret.txt"] {
+    for evil in [
+        "/runs/../secret.txt",
+        "/runs/%2e%2e/secret.txt",
+        "/runs/..%2fsecret.txt",
+    ] {
         let r = client.get(format!("{base}{evil}")).send().await.unwrap();
         let status = r.status();
         let text = r.text().await.unwrap();

@@ -13,7 +13,11 @@ use serde_json::{json, Value};
 
 /// The faults spliced in, as (fraction of the lines, f, value).
 const FAULTS: [(f64, &str, &str); 4] = [
-    (0.3, "start-partition", r#"{"n1":["n2","n3"],"n2":["n1"],"n3":["n1"]}"#),
+    (
+        0.3,
+        "start-partition",
+        r#"{"n1":["n2","n3"],"n2":["n1"],"n3":["n1"]}"#,
+    ),
     (0.5, "stop-partition", "null"),
     (0.6, "kill", r#"["n2"]"#),
     (0.75, "start", r#"["n2"]"#),
@@ -30,7 +34,13 @@ pub struct Run {
 }
 
 /// Writes a run directory under `parent` and checks it (no report is written).
-pub fn make_run(parent: &Path, ops: usize, inject: Option<&str>, test_json: bool, state: bool) -> Run {
+pub fn make_run(
+    parent: &Path,
+    ops: usize,
+    inject: Option<&str>,
+    test_json: bool,
+    state: bool,
+) -> Run {
     let dir = parent.join("queue").join("20261121T050000.000Z");
     std::fs::create_dir_all(&dir).unwrap();
     let options = SynthOptions {
@@ -63,13 +73,21 @@ pub fn make_run(parent: &Path, ops: usize, inject: Option<&str>, test_json: bool
             "config": {"nodes": 3, "acks": "All", "idempotence": true},
             "versions": {"samsa": "0.1.0", "broker_image": "samsa/broker-under-test:test"},
         });
-        std::fs::write(dir.join("test.json"), serde_json::to_string_pretty(&doc).unwrap()).unwrap();
+        std::fs::write(
+            dir.join("test.json"),
+            serde_json::to_string_pretty(&doc).unwrap(),
+        )
+        .unwrap();
     }
     if state {
         std::fs::write(dir.join("state.jsonl"), state_lines(end).join("\n") + "\n").unwrap();
     }
     let result = check(&history, &CheckOptions::default());
-    Run { dir, history, result }
+    Run {
+        dir,
+        history,
+        result,
+    }
 }
 
 /// Inserts the nemesis lines at their fractions of the history and renumbers `index`.
