@@ -94,7 +94,14 @@ fn single_node_run_with_kills_and_pauses_is_valid() {
     assert!(acked >= 100, "only {acked} acknowledged sends");
     assert!(finals >= 2, "final reads of both keys recorded");
     assert!(results["stats"]["records_read"].as_u64().unwrap_or(0) >= acked as u64);
-    for file in ["test.json", "state.jsonl", "logs/n1.log"] {
+    for file in [
+        "test.json",
+        "state.jsonl",
+        "logs/n1.log",
+        "perf.json",
+        "report.html",
+        "junit.xml",
+    ] {
         assert!(dir.join(file).is_file(), "{file} written");
     }
     let test_json: Value =

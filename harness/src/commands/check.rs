@@ -79,6 +79,14 @@ fn run_inner(args: &CheckArgs) -> anyhow::Result<Validity> {
     };
     let mut result = check(&history, &options);
     result.stats.time.read_ms = Some((read_ms * 1e3).round() / 1e3);
+    if args.path.is_dir() {
+        // A run directory gets its report (and junit.xml) regenerated with the verdict; a
+        // report that cannot be written is a warning, the verdict's exit status stands.
+        match harness::report::write_run_report(&args.path, &history, &result) {
+            Ok(report) => eprintln!("report: {}", report.display()),
+            Err(e) => eprintln!("samsa check: warning: report not written: {e}"),
+        }
+    }
     if args.json {
         println!("{}", serde_json::to_string(&result)?);
     } else {

@@ -142,6 +142,12 @@ pub async fn run_test(config: RunConfig) -> Result<RunOutcome, RunError> {
                 text.map_err(io("cannot encode", &results_path))?,
             )
             .map_err(io("cannot write", &results_path))?;
+            // The verdict is already on disk; a report that cannot be drawn is a warning,
+            // not a reason to lose the run's exit status.
+            match crate::report::write_run_report(&dir, &history, &result) {
+                Ok(report) => eprintln!("samsa: report: {}", report.display()),
+                Err(e) => eprintln!("samsa: warning: report not written: {e}"),
+            }
             Ok(RunOutcome {
                 dir,
                 result: Some(result),
