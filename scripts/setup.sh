@@ -5,6 +5,10 @@
 # the report's browser test. Safe to run again.
 set -euo pipefail
 
+# Root here; elsewhere (a CI runner with a normal user) through sudo.
+sudo_if_needed=()
+if [ "$(id -u)" -ne 0 ]; then sudo_if_needed=(sudo); fi
+
 apt_packages=(cmake libcurl4-openssl-dev pkg-config kcat iptables util-linux chromium)
 missing=()
 for p in "${apt_packages[@]}"; do
@@ -12,8 +16,8 @@ for p in "${apt_packages[@]}"; do
 done
 if ((${#missing[@]})); then
   echo "setup: installing Debian packages: ${missing[*]}"
-  apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  "${sudo_if_needed[@]}" apt-get update -qq
+  "${sudo_if_needed[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
 
 if ! python3 -c 'import kafka' 2>/dev/null; then
