@@ -21,12 +21,9 @@ pub fn run(command: &ImageCommand) -> ExitCode {
     let binary = binary
         .clone()
         .unwrap_or_else(harness::run::default_broker_binary);
-    let runtime = match tokio::runtime::Runtime::new() {
+    let runtime = match super::runtime("samsa image build") {
         Ok(r) => r,
-        Err(e) => {
-            eprintln!("samsa image build: cannot start the async runtime: {e}");
-            return ExitCode::from(4);
-        }
+        Err(code) => return code,
     };
     match runtime.block_on(harness::cluster::build_broker_image(&binary)) {
         Ok(tag) => {
@@ -35,7 +32,7 @@ pub fn run(command: &ImageCommand) -> ExitCode {
         }
         Err(e) => {
             eprintln!("samsa image build: {e}");
-            ExitCode::from(4)
+            ExitCode::from(super::HARNESS_ERROR)
         }
     }
 }

@@ -6,12 +6,9 @@ use std::process::ExitCode;
 
 /// Removes labelled leftovers (all of them with `all`) and prints what was removed.
 pub fn run(all: bool) -> ExitCode {
-    let runtime = match tokio::runtime::Runtime::new() {
+    let runtime = match super::runtime("samsa sweep") {
         Ok(r) => r,
-        Err(e) => {
-            eprintln!("samsa sweep: cannot start the async runtime: {e}");
-            return ExitCode::from(4);
-        }
+        Err(code) => return code,
     };
     let swept = runtime.block_on(async {
         let docker = harness::cluster::connect().await?;
@@ -28,7 +25,7 @@ pub fn run(all: bool) -> ExitCode {
         }
         Err(e) => {
             eprintln!("samsa sweep: {e}");
-            ExitCode::from(4)
+            ExitCode::from(super::HARNESS_ERROR)
         }
     }
 }

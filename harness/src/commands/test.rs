@@ -185,21 +185,18 @@ pub fn run(args: &TestArgs) -> ExitCode {
         Ok(c) => c,
         Err(e) => {
             eprintln!("samsa test: {e:#}");
-            return ExitCode::from(4);
+            return ExitCode::from(super::HARNESS_ERROR);
         }
     };
-    let runtime = match tokio::runtime::Runtime::new() {
+    let runtime = match super::runtime("samsa test") {
         Ok(r) => r,
-        Err(e) => {
-            eprintln!("samsa test: cannot start the async runtime: {e}");
-            return ExitCode::from(4);
-        }
+        Err(code) => return code,
     };
     let command = config.command.clone();
     match runtime.block_on(harness::run::run_test(config)) {
         Err(e) => {
             eprintln!("samsa test: {e}");
-            ExitCode::from(4)
+            ExitCode::from(super::HARNESS_ERROR)
         }
         Ok(outcome) if outcome.interrupted => {
             eprintln!(
@@ -211,7 +208,7 @@ pub fn run(args: &TestArgs) -> ExitCode {
         }
         Ok(outcome) => {
             let Some(result) = outcome.result else {
-                return ExitCode::from(4);
+                return ExitCode::from(super::HARNESS_ERROR);
             };
             super::check::print_summary(&outcome.dir.display().to_string(), &result);
             println!("  run directory: {}", outcome.dir.display());
