@@ -15,8 +15,8 @@ pub fn detect(ctx: &Context<'_>) -> Vec<Finding> {
             .iter()
             .filter(|(_, s)| s.len() > 1)
             .collect();
-        bad.sort_unstable_by_key(|(o, _)| **o);
-        for (&offset, slot) in bad {
+        bad.sort_unstable_by_key(|(o, _)| *o);
+        for (offset, slot) in bad {
             let seen: Vec<_> = slot.iter().collect();
             let what: Vec<String> = seen
                 .iter()

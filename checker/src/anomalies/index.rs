@@ -18,6 +18,9 @@ pub type OpPos = u32;
 pub struct Slot<T> {
     first: (T, OpPos),
     more: Vec<(T, OpPos)>,
+    /// Set once a poll read `first` here (only used while building, to skip the
+    /// `first_read` map for the many records read again).
+    first_was_read: bool,
 }
 
 impl<T: Copy + PartialEq> Slot<T> {
@@ -25,6 +28,7 @@ impl<T: Copy + PartialEq> Slot<T> {
         Slot {
             first: (t, op),
             more: Vec::new(),
+            first_was_read: false,
         }
     }
 
@@ -72,7 +76,7 @@ pub struct KeyIndex {
     /// value -> distinct offsets it was observed at (acks and polls).
     pub offsets_of_value: FxHashMap<Value, Slot<Offset>>,
     /// offset -> distinct values observed there (acks and polls).
-    pub values_at_offset: FxHashMap<Offset, Slot<Value>>,
+    pub values_at_offset: OffsetTable<Slot<Value>>,
     /// value -> the first poll (or txn) that read it.
     pub first_read: FxHashMap<Value, OpPos>,
     /// value -> its send.
@@ -90,10 +94,37 @@ impl KeyIndex {
             .entry(value)
             .and_modify(|s| s.add(offset, op))
             .or_insert_with(|| Slot::new(offset, op));
-        self.values_at_offset
-            .entry(offset)
-            .and_modify(|s| s.add(value, op))
-            .or_insert_with(|| Slot::new(value, op));
+        match self.values_at_offset.get_mut(&offset) {
+            Some(s) => s.add(value, op),
+            None => self.values_at_offset.insert(offset, Slot::new(value, op)),
+        }
+    }
+
+    /// A poll read `value` at `offset`.
+    fn read(&mut self, offset: Offset, value: Value, op: OpPos) {
+        // Most records are read many times: once this exact (offset, value) is known and
+        // was read, there is nothing new.
+        let known = match self.values_at_offset.get_mut(&offset) {
+            Some(s) if s.more.is_empty() && s.first.0 == value => {
+                if s.first_was_read {
+                    return;
+                }
+                s.first_was_read = true;
+                true
+            }
+            _ => false,
+        };
+        if !known {
+            self.observe(offset, value, op);
+        }
+        let mut newly_read = false;
+        self.first_read.entry(value).or_insert_with(|| {
+            newly_read = true;
+            op
+        });
+        if !known || newly_read {
+            self.read_offsets.push(offset);
+        }
     }
 
     /// Whether some offset strictly between `low` and `high` is known to hold a value.
@@ -115,6 +146,99 @@ impl KeyIndex {
     }
 }
 
+/// A map keyed by offset: a table indexed by offset over the range a key's acknowledged
+/// offsets span (nearly dense: gaps come only from transaction markers and unacknowledged
+/// writes), a hash map for offsets outside it. Polls read the same offsets over and over,
+/// in order: the table keeps those lookups in cache where a hash map scatters them.
+#[derive(Debug)]
+pub struct OffsetTable<T> {
+    base: Offset,
+    dense: Vec<Option<T>>,
+    sparse: FxHashMap<Offset, T>,
+    len: usize,
+}
+
+impl<T> Default for OffsetTable<T> {
+    fn default() -> Self {
+        OffsetTable {
+            base: 0,
+            dense: Vec::new(),
+            sparse: FxHashMap::default(),
+            len: 0,
+        }
+    }
+}
+
+impl<T> OffsetTable<T> {
+    /// An empty table, dense over `[low, high]` when that range is not much wider than
+    /// `entries` (else all sparse).
+    fn new(low: Offset, high: Offset, entries: usize) -> OffsetTable<T> {
+        let span = i128::from(high) - i128::from(low) + 1;
+        let mut table = OffsetTable::default();
+        if low <= high && span <= (entries as i128) * 4 + 1024 {
+            table.base = low;
+            table.dense.resize_with(span as usize, || None);
+        }
+        table
+    }
+
+    fn slot(&self, offset: Offset) -> Option<usize> {
+        let i = usize::try_from(offset.checked_sub(self.base)?).ok()?;
+        (i < self.dense.len()).then_some(i)
+    }
+
+    /// What is stored at `offset`.
+    pub fn get(&self, offset: &Offset) -> Option<&T> {
+        match self.slot(*offset) {
+            Some(i) => self.dense[i].as_ref(),
+            None => self.sparse.get(offset),
+        }
+    }
+
+    fn get_mut(&mut self, offset: &Offset) -> Option<&mut T> {
+        match self.slot(*offset) {
+            Some(i) => self.dense[i].as_mut(),
+            None => self.sparse.get_mut(offset),
+        }
+    }
+
+    /// Stores `t` at `offset`, which holds nothing yet.
+    fn insert(&mut self, offset: Offset, t: T) {
+        self.len += 1;
+        match self.slot(offset) {
+            Some(i) => self.dense[i] = Some(t),
+            None => {
+                self.sparse.insert(offset, t);
+            }
+        }
+    }
+
+    /// How many offsets hold something.
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    /// Whether no offset holds anything.
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// Every offset that holds something, with it; in no particular order.
+    pub fn iter(&self) -> impl Iterator<Item = (Offset, &T)> {
+        let base = self.base;
+        self.dense
+            .iter()
+            .enumerate()
+            .filter_map(move |(i, t)| Some((base + i as Offset, t.as_ref()?)))
+            .chain(self.sparse.iter().map(|(&o, t)| (o, t)))
+    }
+}
+
+/// An empty map with room for `n` entries.
+fn map_for<K, V>(n: usize) -> FxHashMap<K, V> {
+    FxHashMap::with_capacity_and_hasher(n, Default::default())
+}
+
 /// The per-key index of a whole history.
 #[derive(Debug, Default)]
 pub struct Index {
@@ -123,10 +247,31 @@ pub struct Index {
 }
 
 impl Index {
-    /// Builds the index in one pass over `history`.
+    /// Builds the index in one pass over `history` (after a cheaper one that sizes its
+    /// maps, so they never grow and rehash).
     pub fn build(history: &History) -> Index {
-        let mut keys: Vec<KeyIndex> = (0..history.keys.len())
-            .map(|_| KeyIndex::default())
+        // Per key: how many sends, and the range of acknowledged offsets.
+        let mut sizes = vec![(0usize, Offset::MAX, Offset::MIN); history.keys.len()];
+        for op in &history.ops {
+            for mop in &op.mops {
+                if let MicroOp::Send { key, offset, .. } = mop {
+                    let (n, low, high) = &mut sizes[key.0 as usize];
+                    *n += 1;
+                    if let (Outcome::Ok, Some(o)) = (op.outcome, offset) {
+                        (*low, *high) = ((*low).min(*o), (*high).max(*o));
+                    }
+                }
+            }
+        }
+        let mut keys: Vec<KeyIndex> = sizes
+            .iter()
+            .map(|&(n, low, high)| KeyIndex {
+                offsets_of_value: map_for(n),
+                values_at_offset: OffsetTable::new(low, high, n),
+                first_read: map_for(n),
+                sends: map_for(n),
+                ..KeyIndex::default()
+            })
             .collect();
         for (pos, op) in history.ops.iter().enumerate() {
             let pos = OpPos::try_from(pos).expect("fewer than 2^32 operations");
@@ -147,23 +292,7 @@ impl Index {
                         for read in reads {
                             let k = &mut keys[read.key.0 as usize];
                             for &(offset, value) in &read.records {
-                                // Most records are read many times: skip the second map
-                                // when this exact (offset, value) is already known.
-                                let known = k
-                                    .values_at_offset
-                                    .get(&offset)
-                                    .is_some_and(|s| s.more.is_empty() && s.first.0 == value);
-                                if !known {
-                                    k.observe(offset, value, pos);
-                                }
-                                let mut newly_read = false;
-                                k.first_read.entry(value).or_insert_with(|| {
-                                    newly_read = true;
-                                    pos
-                                });
-                                if !known || newly_read {
-                                    k.read_offsets.push(offset);
-                                }
+                                k.read(offset, value, pos);
                             }
                         }
                     }
@@ -172,7 +301,7 @@ impl Index {
             }
         }
         for k in &mut keys {
-            k.known_offsets = k.values_at_offset.keys().copied().collect();
+            k.known_offsets = k.values_at_offset.iter().map(|(o, _)| o).collect();
             k.known_offsets.sort_unstable();
             k.read_offsets.sort_unstable();
             k.read_offsets.dedup();
@@ -191,5 +320,45 @@ impl Index {
             .iter()
             .enumerate()
             .map(|(i, k)| (KeyId(i as u32), k))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    // Goal: an offset table answers as a hash map would, inside its dense range and out of
+    // it (below, above, at the extremes of i64). Method: the same inserts into both.
+    #[test]
+    fn offset_table_answers_like_a_map() {
+        for (low, high, entries) in [(10, 20, 8), (0, Offset::MAX, 8), (5, 4, 0)] {
+            let mut table = OffsetTable::new(low, high, entries);
+            let mut map = FxHashMap::default();
+            for (offset, v) in [
+                (10, 1),
+                (20, 2),
+                (9, 3),
+                (21, 4),
+                (Offset::MIN, 5),
+                (Offset::MAX, 6),
+                (15, 7),
+                (-1, 8),
+            ] {
+                assert_eq!(table.get(&offset), None);
+                table.insert(offset, v);
+                map.insert(offset, v);
+                *table.get_mut(&offset).unwrap() += 100;
+                *map.get_mut(&offset).unwrap() += 100;
+            }
+            for offset in [Offset::MIN, -1, 0, 9, 10, 11, 15, 20, 21, Offset::MAX] {
+                assert_eq!(table.get(&offset), map.get(&offset), "{offset}");
+            }
+            let mut all: Vec<(Offset, i32)> = table.iter().map(|(o, &v)| (o, v)).collect();
+            let mut expected: Vec<(Offset, i32)> = map.into_iter().collect();
+            all.sort_unstable();
+            expected.sort_unstable();
+            assert_eq!(all, expected);
+            assert_eq!(table.len(), 8);
+        }
     }
 }

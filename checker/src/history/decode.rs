@@ -12,6 +12,120 @@ use super::model::{
 };
 use super::raw::{FastFunction, FastLine, FastType, FastValue, RawAssignment, RawLine, RawMop};
 
+/// One line decoded as far as it can be without knowing the lines before it, so that
+/// worker threads can decode lines in any order while [`super::pair::Builder`] still
+/// applies them, and reports their errors, in file order.
+///
+/// Keys in `Client` payloads are ids of the decoding thread's own [`KeyTable`]; the
+/// builder maps them to the history's ids when it takes the line.
+pub(crate) enum Decoded {
+    /// Only whitespace.
+    Blank,
+    /// The header (only ever decoded as the first non-blank line).
+    Header(Header),
+    /// A nemesis line; its `f` is only reported wrong after the line's order is checked.
+    Nemesis {
+        common: Common,
+        f: Result<String, FieldError>,
+        value: serde_json::Value,
+    },
+    /// A client line.
+    Client(ClientOp),
+    /// A problem the line has whatever came before it.
+    Error(FieldError),
+}
+
+/// A client line with its value decoded (when the builder will need it): what
+/// [`super::pair::Builder`] pairs.
+pub(crate) struct ClientOp {
+    pub common: Common,
+    pub process: u64,
+    pub f: Function,
+    pub error: Option<String>,
+    pub producer: Option<u64>,
+    pub is_final: bool,
+    pub payload: Payload,
+}
+
+/// The decoded value of a client line. Errors are kept, not raised: the builder raises
+/// them only where it would have decoded the value (after the pairing checks).
+pub(crate) enum Payload {
+    /// No value is read: completions other than `ok` of send/poll/txn, `crash`, and
+    /// completions of `assign`/`subscribe`.
+    None,
+    /// The micro-operations of an invoke or `ok` completion of send, poll or txn.
+    Mops(Result<Vec<MicroOp>, FieldError>),
+    /// The value of an `assign` or `subscribe` invoke.
+    Assignment(Result<Assignment, FieldError>),
+}
+
+/// Decodes one line (its bytes with the trailing newline, if any). `first` says no
+/// non-blank line comes before it (only such a line may be a header, and it is read
+/// field by field); `try_fast` lets other lines take the one-pass path. Keys are
+/// interned into `keys`, the caller's own table.
+pub(crate) fn line(bytes: &[u8], first: bool, try_fast: bool, keys: &mut KeyTable) -> Decoded {
+    if bytes.iter().all(u8::is_ascii_whitespace) {
+        return Decoded::Blank;
+    }
+    if !first && try_fast {
+        let fast = super::scan::fast_line(bytes)
+            .or_else(|| serde_json::from_slice::<FastLine<'_>>(bytes).ok());
+        if let Some(line) = fast.and_then(fast_client_line) {
+            return Decoded::Client(client_op(line, keys));
+        }
+    }
+    match slow_line(bytes, first, keys) {
+        Ok(decoded) => decoded,
+        Err(e) => Decoded::Error(e),
+    }
+}
+
+fn slow_line(bytes: &[u8], first: bool, keys: &mut KeyTable) -> Result<Decoded, FieldError> {
+    let raw: RawLine<'_> =
+        serde_json::from_slice(bytes).map_err(|e| (None, LineProblem::BadJson(e.to_string())))?;
+    if raw.format.is_some() {
+        if !first {
+            return Err((Some("format"), LineProblem::LateHeader));
+        }
+        return Ok(Decoded::Header(header(bytes)?));
+    }
+    let common = common(&raw)?;
+    match common.process {
+        Process::Nemesis => Ok(Decoded::Nemesis {
+            f: nemesis_f(&raw),
+            value: nemesis_value(&raw),
+            common,
+        }),
+        Process::Client(process) => Ok(Decoded::Client(client_op(
+            client_line(&raw, common, process)?,
+            keys,
+        ))),
+    }
+}
+
+/// Decodes the value the builder will need: the micro-operations of an invoke or `ok`
+/// completion of send/poll/txn (an `ok` one acknowledged), or an assignment's invoke.
+fn client_op(mut line: ClientLine<'_>, keys: &mut KeyTable) -> ClientOp {
+    let payload = match (line.common.line_type, line.f) {
+        (LineType::Invoke | LineType::Ok, Function::Send | Function::Poll | Function::Txn) => {
+            Payload::Mops(line.mops(line.common.line_type == LineType::Ok, keys))
+        }
+        (LineType::Invoke, Function::Assign | Function::Subscribe) => {
+            Payload::Assignment(line.assignment(keys))
+        }
+        _ => Payload::None,
+    };
+    ClientOp {
+        common: line.common,
+        process: line.process,
+        f: line.f,
+        error: line.error,
+        producer: line.producer,
+        is_final: line.is_final,
+        payload,
+    }
+}
+
 /// A field-level failure: which field, and what is wrong with it.
 pub(crate) type FieldError = (Option<&'static str>, LineProblem);
 

@@ -8,6 +8,7 @@ pub mod model;
 mod pair;
 mod parse;
 mod raw;
+mod scan;
 
 pub use error::{HistoryError, LineProblem};
 pub use parse::{read, read_path, HISTORY_FILE};

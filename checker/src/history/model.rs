@@ -28,7 +28,7 @@ pub struct KeyId(pub u32);
 #[derive(Debug, Clone, Default)]
 pub struct KeyTable {
     names: Vec<String>,
-    ids: std::collections::HashMap<String, KeyId>,
+    ids: rustc_hash::FxHashMap<String, KeyId>,
 }
 
 impl KeyTable {

@@ -7,14 +7,80 @@
 
 use rustc_hash::FxHashMap;
 
-use super::decode::{self, ClientLine, Common, FieldError, LineType, Process};
+use super::decode::{ClientOp, Common, Decoded, FieldError, LineType, Payload};
 use super::error::LineProblem;
 use super::model::{
-    Function, Header, History, KeyTable, LineIndex, MicroOp, Nanos, NemesisEvent, Op, Outcome,
+    Assignment, Header, History, KeyId, KeyTable, LineIndex, MicroOp, Nanos, NemesisEvent, Op,
+    Outcome,
 };
-use super::raw::{FastLine, RawLine};
 
-/// Accumulates a [`History`] line by line.
+/// The keys one decoding thread interned for a run of lines, and which of them the
+/// history has interned so far. A key becomes the history's only when the builder takes a
+/// line that uses it, so the history's keys stay in order of first appearance, exactly as
+/// when every line is decoded and taken in turn.
+///
+/// The thread's table may start as a copy of the history's (its first `known` ids are the
+/// history's own): then a run of lines that brings no new key needs no mapping at all.
+#[derive(Default)]
+pub(crate) struct LocalKeys {
+    /// The decoding thread's table.
+    pub table: KeyTable,
+    /// How many of its first ids are the history's ids too.
+    known: usize,
+    /// Local id -> the history's id, once known (for ids from `known` on).
+    global: Vec<Option<KeyId>>,
+}
+
+impl LocalKeys {
+    /// Takes the table another thread decoded a run of lines with; its first `known` ids
+    /// must be the history's.
+    pub(crate) fn reset(&mut self, table: KeyTable, known: usize) {
+        self.table = table;
+        self.known = known;
+        self.global.clear();
+    }
+
+    /// Whether some id of the table is not the history's id.
+    fn maps(&self) -> bool {
+        self.table.len() > self.known
+    }
+
+    fn global(&mut self, local: KeyId, keys: &mut KeyTable) -> KeyId {
+        let i = local.0 as usize;
+        if i < self.known {
+            return local;
+        }
+        if self.global.len() <= i {
+            self.global.resize(i + 1, None);
+        }
+        let table = &self.table;
+        *self.global[i].get_or_insert_with(|| keys.intern(table.name(local)))
+    }
+
+    fn mops(&mut self, mops: &mut [MicroOp], keys: &mut KeyTable) {
+        if !self.maps() {
+            return;
+        }
+        for mop in mops {
+            match mop {
+                MicroOp::Send { key, .. } => *key = self.global(*key, keys),
+                MicroOp::Poll { reads } => {
+                    for read in reads {
+                        read.key = self.global(read.key, keys);
+                    }
+                }
+            }
+        }
+    }
+
+    fn assignment(&mut self, assignment: &mut Assignment, keys: &mut KeyTable) {
+        for key in &mut assignment.keys {
+            *key = self.global(*key, keys);
+        }
+    }
+}
+
+/// Accumulates a [`History`] from decoded lines taken in file order.
 #[derive(Default)]
 pub(crate) struct Builder {
     header: Option<Header>,
@@ -27,51 +93,40 @@ pub(crate) struct Builder {
     crashed: FxHashMap<u64, LineIndex>,
     next_index: LineIndex,
     last_time: Nanos,
-    seen_any_line: bool,
 }
 
 impl Builder {
-    /// Takes one non-blank line: the one-pass fast path when it can, else field by field.
-    pub(crate) fn line(&mut self, bytes: &[u8]) -> Result<(), FieldError> {
-        if self.seen_any_line {
-            if let Ok(fast) = serde_json::from_slice::<FastLine<'_>>(bytes) {
-                if let Some(line) = decode::fast_client_line(fast) {
-                    return self.client(line);
-                }
-            }
-        }
-        self.slow_line(bytes)
+    /// The keys interned so far (decoding threads start from a copy).
+    pub(crate) fn keys(&self) -> &KeyTable {
+        &self.keys
     }
 
-    fn slow_line(&mut self, bytes: &[u8]) -> Result<(), FieldError> {
-        let raw: RawLine<'_> = serde_json::from_slice(bytes)
-            .map_err(|e| (None, LineProblem::BadJson(e.to_string())))?;
-        let first = !self.seen_any_line;
-        self.seen_any_line = true;
-        if raw.format.is_some() {
-            if !first {
-                return Err((Some("format"), LineProblem::LateHeader));
+    /// Takes one decoded line, the next in file order; `local` holds the keys of the
+    /// thread that decoded it.
+    pub(crate) fn take(
+        &mut self,
+        decoded: Decoded,
+        local: &mut LocalKeys,
+    ) -> Result<(), FieldError> {
+        match decoded {
+            Decoded::Blank => Ok(()),
+            Decoded::Error(e) => Err(e),
+            Decoded::Header(header) => {
+                self.header = Some(header);
+                Ok(())
             }
-            self.header = Some(decode::header(bytes)?);
-            return Ok(());
-        }
-        let common = decode::common(&raw)?;
-        match common.process {
-            Process::Nemesis => {
+            Decoded::Nemesis { common, f, value } => {
                 self.check_order(&common)?;
                 self.nemesis.push(NemesisEvent {
                     index: common.index,
                     time: common.time,
-                    f: decode::nemesis_f(&raw)?,
-                    value: decode::nemesis_value(&raw),
+                    f: f?,
+                    value,
                 });
                 self.advance(&common);
                 Ok(())
             }
-            Process::Client(process) => {
-                let line = decode::client_line(&raw, common, process)?;
-                self.client(line)
-            }
+            Decoded::Client(op) => self.client(op, local),
         }
     }
 
@@ -103,8 +158,7 @@ impl Builder {
         self.last_time = common.time;
     }
 
-    fn client(&mut self, line: ClientLine<'_>) -> Result<(), FieldError> {
-        self.seen_any_line = true;
+    fn client(&mut self, line: ClientOp, local: &mut LocalKeys) -> Result<(), FieldError> {
         self.check_order(&line.common)?;
         let process = line.process;
         if let Some(&info_index) = self.crashed.get(&process) {
@@ -118,14 +172,14 @@ impl Builder {
         }
         let common = Common { ..line.common };
         match line.common.line_type {
-            LineType::Invoke => self.invoke(line)?,
-            _ => self.complete(line)?,
+            LineType::Invoke => self.invoke(line, local)?,
+            _ => self.complete(line, local)?,
         }
         self.advance(&common);
         Ok(())
     }
 
-    fn invoke(&mut self, mut line: ClientLine<'_>) -> Result<(), FieldError> {
+    fn invoke(&mut self, line: ClientOp, local: &mut LocalKeys) -> Result<(), FieldError> {
         let process = line.process;
         if let Some(&pos) = self.open.get(&process) {
             return Err((
@@ -136,20 +190,23 @@ impl Builder {
                 },
             ));
         }
-        let f = line.f;
-        let (mops, assignment) = match f {
-            Function::Send | Function::Poll | Function::Txn => {
-                (line.mops(false, &mut self.keys)?, None)
+        let (mops, assignment) = match line.payload {
+            Payload::Mops(mops) => {
+                let mut mops = mops?;
+                local.mops(&mut mops, &mut self.keys);
+                (mops, None)
             }
-            Function::Assign | Function::Subscribe => {
-                (Vec::new(), Some(line.assignment(&mut self.keys)?))
+            Payload::Assignment(assignment) => {
+                let mut assignment = assignment?;
+                local.assignment(&mut assignment, &mut self.keys);
+                (Vec::new(), Some(assignment))
             }
-            Function::Crash => (Vec::new(), None),
+            Payload::None => (Vec::new(), None),
         };
         self.open.insert(process, self.ops.len());
         self.ops.push(Op {
             process,
-            f,
+            f: line.f,
             outcome: Outcome::Info,
             invoke_index: line.common.index,
             complete_index: None,
@@ -164,7 +221,7 @@ impl Builder {
         Ok(())
     }
 
-    fn complete(&mut self, mut line: ClientLine<'_>) -> Result<(), FieldError> {
+    fn complete(&mut self, line: ClientOp, local: &mut LocalKeys) -> Result<(), FieldError> {
         let process = line.process;
         let Some(&pos) = self.open.get(&process) else {
             return Err((
@@ -188,22 +245,23 @@ impl Builder {
             LineType::Fail => Outcome::Fail,
             _ => Outcome::Info,
         };
-        let completed_mops = if outcome == Outcome::Ok
-            && matches!(f, Function::Send | Function::Poll | Function::Txn)
-        {
-            let mops = line.mops(true, &mut self.keys)?;
-            check_same_intent(&self.ops[pos].mops, &mops).map_err(|detail| {
-                (
-                    Some("value"),
-                    LineProblem::Mismatch {
-                        invoke_index,
-                        detail,
-                    },
-                )
-            })?;
-            Some(mops)
-        } else {
-            None
+        // The decoder read the value of exactly the `ok` completions of send, poll and txn.
+        let completed_mops = match line.payload {
+            Payload::Mops(mops) => {
+                let mut mops = mops?;
+                local.mops(&mut mops, &mut self.keys);
+                check_same_intent(&self.ops[pos].mops, &mops).map_err(|detail| {
+                    (
+                        Some("value"),
+                        LineProblem::Mismatch {
+                            invoke_index,
+                            detail,
+                        },
+                    )
+                })?;
+                Some(mops)
+            }
+            Payload::Assignment(_) | Payload::None => None,
         };
         let op = &mut self.ops[pos];
         if let Some(mops) = completed_mops {
@@ -268,42 +326,15 @@ fn check_same_intent(invoked: &[MicroOp], completed: &[MicroOp]) -> Result<(), S
 mod tests {
     use super::*;
 
-    fn build(text: &str, fast: bool) -> Result<History, FieldError> {
-        let mut b = Builder::default();
-        for line in text.lines().filter(|l| !l.trim().is_empty()) {
-            if fast {
-                b.line(line.as_bytes())?;
-            } else {
-                b.slow_line(line.as_bytes())?;
-            }
-        }
-        Ok(b.finish())
-    }
-
-    fn same(a: &History, b: &History) {
-        assert_eq!(a.ops, b.ops);
-        assert_eq!(a.nemesis, b.nemesis);
-        assert_eq!(a.line_count, b.line_count);
-        let names = |h: &History| {
-            h.keys
-                .ids()
-                .map(|k| h.keys.name(k).to_owned())
-                .collect::<Vec<_>>()
-        };
-        assert_eq!(names(a), names(b));
+    fn build(text: &str, fast: bool) -> Result<History, super::super::HistoryError> {
+        super::super::parse::read_line_by_line(text.as_bytes(), fast)
     }
 
     // Goal: the one-pass fast path reads exactly what the field-by-field path reads.
     // Method: both paths over every corpus history and a synthetic one with every shape.
     #[test]
     fn fast_and_field_by_field_paths_agree() {
-        let dir = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../histories/corpus");
-        let mut texts: Vec<String> = std::fs::read_dir(dir)
-            .unwrap()
-            .map(|e| e.unwrap().path())
-            .filter(|p| p.extension().is_some_and(|x| x == "jsonl"))
-            .map(|p| std::fs::read_to_string(p).unwrap())
-            .collect();
+        let mut texts = super::super::parse::tests::corpus_texts();
         let mut synth = Vec::new();
         let options = crate::synth::SynthOptions {
             ops: 2_000,
@@ -321,7 +352,10 @@ mod tests {
         );
         assert!(texts.len() > 20);
         for text in &texts {
-            same(&build(text, true).unwrap(), &build(text, false).unwrap());
+            super::super::parse::tests::assert_same(
+                &build(text, true).unwrap(),
+                &build(text, false).unwrap(),
+            );
         }
     }
 }

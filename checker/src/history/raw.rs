@@ -110,7 +110,7 @@ pub(crate) struct FastLine<'a> {
 }
 
 /// `type` on the fast path.
-#[derive(Deserialize, Clone, Copy)]
+#[derive(Deserialize, Clone, Copy, Debug)]
 #[serde(rename_all = "lowercase")]
 pub(crate) enum FastType {
     Invoke,
@@ -120,7 +120,7 @@ pub(crate) enum FastType {
 }
 
 /// A client `f` on the fast path.
-#[derive(Deserialize, Clone, Copy)]
+#[derive(Deserialize, Clone, Copy, Debug)]
 #[serde(rename_all = "lowercase")]
 pub(crate) enum FastFunction {
     Send,
@@ -132,6 +132,7 @@ pub(crate) enum FastFunction {
 }
 
 /// A client `value` on the fast path: micro-operations, an assignment, or null.
+#[derive(Debug)]
 pub(crate) enum FastValue<'a> {
     Mops(Vec<RawMop<'a>>),
     Assignment(RawAssignment),
