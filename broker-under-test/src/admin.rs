@@ -36,6 +36,8 @@ pub struct PartitionView {
     pub log_end_offset: i64,
     /// Log start offset.
     pub log_start_offset: i64,
+    /// What this node does for the partition: `leader`, `follower` or `offline`.
+    pub role: &'static str,
 }
 
 /// The `/partitions` document.
@@ -75,6 +77,7 @@ pub fn partitions_view(broker: &Broker) -> PartitionsView {
                 high_watermark: inner.state.high_watermark,
                 log_end_offset: inner.log.log_end_offset(),
                 log_start_offset: inner.log.log_start_offset(),
+                role: inner.role.name(),
             });
         }
     }

@@ -1,30 +1,36 @@
-//! The broker's shared state: topics and their partitions, the producer-id allocator, and the
-//! "data appended" signal that wakes waiting fetches.
+//! The broker's shared state: topics and their partitions, the producer-id allocator, the
+//! controller-quorum member (with `--peers`), and the "data appended" signal that wakes
+//! waiting fetches and acks=all produces.
+//!
+//! Single node (no `--peers`): topics live in `topics.json` and every partition is led here.
+//! Clustered: the controller's metadata is the only source of topics; the replica manager
+//! opens the partitions assigned to this broker (`ensure_partition`) and sets their roles.
 //!
 //! Request handlers borrow it through an `Arc`; no lock is held across an `.await`.
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex, RwLock};
-
-use tokio::sync::watch;
+use std::sync::{Arc, Mutex, OnceLock, RwLock};
 
 use crate::config::Config;
+use crate::controller::node::ControllerNode;
 use crate::log::checkpoint::{self, RecoveryPoints};
 use crate::log::partition_log::{LogOptions, PartitionLog};
-use crate::partition::{Partition, PartitionInner, PartitionState};
+use crate::partition::{Partition, PartitionInner, PartitionState, Role};
 use crate::producer::ids::ProducerIdAllocator;
 use crate::producer::state::ProducerStateTable;
+use crate::replication::leader::{LeaderEngine, LeaderSettings};
 use crate::topics::{self, TopicConfig, TopicError};
 
-/// A topic and its open partitions.
+/// A topic and the partitions open on this broker.
 #[derive(Debug)]
 pub struct Topic {
     /// Stored definition.
     pub config: TopicConfig,
-    /// Partitions by index.
-    pub partitions: Vec<Arc<Partition>>,
+    /// Partitions hosted here, by index (all of them on a single node; the assigned ones
+    /// in a cluster).
+    pub partitions: BTreeMap<i32, Arc<Partition>>,
 }
 
 /// Shared broker state.
@@ -37,8 +43,12 @@ pub struct Broker {
     topics: RwLock<BTreeMap<String, Topic>>,
     /// InitProducerId allocator.
     pub producer_ids: Mutex<ProducerIdAllocator>,
-    appended: watch::Sender<u64>,
     ready: AtomicBool,
+    /// This process's incarnation, registered with the controller (fresh at every start).
+    pub incarnation: u64,
+    /// The controller-quorum member, set at start-up with `--peers`.
+    pub controller: OnceLock<Arc<ControllerNode>>,
+    recovery_points: Mutex<RecoveryPoints>,
 }
 
 impl Broker {
@@ -53,14 +63,21 @@ impl Broker {
             }
         };
         let mut topics = BTreeMap::new();
-        for (name, topic_config) in topics::load(&config.data_dir)? {
-            let mut partitions = Vec::new();
+        // Clustered, the controller's metadata says which partitions are hosted here.
+        let stored = if config.peers.0.is_empty() {
+            topics::load(&config.data_dir)?
+        } else {
+            BTreeMap::new()
+        };
+        for (name, topic_config) in stored {
+            let mut partitions = BTreeMap::new();
             for index in 0..topic_config.partitions {
                 let rp = recovery_points
                     .get(&(name.clone(), index))
                     .copied()
                     .unwrap_or(0);
-                partitions.push(Arc::new(open_partition(&config, &name, index, rp)?));
+                let p = open_partition(&config, &topic_config, index, rp)?;
+                partitions.insert(index, Arc::new(p));
             }
             topics.insert(
                 name,
@@ -71,15 +88,62 @@ impl Broker {
             );
         }
         tracing::info!(topics = topics.len(), "opened stored topics");
-        let producer_ids = ProducerIdAllocator::open(&config.data_dir)?;
+        let mut producer_ids = ProducerIdAllocator::open(&config.data_dir)?;
+        if !config.peers.0.is_empty() {
+            producer_ids = producer_ids.with_namespace(config.node_id);
+        }
         Ok(Broker {
             config,
             advertised,
             topics: RwLock::new(topics),
             producer_ids: Mutex::new(producer_ids),
-            appended: watch::channel(0).0,
             ready: AtomicBool::new(false),
+            incarnation: new_incarnation(),
+            controller: OnceLock::new(),
+            recovery_points: Mutex::new(recovery_points),
         })
+    }
+
+    /// True with `--peers`: topics, leaders and ISRs come from the controller quorum.
+    pub fn is_clustered(&self) -> bool {
+        !self.config.peers.0.is_empty()
+    }
+
+    /// The replication settings of a partition of `topic` led by this broker.
+    pub fn leader_settings(&self, topic: &TopicConfig, replicas: &[i32]) -> LeaderSettings {
+        LeaderSettings {
+            node_id: self.config.node_id,
+            replicas: replicas.to_vec(),
+            min_insync_replicas: topic.min_insync_replicas,
+            replica_lag_time_max_ms: self.config.replica_lag_time_max_ms,
+            faults: self.config.seeded_faults,
+        }
+    }
+
+    /// Opens (once) partition `index` of `topic` as the controller assigned it here; a newly
+    /// opened partition has no role until its record is applied. Blocking (crash recovery).
+    pub fn ensure_partition(
+        &self,
+        topic: &TopicConfig,
+        index: i32,
+    ) -> anyhow::Result<Arc<Partition>> {
+        if let Some(p) = self.partition(&topic.name, index) {
+            return Ok(p);
+        }
+        let rp = lock(&self.recovery_points)
+            .get(&(topic.name.clone(), index))
+            .copied()
+            .unwrap_or(0);
+        let opened = Arc::new(open_partition(&self.config, topic, index, rp)?);
+        let mut topics = match self.topics.write() {
+            Ok(g) => g,
+            Err(p) => p.into_inner(),
+        };
+        let entry = topics.entry(topic.name.clone()).or_insert_with(|| Topic {
+            config: topic.clone(),
+            partitions: BTreeMap::new(),
+        });
+        Ok(Arc::clone(entry.partitions.entry(index).or_insert(opened)))
     }
 
     /// Marks the broker as serving (flips `/health` to 200).
@@ -102,11 +166,7 @@ impl Broker {
     /// The partition, if the topic and index exist.
     pub fn partition(&self, topic: &str, index: i32) -> Option<Arc<Partition>> {
         let topics = self.read_topics();
-        let t = topics.get(topic)?;
-        usize::try_from(index)
-            .ok()
-            .and_then(|i| t.partitions.get(i))
-            .cloned()
+        topics.get(topic)?.partitions.get(&index).cloned()
     }
 
     /// True if the topic exists.
@@ -118,19 +178,19 @@ impl Broker {
     pub fn snapshot(&self) -> Vec<(TopicConfig, Vec<Arc<Partition>>)> {
         self.read_topics()
             .values()
-            .map(|t| (t.config.clone(), t.partitions.clone()))
+            .map(|t| (t.config.clone(), t.partitions.values().cloned().collect()))
             .collect()
     }
 
-    /// Creates a topic (CreateTopics or auto-creation). `partitions`/`replication_factor` of -1
-    /// take the broker defaults. Fails with the Kafka error code to answer.
-    pub fn create_topic(
+    /// A validated topic definition from a CreateTopics entry: -1 partitions or replication
+    /// factor take the broker defaults, configs override the default topic configs, and a
+    /// fresh topic id is drawn. Fails with the Kafka error code to answer.
+    pub fn topic_definition(
         &self,
         name: &str,
         partitions: i32,
         replication_factor: i16,
         configs: &[(String, Option<String>)],
-        validate_only: bool,
     ) -> Result<TopicConfig, TopicError> {
         topics::validate_name(name)?;
         let partitions = if partitions == -1 {
@@ -149,14 +209,6 @@ impl Broker {
                 message: format!("num_partitions must be >= 1, got {partitions}"),
             });
         }
-        if replication_factor != 1 {
-            return Err(TopicError {
-                code: 38,
-                message: format!(
-                    "replication factor {replication_factor} is larger than the 1 available broker"
-                ),
-            });
-        }
         let mut config = TopicConfig {
             name: name.to_string(),
             topic_id: topics::new_topic_id(),
@@ -167,6 +219,36 @@ impl Broker {
             other_configs: BTreeMap::new(),
         };
         topics::apply_configs(&mut config, configs)?;
+        Ok(config)
+    }
+
+    /// Creates a topic (CreateTopics or auto-creation). `partitions`/`replication_factor` of -1
+    /// take the broker defaults. Fails with the Kafka error code to answer.
+    pub fn create_topic(
+        &self,
+        name: &str,
+        partitions: i32,
+        replication_factor: i16,
+        configs: &[(String, Option<String>)],
+        validate_only: bool,
+    ) -> Result<TopicConfig, TopicError> {
+        let config = self.topic_definition(name, partitions, replication_factor, configs)?;
+        if self.is_clustered() {
+            return Err(TopicError {
+                code: 41,
+                message: "clustered brokers create topics through the controller".to_string(),
+            });
+        }
+        if config.replication_factor != 1 {
+            return Err(TopicError {
+                code: 38,
+                message: format!(
+                    "replication factor {} is larger than the 1 available broker",
+                    config.replication_factor
+                ),
+            });
+        }
+        let (partitions, replication_factor) = (config.partitions, config.replication_factor);
         let mut topics = match self.topics.write() {
             Ok(g) => g,
             Err(p) => p.into_inner(),
@@ -184,11 +266,10 @@ impl Broker {
             code: 56,
             message: format!("creating topic {name:?}: {e}"),
         };
-        let mut opened = Vec::new();
+        let mut opened = BTreeMap::new();
         for index in 0..partitions {
-            opened.push(Arc::new(
-                open_partition(&self.config, name, index, 0).map_err(storage)?,
-            ));
+            let p = open_partition(&self.config, &config, index, 0).map_err(storage)?;
+            opened.insert(index, Arc::new(p));
         }
         let mut stored: BTreeMap<String, TopicConfig> = topics
             .iter()
@@ -211,16 +292,6 @@ impl Broker {
             "created topic"
         );
         Ok(config)
-    }
-
-    /// Wakes fetches waiting for data (called after every append).
-    pub fn notify_appended(&self) {
-        self.appended.send_modify(|n| *n = n.wrapping_add(1));
-    }
-
-    /// A receiver that changes whenever data is appended.
-    pub fn subscribe_appended(&self) -> watch::Receiver<u64> {
-        self.appended.subscribe()
     }
 
     /// Recovery points of every partition, for the checkpoint file.
@@ -254,12 +325,35 @@ impl Broker {
     }
 }
 
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    match m.lock() {
+        Ok(g) => g,
+        Err(p) => p.into_inner(),
+    }
+}
+
+/// A fresh incarnation id: start time in nanoseconds mixed with std's random hasher seed.
+fn new_incarnation() -> u64 {
+    use std::hash::{BuildHasher, Hasher};
+    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+    h.write_u128(
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos()),
+    );
+    h.write_u32(std::process::id());
+    h.finish()
+}
+
+/// Opens one partition's log (crash recovery). Single node: this broker leads it alone.
+/// Clustered: no role until the controller's record is applied.
 fn open_partition(
     config: &Config,
-    topic: &str,
+    topic_config: &TopicConfig,
     index: i32,
     recovery_point: i64,
 ) -> anyhow::Result<Partition> {
+    let topic = topic_config.name.as_str();
     let dir = config.data_dir.join(format!("{topic}-{index}"));
     let options = LogOptions {
         segment_bytes: config.segment_bytes,
@@ -289,7 +383,24 @@ fn open_partition(
         log_end_offset = log.log_end_offset(),
         "partition recovered"
     );
-    let state = PartitionState::single_node(config.node_id, log.log_end_offset());
+    let leo = log.log_end_offset();
+    let (state, role) = if config.peers.0.is_empty() {
+        let me = config.node_id;
+        let settings = LeaderSettings {
+            node_id: me,
+            replicas: vec![me],
+            min_insync_replicas: topic_config.min_insync_replicas,
+            replica_lag_time_max_ms: config.replica_lag_time_max_ms,
+            faults: config.seeded_faults,
+        };
+        let engine = LeaderEngine::new(settings, 0, 0, vec![me], leo, leo, 0);
+        (
+            PartitionState::single_node(me, leo),
+            Role::Leader(Box::new(engine)),
+        )
+    } else {
+        (PartitionState::unassigned(), Role::Offline)
+    };
     Ok(Partition::new(
         topic.to_string(),
         index,
@@ -297,6 +408,7 @@ fn open_partition(
             state,
             log,
             producers,
+            role,
         },
     ))
 }

@@ -92,7 +92,7 @@ pub struct Config {
     #[arg(long, env = "BROKER_DEFAULT_PARTITIONS", default_value_t = 1)]
     pub default_partitions: i32,
 
-    /// Replication factor of auto-created topics (single node: only 1 can be satisfied).
+    /// Replication factor of auto-created topics (at most the number of live brokers).
     #[arg(long, env = "BROKER_DEFAULT_REPLICATION_FACTOR", default_value_t = 1)]
     pub default_replication_factor: i16,
 
@@ -100,11 +100,13 @@ pub struct Config {
     #[arg(long, env = "BROKER_AUTO_CREATE_TOPICS", default_value_t = true, action = clap::ArgAction::Set)]
     pub auto_create_topics: bool,
 
-    /// Default `min.insync.replicas` stored on new topics (enforced by replication, part 2).
+    /// Default `min.insync.replicas` of new topics: acks=all is refused NOT_ENOUGH_REPLICAS
+    /// while the ISR is smaller.
     #[arg(long, env = "BROKER_MIN_INSYNC_REPLICAS", default_value_t = 1)]
     pub min_insync_replicas: i32,
 
-    /// Default `unclean.leader.election.enable` stored on new topics (used by elections, part 2).
+    /// Default `unclean.leader.election.enable` of new topics: may the controller elect an
+    /// out-of-sync replica when no ISR member is alive.
     #[arg(long, env = "BROKER_UNCLEAN_LEADER_ELECTION_ENABLE", default_value_t = false, action = clap::ArgAction::Set)]
     pub unclean_leader_election_enable: bool,
 
@@ -142,6 +144,11 @@ pub struct Config {
     /// also the controller's Raft heartbeat (its election timeout is 4-8 times this).
     #[arg(long, env = "BROKER_HEARTBEAT_INTERVAL_MS", default_value_t = 250)]
     pub heartbeat_interval_ms: u64,
+
+    /// A follower that has not caught up with the leader's log end for this long leaves the
+    /// ISR (Kafka `replica.lag.time.max.ms`).
+    #[arg(long, env = "BROKER_REPLICA_LAG_TIME_MAX_MS", default_value_t = 10_000)]
+    pub replica_lag_time_max_ms: u64,
 
     /// A broker silent for this long is fenced by the controller and loses its leaderships
     /// (Kafka `broker.session.timeout.ms`).

@@ -1,10 +1,14 @@
 //! A partition: its replication state (leader, epoch, ISR, high watermark), its log and its
 //! idempotent-producer table, behind one lock.
 //!
-//! `PartitionState` is the record part 2's replicated controller metadata will own; the append
-//! path here is the leader's side and the only writer of the log.
+//! `PartitionState` mirrors the controller's record of the partition (leader, epochs, ISR) plus
+//! the local high watermark; `Role` says what this broker does with it: as leader it owns a
+//! `LeaderEngine` (follower progress, HW, ISR changes, acks=all) and appends produced batches;
+//! as follower it appends the leader's batches unchanged (`replication::follower`).
 
 use std::sync::{Mutex, MutexGuard};
+
+use tokio::sync::watch;
 
 use serde::Serialize;
 use thiserror::Error;
@@ -13,6 +17,7 @@ use crate::faults::{SeededFault, SeededFaults};
 use crate::log::batch::{self, BatchError};
 use crate::log::partition_log::{LogError, PartitionLog};
 use crate::producer::state::{BatchMetadata, ProducerStateTable, SequenceDecision, SequenceError};
+use crate::replication::leader::{Command, Event, IsrProposal, LeaderEngine, NotEnoughReplicas};
 
 /// Leadership and replication facts of one partition (Kafka's LeaderAndIsr + HW).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -32,6 +37,19 @@ pub struct PartitionState {
 }
 
 impl PartitionState {
+    /// A partition opened before the controller said anything about it: no leader, epochs
+    /// below any real one (so the first metadata always applies), HW unknown (0).
+    pub fn unassigned() -> Self {
+        PartitionState {
+            leader: -1,
+            leader_epoch: -1,
+            partition_epoch: -1,
+            isr: Vec::new(),
+            replicas: Vec::new(),
+            high_watermark: 0,
+        }
+    }
+
     /// The state of a partition led by `node_id` alone (part 1: single node).
     pub fn single_node(node_id: i32, log_end_offset: i64) -> Self {
         PartitionState {
@@ -43,12 +61,6 @@ impl PartitionState {
             high_watermark: log_end_offset,
         }
     }
-}
-
-/// High watermark = smallest log end offset among the ISR (the leader's own LEO included).
-/// Pure so the replication engine of part 2 can reuse it with follower LEOs.
-pub fn high_watermark(leader_leo: i64, isr_follower_leos: &[i64]) -> i64 {
-    isr_follower_leos.iter().copied().fold(leader_leo, i64::min)
 }
 
 /// Why a produced batch was refused; each maps to one Kafka error code.
@@ -66,6 +78,18 @@ pub enum AppendError {
     /// The log could not be written (KAFKA_STORAGE_ERROR).
     #[error("storage: {0}")]
     Storage(#[from] LogError),
+    /// This broker does not lead the partition (NOT_LEADER_OR_FOLLOWER): the client refreshes
+    /// its metadata and retries at the leader.
+    #[error("this broker is not the leader (leader: {leader}, epoch {leader_epoch})")]
+    NotLeader {
+        /// The leader this broker knows, -1 if none.
+        leader: i32,
+        /// Its leader epoch.
+        leader_epoch: i32,
+    },
+    /// acks=all while the ISR is smaller than `min.insync.replicas` (NOT_ENOUGH_REPLICAS).
+    #[error(transparent)]
+    NotEnoughReplicas(#[from] NotEnoughReplicas),
 }
 
 /// Result of a successful produce to one partition.
@@ -79,6 +103,31 @@ pub struct AppendOutcome {
     pub log_start_offset: i64,
     /// True when the batch was a retry and was not appended again.
     pub duplicate: bool,
+    /// The leader epoch it was appended under; a produce waiting for acks=all gives up
+    /// with NOT_LEADER_OR_FOLLOWER once the partition is no longer led at this epoch.
+    pub leader_epoch: i32,
+}
+
+/// What this broker does for the partition.
+#[derive(Debug, Clone)]
+pub enum Role {
+    /// Leads at `state.leader_epoch`; the engine tracks followers, the HW and ISR changes.
+    Leader(Box<LeaderEngine>),
+    /// Copies the leader's log (`state.leader`, `state.leader_epoch`) through a fetcher.
+    Follower,
+    /// No leader known (not yet told by the controller, or leader -1): serves nothing.
+    Offline,
+}
+
+impl Role {
+    /// `leader`, `follower` or `offline`, for logs and the admin endpoint.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Role::Leader(_) => "leader",
+            Role::Follower => "follower",
+            Role::Offline => "offline",
+        }
+    }
 }
 
 /// Everything guarded by the partition lock.
@@ -90,6 +139,59 @@ pub struct PartitionInner {
     pub log: PartitionLog,
     /// Idempotent producer table rebuilt from the log.
     pub producers: ProducerStateTable,
+    /// Leader, follower or offline.
+    pub role: Role,
+}
+
+impl PartitionInner {
+    /// The leader engine when this broker leads at `leader_epoch` (any epoch when `None`).
+    pub fn leader_engine(&mut self, leader_epoch: Option<i32>) -> Option<&mut LeaderEngine> {
+        let current = self.state.leader_epoch;
+        match &mut self.role {
+            Role::Leader(engine) if leader_epoch.is_none_or(|e| e == current) => Some(engine),
+            _ => None,
+        }
+    }
+
+    /// The Kafka error code when this broker cannot serve a leader-only request (Fetch,
+    /// ListOffsets, OffsetForLeaderEpoch) from a client that knows `current_leader_epoch`
+    /// (-1: unknown), per KIP-320: an older epoch is FENCED_LEADER_EPOCH (74), a newer one
+    /// UNKNOWN_LEADER_EPOCH (75, this broker has not learned it yet), otherwise
+    /// NOT_LEADER_OR_FOLLOWER (6) unless this broker leads.
+    pub fn serving_error(&self, current_leader_epoch: i32) -> Option<i16> {
+        if current_leader_epoch >= 0 && current_leader_epoch < self.state.leader_epoch {
+            return Some(74);
+        }
+        if current_leader_epoch > self.state.leader_epoch {
+            return Some(75);
+        }
+        if !matches!(self.role, Role::Leader(_)) {
+            return Some(6);
+        }
+        None
+    }
+
+    /// The error for a request this broker cannot serve as leader.
+    pub fn not_leader(&self) -> AppendError {
+        AppendError::NotLeader {
+            leader: self.state.leader,
+            leader_epoch: self.state.leader_epoch,
+        }
+    }
+
+    /// Applies the engine's HW moves to the published state.
+    pub fn publish(&mut self, commands: &[Command]) -> Vec<IsrProposal> {
+        let mut proposals = Vec::new();
+        for c in commands {
+            match c {
+                Command::AdvanceHighWatermark(hw) => {
+                    self.state.high_watermark = self.state.high_watermark.max(*hw)
+                }
+                Command::ProposeIsr(p) => proposals.push(p.clone()),
+            }
+        }
+        proposals
+    }
 }
 
 /// One partition of a topic.
@@ -100,6 +202,10 @@ pub struct Partition {
     /// Partition index.
     pub index: i32,
     inner: Mutex<PartitionInner>,
+    /// Bumped when this partition's log, high watermark or role changes: wakes the fetches
+    /// and acks=all produces waiting on this partition only (a broker-wide signal woke every
+    /// waiting fetch on every append).
+    changed: watch::Sender<u64>,
 }
 
 impl Partition {
@@ -109,7 +215,18 @@ impl Partition {
             topic,
             index,
             inner: Mutex::new(inner),
+            changed: watch::channel(0).0,
         }
+    }
+
+    /// Wakes whoever waits on this partition (data appended, HW moved, role changed).
+    pub fn notify_changed(&self) {
+        self.changed.send_modify(|n| *n = n.wrapping_add(1));
+    }
+
+    /// A receiver that changes whenever [`Partition::notify_changed`] is called.
+    pub fn subscribe_changed(&self) -> watch::Receiver<u64> {
+        self.changed.subscribe()
     }
 
     /// Locks the partition; a poisoned lock (a panic while appending) is surfaced as-is, since
@@ -127,6 +244,7 @@ impl Partition {
     pub fn append(
         &self,
         mut bytes: Vec<u8>,
+        acks: i16,
         faults: SeededFaults,
     ) -> Result<AppendOutcome, AppendError> {
         let header = batch::validate(&bytes)?;
@@ -143,6 +261,11 @@ impl Partition {
             ));
         }
         let mut inner = self.lock();
+        let leader_epoch = inner.state.leader_epoch;
+        match inner.leader_engine(None) {
+            Some(engine) => engine.check_produce(acks)?,
+            None => return Err(inner.not_leader()),
+        }
         let decision = if header.is_idempotent() {
             inner
                 .producers
@@ -166,10 +289,10 @@ impl Partition {
                     last_offset: original.last_offset,
                     log_start_offset: inner.log.log_start_offset(),
                     duplicate: true,
+                    leader_epoch,
                 });
             }
         }
-        let leader_epoch = inner.state.leader_epoch;
         let stored = inner.log.append(&mut bytes, leader_epoch)?;
         if stored.is_idempotent() && decision == SequenceDecision::Append {
             inner.producers.record(
@@ -183,33 +306,55 @@ impl Partition {
                 },
             );
         }
-        // Single node: the ISR is the leader alone, so the HW follows the LEO.
         let leo = inner.log.log_end_offset();
-        inner.state.high_watermark = high_watermark(leo, &[]);
+        let commands = match inner.leader_engine(None) {
+            Some(engine) => engine.handle(Event::Appended {
+                log_end_offset: leo,
+            }),
+            None => Vec::new(),
+        };
+        // Appends never propose ISR changes (only fetches and ticks do).
+        inner.publish(&commands);
         Ok(AppendOutcome {
             base_offset: stored.base_offset,
             last_offset: stored.last_offset(),
             log_start_offset: inner.log.log_start_offset(),
             duplicate: false,
+            leader_epoch,
         })
     }
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use crate::config::FlushPolicy;
     use crate::log::batch::tests::make_batch;
     use crate::log::partition_log::LogOptions;
+    use crate::replication::leader::LeaderSettings;
 
-    fn partition(dir: &std::path::Path) -> Partition {
+    /// An empty log of partition 0 in `dir` (fsync every batch), with its producer table.
+    pub(crate) fn empty_log(dir: &std::path::Path) -> (PartitionLog, ProducerStateTable) {
         let mut producers = ProducerStateTable::default();
         let opts = LogOptions {
             segment_bytes: 1 << 20,
             flush_policy: FlushPolicy::EveryBatch,
         };
         let (log, _) = PartitionLog::open(dir, 0, opts, &mut producers).expect("open");
+        (log, producers)
+    }
+
+    fn partition(dir: &std::path::Path) -> Partition {
+        let (log, producers) = empty_log(dir);
         let state = PartitionState::single_node(1, log.log_end_offset());
+        let settings = LeaderSettings {
+            node_id: 1,
+            replicas: vec![1],
+            min_insync_replicas: 1,
+            replica_lag_time_max_ms: 1_000,
+            faults: SeededFaults::NONE,
+        };
+        let engine = LeaderEngine::new(settings, 0, 0, vec![1], 0, 0, 0);
         Partition::new(
             "t".into(),
             0,
@@ -217,6 +362,7 @@ mod tests {
                 state,
                 log,
                 producers,
+                role: Role::Leader(Box::new(engine)),
             },
         )
     }
@@ -226,13 +372,13 @@ mod tests {
         let dir = tempfile::tempdir().expect("tempdir");
         let p = partition(dir.path());
         let first = p
-            .append(make_batch(5, 3, 0, 0), SeededFaults::NONE)
+            .append(make_batch(5, 3, 0, 0), -1, SeededFaults::NONE)
             .expect("append");
         let second = p
-            .append(make_batch(5, 3, 0, 5), SeededFaults::NONE)
+            .append(make_batch(5, 3, 0, 5), -1, SeededFaults::NONE)
             .expect("append");
         let retry = p
-            .append(make_batch(5, 3, 0, 0), SeededFaults::NONE)
+            .append(make_batch(5, 3, 0, 0), -1, SeededFaults::NONE)
             .expect("retry");
         assert_eq!((first.base_offset, second.base_offset), (0, 5));
         assert_eq!(
@@ -241,13 +387,14 @@ mod tests {
                 base_offset: 0,
                 last_offset: 4,
                 log_start_offset: 0,
-                duplicate: true
+                duplicate: true,
+                leader_epoch: 0,
             }
         );
         assert_eq!(p.lock().log.log_end_offset(), 10);
         assert_eq!(p.lock().state.high_watermark, 10);
         assert!(matches!(
-            p.append(make_batch(1, 3, 0, 11), SeededFaults::NONE),
+            p.append(make_batch(1, 3, 0, 11), -1, SeededFaults::NONE),
             Err(AppendError::Sequence(SequenceError::OutOfOrder { .. }))
         ));
     }
@@ -257,11 +404,12 @@ mod tests {
         let dir = tempfile::tempdir().expect("tempdir");
         let p = partition(dir.path());
         let faulty = SeededFaults::NONE.with(SeededFault::NoDedup);
-        p.append(make_batch(5, 3, 0, 0), faulty).expect("append");
-        let retry = p.append(make_batch(5, 3, 0, 0), faulty).expect("retry");
+        p.append(make_batch(5, 3, 0, 0), -1, faulty)
+            .expect("append");
+        let retry = p.append(make_batch(5, 3, 0, 0), -1, faulty).expect("retry");
         assert_eq!((retry.base_offset, retry.duplicate), (5, false));
         assert_eq!(p.lock().log.log_end_offset(), 10);
-        let next = p.append(make_batch(5, 3, 0, 5), faulty).expect("next");
+        let next = p.append(make_batch(5, 3, 0, 5), -1, faulty).expect("next");
         assert_eq!(next.base_offset, 10);
     }
 
@@ -272,15 +420,9 @@ mod tests {
         let mut two = make_batch(1, -1, -1, -1);
         two.extend(make_batch(1, -1, -1, -1));
         assert!(matches!(
-            p.append(two, SeededFaults::NONE),
+            p.append(two, -1, SeededFaults::NONE),
             Err(AppendError::Invalid(_))
         ));
         assert_eq!(p.lock().log.log_end_offset(), 0);
-    }
-
-    #[test]
-    fn high_watermark_is_min_of_isr() {
-        assert_eq!(high_watermark(10, &[]), 10);
-        assert_eq!(high_watermark(10, &[7, 12]), 7);
     }
 }

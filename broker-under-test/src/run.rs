@@ -61,6 +61,9 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         "the broker is opened once"
     );
     let controller_shutdown = shutdown_rx.clone();
+    // Liveness stops first at shutdown, so no heartbeat unfences the broker after its
+    // controlled shutdown fenced it.
+    let (liveness_stop, liveness_stopped) = watch::channel(false);
     let checkpointer = tokio::spawn(checkpoint_loop(Arc::clone(&broker), shutdown_rx.clone()));
     let server = tokio::spawn(crate::server::serve(
         Arc::clone(&broker),
@@ -70,12 +73,19 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     let controller = if config.peers.0.is_empty() {
         None
     } else {
-        let (node, liveness) = start_controller(&config, &advertised, controller_shutdown).await?;
+        let (node, liveness) =
+            start_controller(&config, &advertised, broker.incarnation, liveness_stopped).await?;
         assert!(
-            admin_state.controller.set(Arc::clone(&node)).is_ok(),
+            admin_state.controller.set(Arc::clone(&node)).is_ok()
+                && broker.controller.set(Arc::clone(&node)).is_ok(),
             "the controller is started once"
         );
-        Some((node, liveness))
+        let manager = tokio::spawn(crate::replication::manager::run(
+            Arc::clone(&broker),
+            Arc::clone(&node),
+            controller_shutdown,
+        ));
+        Some((node, liveness, manager))
     };
     broker.set_ready();
     tracing::info!(kafka = %bound, admin = %config.admin_listen, advertised = ?advertised, "broker serving");
@@ -87,6 +97,20 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         _ = int.recv() => "SIGINT",
     };
     tracing::info!(signal = which, "shutting down: stop accepting, flush, exit");
+    let controller = match controller {
+        Some((node, liveness, manager)) => {
+            liveness_stop.send_replace(true);
+            if tokio::time::timeout(Duration::from_secs(5), liveness)
+                .await
+                .is_err()
+            {
+                tracing::warn!(task = "controller liveness", "did not stop within 5 s");
+            }
+            liveness::controlled_shutdown(&node, config.node_id).await;
+            Some((node, manager))
+        }
+        None => None,
+    };
     shutdown_tx.send_replace(true);
     for (name, task) in [
         ("kafka listener", server),
@@ -100,12 +124,12 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
             tracing::warn!(task = name, "did not stop within 5 s");
         }
     }
-    if let Some((node, liveness)) = controller {
-        if tokio::time::timeout(Duration::from_secs(5), liveness)
+    if let Some((node, manager)) = controller {
+        if tokio::time::timeout(Duration::from_secs(5), manager)
             .await
             .is_err()
         {
-            tracing::warn!(task = "controller liveness", "did not stop within 5 s");
+            tracing::warn!(task = "replica manager", "did not stop within 5 s");
         }
         node.shutdown().await;
     }
@@ -118,6 +142,7 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
 async fn start_controller(
     config: &Config,
     advertised: &(String, i32),
+    incarnation: u64,
     shutdown: watch::Receiver<bool>,
 ) -> anyhow::Result<(Arc<ControllerNode>, tokio::task::JoinHandle<()>)> {
     let settings = ControllerSettings {
@@ -135,13 +160,13 @@ async fn start_controller(
     );
     let liveness = tokio::spawn(liveness::run(
         Arc::clone(&node),
-        config.peers.clone(),
         LivenessSettings {
             node_id: config.node_id,
             host: advertised.0.clone(),
             port: advertised.1,
             heartbeat_ms: config.heartbeat_interval_ms,
             session_timeout_ms: config.session_timeout_ms,
+            incarnation,
         },
         shutdown,
     ));

@@ -21,6 +21,13 @@ pub enum MetadataCommand {
         port: i32,
         /// Controller time of the registration.
         now_ms: u64,
+        /// Identifies one run of the broker process (fresh at every start). A registration
+        /// with a new incarnation while the old one is still live is an unclean restart:
+        /// the controller fences the old incarnation first (Kafka's
+        /// `handleBrokerUncleanShutdown`), so the restarted broker leads nothing until it
+        /// has caught up as a follower.
+        #[serde(default)]
+        incarnation: u64,
     },
     /// A broker's periodic heartbeat (BrokerHeartbeat); unfences a fenced broker.
     Heartbeat {
@@ -39,6 +46,9 @@ pub enum MetadataCommand {
     CreateTopic {
         /// Topic name.
         name: String,
+        /// Topic id (KIP-516), 32 hex digits, chosen by the broker that forwarded CreateTopics.
+        #[serde(default)]
+        topic_id: String,
         /// Partition count.
         partitions: i32,
         /// Replicas per partition.

@@ -13,9 +13,8 @@ use std::time::Duration;
 use tokio::sync::watch;
 
 use super::commands::{MetadataCommand, MetadataError};
-use super::node::{now_ms, ControllerError, ControllerNode, Peers};
+use super::node::{now_ms, ControllerNode};
 use super::raft_types::ControllerResponse;
-use super::transport::propose_remote;
 
 /// What the loop needs to know about this broker.
 #[derive(Debug, Clone)]
@@ -30,37 +29,31 @@ pub struct LivenessSettings {
     pub heartbeat_ms: u64,
     /// Session timeout after which the leader fences a silent broker (`broker.session.timeout.ms`).
     pub session_timeout_ms: u64,
+    /// This process's incarnation (fresh at every start), sent with the registration.
+    pub incarnation: u64,
 }
 
-async fn send(
-    node: &ControllerNode,
-    peers: &Peers,
-    node_id: i32,
-    cmd: MetadataCommand,
-    limit: Duration,
-) -> Result<ControllerResponse, String> {
-    let leader = node.leader().await.ok_or("no controller leader yet")?;
-    if leader == node_id {
-        return node
-            .propose(cmd)
-            .await
-            .map_err(|e: ControllerError| e.to_string());
+/// Controlled shutdown (Kafka's ControlledShutdown): before a broker stops on SIGTERM it
+/// asks the active controller to fence it, which moves its leaderships to other ISR members
+/// and takes it out of every ISR at once, instead of after a session timeout of
+/// unavailability. Its next registration (restart) unfences it. Best effort: without a
+/// reachable controller the broker is fenced later by its missed heartbeats.
+pub async fn controlled_shutdown(node: &ControllerNode, broker_id: i32) {
+    let cmd = MetadataCommand::FenceBroker { broker_id };
+    match node.propose_via_leader(cmd, Duration::from_secs(3)).await {
+        Ok(ControllerResponse(Ok(_))) => {
+            tracing::info!(broker_id, "controlled shutdown: fenced, leaderships moved")
+        }
+        Ok(ControllerResponse(Err(e))) => {
+            tracing::warn!(broker_id, error = %e, "controlled shutdown refused")
+        }
+        Err(e) => tracing::warn!(broker_id, error = %e, "controlled shutdown not delivered"),
     }
-    let addr = &peers
-        .0
-        .iter()
-        .find(|p| p.id == leader)
-        .ok_or_else(|| format!("leader {leader} is not in --peers"))?
-        .addr;
-    propose_remote(addr, cmd, limit)
-        .await
-        .map_err(|e| format!("controller {leader}: {e}"))
 }
 
 /// Runs until `shutdown` flips: register, heartbeat, and (as leader) fence expired brokers.
 pub async fn run(
     node: Arc<ControllerNode>,
-    peers: Peers,
     settings: LivenessSettings,
     mut shutdown: watch::Receiver<bool>,
 ) {
@@ -84,9 +77,10 @@ pub async fn run(
                 host: settings.host.clone(),
                 port: settings.port,
                 now_ms: 0,
+                incarnation: settings.incarnation,
             }
         };
-        match send(&node, &peers, settings.node_id, cmd, limit).await {
+        match node.propose_via_leader(cmd, limit).await {
             Ok(ControllerResponse(Ok(_))) => {
                 if !registered {
                     tracing::info!(

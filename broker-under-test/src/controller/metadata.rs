@@ -23,6 +23,9 @@ pub struct BrokerRecord {
     pub last_heartbeat_ms: u64,
     /// Fenced brokers lead nothing and are in no ISR.
     pub fenced: bool,
+    /// The registered process incarnation (see `MetadataCommand::RegisterBroker`).
+    #[serde(default)]
+    pub incarnation: u64,
 }
 
 /// Leadership and ISR of one partition (Kafka's PartitionRecord).
@@ -43,6 +46,9 @@ pub struct PartitionRecord {
 /// A topic and its partitions.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TopicRecord {
+    /// Topic id (KIP-516), 32 hex digits.
+    #[serde(default)]
+    pub topic_id: String,
     /// `min.insync.replicas`.
     pub min_insync_replicas: i32,
     /// `unclean.leader.election.enable`.
@@ -69,7 +75,18 @@ impl MetadataState {
                 host,
                 port,
                 now_ms,
+                incarnation,
             } => {
+                let mut changes = Vec::new();
+                let restarted = self
+                    .brokers
+                    .get(broker_id)
+                    .is_some_and(|b| !b.fenced && b.incarnation != *incarnation);
+                if restarted {
+                    // Unclean restart: the old incarnation's leaderships and ISR places go
+                    // first, as if its session had expired.
+                    changes.extend(self.fence(*broker_id)?);
+                }
                 let was_fenced = self.brokers.get(broker_id).is_none_or(|b| b.fenced);
                 self.brokers.insert(
                     *broker_id,
@@ -78,13 +95,13 @@ impl MetadataState {
                         port: *port,
                         last_heartbeat_ms: *now_ms,
                         fenced: false,
+                        incarnation: *incarnation,
                     },
                 );
-                Ok(if was_fenced {
-                    self.unfenced(*broker_id)
-                } else {
-                    Vec::new()
-                })
+                if was_fenced {
+                    changes.extend(self.unfenced(*broker_id));
+                }
+                Ok(changes)
             }
             MetadataCommand::Heartbeat { broker_id, now_ms } => {
                 let b = self
@@ -101,12 +118,14 @@ impl MetadataState {
             MetadataCommand::FenceBroker { broker_id } => self.fence(*broker_id),
             MetadataCommand::CreateTopic {
                 name,
+                topic_id,
                 partitions,
                 replication_factor,
                 min_insync_replicas,
                 unclean_leader_election,
             } => self.create_topic(
                 name,
+                topic_id,
                 *partitions,
                 *replication_factor,
                 *min_insync_replicas,
@@ -216,6 +235,7 @@ impl MetadataState {
     fn create_topic(
         &mut self,
         name: &str,
+        topic_id: &str,
         partitions: i32,
         replication_factor: i16,
         min_insync_replicas: i32,
@@ -264,6 +284,7 @@ impl MetadataState {
         self.topics.insert(
             name.to_string(),
             TopicRecord {
+                topic_id: topic_id.to_string(),
                 min_insync_replicas,
                 unclean_leader_election,
                 partitions: records,

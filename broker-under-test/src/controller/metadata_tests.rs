@@ -9,6 +9,7 @@ fn register(s: &mut MetadataState, id: i32, now_ms: u64) -> Vec<MetadataChange> 
         host: "127.0.0.1".into(),
         port: 9090 + id,
         now_ms,
+        incarnation: 1,
     })
     .expect("register")
 }
@@ -20,6 +21,7 @@ fn cluster(unclean: bool) -> MetadataState {
     }
     s.apply(&MetadataCommand::CreateTopic {
         name: "t".into(),
+        topic_id: String::new(),
         partitions: 3,
         replication_factor: 3,
         min_insync_replicas: 2,
@@ -60,6 +62,7 @@ fn topics_are_assigned_round_robin_with_the_first_replica_leading() {
     let mut s = s;
     let too_many = MetadataCommand::CreateTopic {
         name: "u".into(),
+        topic_id: String::new(),
         partitions: 1,
         replication_factor: 4,
         min_insync_replicas: 1,
@@ -68,6 +71,7 @@ fn topics_are_assigned_round_robin_with_the_first_replica_leading() {
     assert_eq!(s.apply(&too_many).map_err(|e| e.code()), Err(38));
     let again = MetadataCommand::CreateTopic {
         name: "t".into(),
+        topic_id: String::new(),
         partitions: 1,
         replication_factor: 1,
         min_insync_replicas: 1,
@@ -213,4 +217,40 @@ fn heartbeats_from_unknown_brokers_are_refused() {
     let json = serde_json::to_string(&hb).expect("serialize");
     let back: MetadataCommand = serde_json::from_str(&json).expect("deserialize");
     assert_eq!(back, hb, "commands survive the Raft log's encoding");
+}
+
+#[test]
+fn a_restarted_broker_loses_its_leaderships_before_it_is_live_again() {
+    let mut s = cluster(false);
+    let led: Vec<i32> = (0..3)
+        .filter(|&p| s.partition("t", p).map(|r| r.leader) == Some(1))
+        .collect();
+    assert!(!led.is_empty(), "broker 1 leads something");
+    // Same incarnation: a repeated registration changes nothing.
+    assert!(register(&mut s, 1, 5).is_empty());
+    let changes = s
+        .apply(&MetadataCommand::RegisterBroker {
+            broker_id: 1,
+            host: "127.0.0.1".into(),
+            port: 9091,
+            now_ms: 6,
+            incarnation: 2,
+        })
+        .expect("re-register");
+    assert!(changes.contains(&MetadataChange::BrokerFenced(1)));
+    assert!(changes.contains(&MetadataChange::BrokerUnfenced(1)));
+    for p in led {
+        let r = s.partition("t", p).expect("partition");
+        assert_ne!(
+            r.leader, 1,
+            "partition {p} moved away from the restarted broker"
+        );
+        assert_eq!(r.leader_epoch, 1);
+        assert!(
+            !r.isr.contains(&1),
+            "the restarted broker must catch up to rejoin"
+        );
+    }
+    assert!(!s.brokers[&1].fenced);
+    assert_eq!(s.brokers[&1].incarnation, 2);
 }

@@ -118,6 +118,10 @@ pub struct ControllerNode {
     pub state: ControllerStateMachine,
     /// The bound controller address.
     pub local_addr: SocketAddr,
+    /// This voter's (and broker's) id.
+    pub node_id: i32,
+    /// All voters, for forwarding proposals to the leader.
+    pub peers: Peers,
     server: JoinHandle<()>,
 }
 
@@ -136,12 +140,14 @@ pub fn stamp(cmd: MetadataCommand) -> MetadataCommand {
             broker_id,
             host,
             port,
+            incarnation,
             ..
         } => MetadataCommand::RegisterBroker {
             broker_id,
             host,
             port,
             now_ms: now_ms(),
+            incarnation,
         },
         MetadataCommand::Heartbeat { broker_id, .. } => MetadataCommand::Heartbeat {
             broker_id,
@@ -203,6 +209,8 @@ impl ControllerNode {
             raft,
             state,
             local_addr,
+            node_id: settings.node_id,
+            peers: settings.peers,
             server,
         })
     }
@@ -212,7 +220,9 @@ impl ControllerNode {
         &self,
         cmd: MetadataCommand,
     ) -> Result<ControllerResponse, ControllerError> {
-        match self.raft.client_write(cmd).await {
+        // Stamped here too: a broker's own registration and heartbeats reach its controller
+        // locally when it leads the quorum, and must carry the leader's clock like any other.
+        match self.raft.client_write(stamp(cmd)).await {
             Ok(resp) => Ok(resp.data),
             Err(RaftError::APIError(ClientWriteError::ForwardToLeader(f))) => {
                 Err(ControllerError::NotController {
@@ -221,6 +231,34 @@ impl ControllerNode {
             }
             Err(e) => Err(ControllerError::Raft(e.to_string())),
         }
+    }
+
+    /// Commits `cmd` through whichever voter leads the quorum now, within `limit`: locally
+    /// when this node leads, else over the controller transport (how a KRaft broker reaches the active
+    /// controller for registrations, heartbeats, CreateTopics and AlterPartition).
+    pub async fn propose_via_leader(
+        &self,
+        cmd: MetadataCommand,
+        limit: std::time::Duration,
+    ) -> Result<ControllerResponse, String> {
+        let leader = self.leader().await.ok_or("no controller leader yet")?;
+        if leader == self.node_id {
+            // Bounded like the remote path: a leader that lost its quorum cannot commit.
+            return match tokio::time::timeout(limit, self.propose(cmd)).await {
+                Ok(result) => result.map_err(|e| e.to_string()),
+                Err(_) => Err(format!("not committed within {limit:?} (no quorum?)")),
+            };
+        }
+        let addr = &self
+            .peers
+            .0
+            .iter()
+            .find(|p| p.id == leader)
+            .ok_or_else(|| format!("leader {leader} is not in --peers"))?
+            .addr;
+        transport::propose_remote(addr, cmd, limit)
+            .await
+            .map_err(|e| format!("controller {leader}: {e}"))
     }
 
     /// The current quorum leader, if one is known.

@@ -56,6 +56,7 @@ fn register(id: i32) -> MetadataCommand {
         host: "127.0.0.1".into(),
         port: 9000 + id,
         now_ms: 1,
+        incarnation: 1,
     }
 }
 
@@ -131,6 +132,7 @@ async fn three_voters_elect_replicate_fail_over_and_recover() {
     let new_leader = new_leader.expect("new leader");
     let create = MetadataCommand::CreateTopic {
         name: "t".into(),
+        topic_id: String::new(),
         partitions: 2,
         replication_factor: 3,
         min_insync_replicas: 2,

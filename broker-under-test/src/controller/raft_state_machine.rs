@@ -14,6 +14,7 @@ use openraft::alias::{SnapshotMetaOf, SnapshotOf, StoredMembershipOf};
 use openraft::storage::{EntryResponder, RaftStateMachine};
 use openraft::{EntryPayload, RaftSnapshotBuilder, SnapshotMeta, StoredMembership};
 use serde::{Deserialize, Serialize};
+use tokio::sync::watch;
 
 use super::metadata::MetadataState;
 use super::raft_types::{ControllerLogId, ControllerResponse, ControllerTypes};
@@ -36,12 +37,33 @@ struct Inner {
 }
 
 /// The state machine; clones share the state (the broker reads metadata through a clone).
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct ControllerStateMachine {
     inner: Arc<Mutex<Inner>>,
+    applied: Arc<watch::Sender<u64>>,
+}
+
+impl Default for ControllerStateMachine {
+    fn default() -> Self {
+        ControllerStateMachine {
+            inner: Arc::default(),
+            applied: Arc::new(watch::channel(0).0),
+        }
+    }
 }
 
 impl ControllerStateMachine {
+    /// A receiver that changes whenever entries were applied or a snapshot installed: the
+    /// broker's replica manager wakes on it to follow leadership and ISR changes (Kafka
+    /// brokers follow the metadata log the same way).
+    pub fn subscribe(&self) -> watch::Receiver<u64> {
+        self.applied.subscribe()
+    }
+
+    fn notify_applied(&self) {
+        self.applied.send_modify(|n| *n = n.wrapping_add(1));
+    }
+
     /// A copy of the current metadata (for the broker and the admin endpoint).
     pub fn metadata(&self) -> io::Result<MetadataState> {
         Ok(self.lock()?.data.metadata.clone())
@@ -115,6 +137,7 @@ impl RaftStateMachine<ControllerTypes> for ControllerStateMachine {
             if let Some(responder) = responder {
                 responder.send(response);
             }
+            self.notify_applied();
         }
         Ok(())
     }
@@ -133,6 +156,8 @@ impl RaftStateMachine<ControllerTypes> for ControllerStateMachine {
         let mut inner = self.lock()?;
         inner.data = data;
         inner.snapshot = Some((meta.clone(), snapshot));
+        drop(inner);
+        self.notify_applied();
         Ok(())
     }
 

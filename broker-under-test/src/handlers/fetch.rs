@@ -1,6 +1,12 @@
 //! Fetch: serves whole record batches below the high watermark (or the last stable offset for
 //! read_committed), waiting up to `max_wait_ms` for `min_bytes` to accumulate.
 //!
+//! Only the leader serves. A fetch with a replica id (>= 0) comes from a follower: it is served
+//! up to the log end offset, and its fetch offset is the follower's LEO, which the leader's
+//! engine uses to advance the high watermark and to keep or expel the follower from the ISR
+//! (Kafka's `updateFollowerFetchState`). `current_leader_epoch` (KIP-320) is checked:
+//! older than ours is FENCED_LEADER_EPOCH, newer is UNKNOWN_LEADER_EPOCH.
+//!
 //! Fetch sessions (KIP-227) are not created: every response carries session id 0, which tells
 //! the client to keep sending full fetch requests.
 
@@ -8,8 +14,12 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use kafka_protocol::messages::fetch_response::{FetchableTopicResponse, PartitionData};
-use kafka_protocol::messages::{FetchRequest, FetchResponse};
+use kafka_protocol::messages::fetch_response::{
+    FetchableTopicResponse, LeaderIdAndEpoch, PartitionData,
+};
+use kafka_protocol::messages::{BrokerId, FetchRequest, FetchResponse};
+
+use tokio::sync::watch;
 
 use crate::broker::Broker;
 use crate::faults::{SeededFault, SeededFaults};
@@ -22,24 +32,33 @@ const READ_COMMITTED: i8 = 1;
 pub async fn handle(broker: &Arc<Broker>, req: FetchRequest) -> FetchResponse {
     let wait = Duration::from_millis(u64::try_from(req.max_wait_ms).unwrap_or(0)).min(MAX_WAIT_CAP);
     let deadline = Instant::now() + wait;
-    let mut appended = broker.subscribe_appended();
-    let req = Arc::new(req);
+    // Only the requested partitions' changes wake this fetch.
+    let mut changes: Vec<watch::Receiver<u64>> = req
+        .topics
+        .iter()
+        .flat_map(|t| {
+            t.partitions
+                .iter()
+                .filter_map(|p| broker.partition(t.topic.as_str(), p.partition))
+        })
+        .map(|p| p.subscribe_changed())
+        .collect();
     loop {
-        appended.borrow_and_update();
-        let (b, r) = (Arc::clone(broker), Arc::clone(&req));
-        let gathered = tokio::task::spawn_blocking(move || gather(&b, &r)).await;
-        let (response, bytes, errors) = match gathered {
-            Ok(g) => g,
-            Err(e) => {
-                tracing::error!(error = %e, "fetch task failed");
-                return FetchResponse::default().with_error_code(-1);
-            }
-        };
+        if req.replica_id.0 >= 0 {
+            record_follower_fetch(broker, &req);
+        }
+        for c in &mut changes {
+            c.borrow_and_update();
+        }
+        // Reads come from the page cache and are bounded by max_bytes: done inline.
+        let (response, bytes, errors) = tokio::task::block_in_place(|| gather(broker, &req));
         let now = Instant::now();
-        if bytes >= i64::from(req.min_bytes) || errors || now >= deadline {
+        if bytes >= i64::from(req.min_bytes) || errors || now >= deadline || changes.is_empty() {
             return response;
         }
-        if tokio::time::timeout(deadline - now, appended.changed())
+        let any_change =
+            futures_util::future::select_all(changes.iter_mut().map(|c| Box::pin(c.changed())));
+        if tokio::time::timeout(deadline - now, any_change)
             .await
             .is_err()
         {
@@ -59,7 +78,30 @@ pub fn serve_limit(high_watermark: i64, log_end_offset: i64, faults: SeededFault
     }
 }
 
+/// Feeds each partition's follower fetch offset to its leader engine; a HW move wakes the
+/// produces waiting for acks=all (and consumers' fetches), an ISR expansion goes to the
+/// controller.
+fn record_follower_fetch(broker: &Arc<Broker>, req: &FetchRequest) {
+    let now = crate::controller::node::now_ms();
+    for topic in &req.topics {
+        for fp in &topic.partitions {
+            let Some(partition) = broker.partition(topic.topic.as_str(), fp.partition) else {
+                continue;
+            };
+            let (moved, proposals) =
+                partition.follower_fetched(req.replica_id.0, fp.fetch_offset, now);
+            if moved {
+                partition.notify_changed();
+            }
+            for proposal in proposals {
+                crate::replication::alter::send(broker, &partition, proposal);
+            }
+        }
+    }
+}
+
 fn gather(broker: &Broker, req: &FetchRequest) -> (FetchResponse, i64, bool) {
+    let from_follower = req.replica_id.0 >= 0;
     let mut remaining = i64::from(req.max_bytes.max(0));
     let mut total = 0i64;
     let mut errors = false;
@@ -76,10 +118,23 @@ fn gather(broker: &Broker, req: &FetchRequest) -> (FetchResponse, i64, bool) {
                 continue;
             };
             let inner = partition.lock();
+            if let Some(code) = inner.serving_error(fp.current_leader_epoch) {
+                errors = true;
+                let current = LeaderIdAndEpoch::default()
+                    .with_leader_id(BrokerId(inner.state.leader))
+                    .with_leader_epoch(inner.state.leader_epoch);
+                parts.push(data.with_error_code(code).with_current_leader(current));
+                continue;
+            }
             let hw = inner.state.high_watermark;
+            let leo = inner.log.log_end_offset();
             // No transactions: the last stable offset is the high watermark, so both isolation
-            // levels read up to the same limit.
-            let limit = serve_limit(hw, inner.log.log_end_offset(), broker.config.seeded_faults);
+            // levels read up to the same limit. Followers copy everything the leader has.
+            let limit = if from_follower {
+                leo
+            } else {
+                serve_limit(hw, leo, broker.config.seeded_faults)
+            };
             let log_start = inner.log.log_start_offset();
             let data = data
                 .with_high_watermark(hw)
@@ -90,7 +145,9 @@ fn gather(broker: &Broker, req: &FetchRequest) -> (FetchResponse, i64, bool) {
             } else {
                 data
             };
-            if fp.fetch_offset < log_start || fp.fetch_offset > limit {
+            // Between the HW and the LEO is in range (a new leader's HW may still trail what
+            // the old one had exposed): the answer is empty until the HW moves.
+            if fp.fetch_offset < log_start || fp.fetch_offset > leo {
                 tracing::warn!(topic = %topic.topic.as_str(), partition = fp.partition, fetch_offset = fp.fetch_offset, log_start, hw, code = 1, "Fetch OFFSET_OUT_OF_RANGE");
                 errors = true;
                 parts.push(data.with_error_code(1));

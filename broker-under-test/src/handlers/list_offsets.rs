@@ -1,5 +1,6 @@
 //! ListOffsets: earliest (-2), latest (-1, the high watermark or last stable offset) and
 //! by-timestamp lookups (batch granularity: the first batch whose max timestamp is >= t).
+//! Only the leader answers (KIP-320 epoch checks as for Fetch).
 
 use kafka_protocol::messages::list_offsets_response::{
     ListOffsetsPartitionResponse, ListOffsetsTopicResponse,
@@ -28,6 +29,9 @@ pub fn handle(broker: &Broker, req: &ListOffsetsRequest, version: i16) -> ListOf
                         return resp.with_error_code(3);
                     };
                     let inner = partition.lock();
+                    if let Some(code) = inner.serving_error(lp.current_leader_epoch) {
+                        return resp.with_error_code(code);
+                    }
                     // leader_epoch exists from v4; older encodings refuse a non-default value.
                     let resp = if version >= 4 {
                         resp.with_leader_epoch(inner.state.leader_epoch)

@@ -7,6 +7,7 @@ pub mod find_coordinator;
 pub mod init_producer_id;
 pub mod list_offsets;
 pub mod metadata;
+pub mod offset_for_leader_epoch;
 pub mod produce;
 pub mod unsupported;
 
@@ -24,9 +25,14 @@ pub async fn dispatch(
 ) -> Option<ResponseKind> {
     Some(match body {
         RequestKind::ApiVersions(_) => ResponseKind::ApiVersions(api_versions::response(0)),
-        RequestKind::Metadata(r) => ResponseKind::Metadata(metadata::handle(broker, &r, version)),
+        RequestKind::Metadata(r) => {
+            ResponseKind::Metadata(metadata::handle(broker, &r, version).await)
+        }
         RequestKind::CreateTopics(r) => {
-            ResponseKind::CreateTopics(create_topics::handle(broker, &r))
+            ResponseKind::CreateTopics(create_topics::handle(broker, &r).await)
+        }
+        RequestKind::OffsetForLeaderEpoch(r) => {
+            ResponseKind::OffsetForLeaderEpoch(offset_for_leader_epoch::handle(broker, &r))
         }
         RequestKind::InitProducerId(r) => {
             ResponseKind::InitProducerId(init_producer_id::handle(broker, &r, version))

@@ -1,8 +1,11 @@
 //! Produce: validates each partition's record batch, runs the idempotence check, appends
 //! (fsync per flush policy) and answers with the assigned or original base offset.
 //!
-//! Single node: acks=1 and acks=all are answered once the leader appended (the ISR is the
-//! leader alone, so the high watermark already covers the batch); acks=0 gets no response.
+//! Only the partition's leader appends (others answer NOT_LEADER_OR_FOLLOWER); acks=all is
+//! refused NOT_ENOUGH_REPLICAS while the ISR is below `min.insync.replicas`, and answered once
+//! the high watermark passes the batch (followers have it), REQUEST_TIMED_OUT after the
+//! request's timeout, NOT_LEADER_OR_FOLLOWER if leadership moves meanwhile. acks=0 gets no
+//! response.
 
 use std::sync::Arc;
 
@@ -10,10 +13,11 @@ use kafka_protocol::messages::produce_response::{PartitionProduceResponse, Topic
 use kafka_protocol::messages::{ProduceRequest, ProduceResponse};
 use kafka_protocol::protocol::StrBytes;
 
-use crate::ack::{self, AckDecision};
+use crate::ack::AckDecision;
 use crate::broker::Broker;
-use crate::partition::{AppendError, Partition};
+use crate::partition::{AppendError, AppendOutcome, Partition};
 use crate::producer::state::SequenceError;
+use crate::replication::leader::NotEnoughReplicas;
 
 /// Kafka error code for an append failure.
 pub fn error_code(e: &AppendError) -> i16 {
@@ -23,34 +27,46 @@ pub fn error_code(e: &AppendError) -> i16 {
         AppendError::Sequence(SequenceError::OutOfOrder { .. }) => 45,
         AppendError::Sequence(SequenceError::StaleEpoch { .. }) => 47,
         AppendError::Storage(_) => 56,
+        AppendError::NotLeader { .. } => 6,
+        AppendError::NotEnoughReplicas(_) => NotEnoughReplicas::CODE,
     }
 }
 
-/// Waits, per `ack::decide`, until the high watermark passes `last_offset`; returns the error
-/// code for the partition (0, or REQUEST_TIMED_OUT after `timeout_ms`). On one node the HW
-/// already equals the LEO after an append, so this returns at once; part 2's followers
-/// advance the HW and signal through the same "appended" channel.
+/// Waits until the leader engine's acknowledgement rule (`ack::decide`: the high watermark
+/// has passed `last_offset`, or the `ack-before-replication` fault) lets the produce be
+/// answered; returns the partition's error code: 0, REQUEST_TIMED_OUT (7) after
+/// `timeout_ms`, or NOT_LEADER_OR_FOLLOWER (6) once this broker no longer leads at the epoch
+/// the batch was appended in (it may be truncated away by the new leader).
 async fn await_acks(
-    broker: &Broker,
     partition: &Partition,
     acks: i16,
-    last_offset: i64,
+    outcome: &AppendOutcome,
     timeout_ms: i32,
 ) -> i16 {
-    let mut changed = broker.subscribe_appended();
+    let mut changed = partition.subscribe_changed();
     let deadline = tokio::time::Instant::now()
         + std::time::Duration::from_millis(u64::try_from(timeout_ms).unwrap_or(0));
     loop {
         changed.borrow_and_update();
-        let hw = partition.lock().state.high_watermark;
-        if ack::decide(acks, last_offset, hw, broker.config.seeded_faults) == AckDecision::Respond {
+        let (decision, hw) = {
+            let mut inner = partition.lock();
+            let hw = inner.state.high_watermark;
+            match inner.leader_engine(Some(outcome.leader_epoch)) {
+                Some(engine) => (engine.ack_decision(acks, outcome.last_offset), hw),
+                None => {
+                    tracing::warn!(topic = %partition.topic, partition = partition.index, last_offset = outcome.last_offset, code = 6, "leadership moved while acks=all was waiting");
+                    return 6;
+                }
+            }
+        };
+        if decision == AckDecision::Respond {
             return 0;
         }
         if tokio::time::timeout_at(deadline, changed.changed())
             .await
             .is_err()
         {
-            tracing::warn!(topic = %partition.topic, partition = partition.index, last_offset, hw, code = 7, "acks=all timed out waiting for the high watermark");
+            tracing::warn!(topic = %partition.topic, partition = partition.index, last_offset = outcome.last_offset, hw, code = 7, "acks=all timed out waiting for the high watermark");
             return 7;
         }
     }
@@ -65,7 +81,6 @@ pub async fn handle(broker: &Arc<Broker>, req: ProduceRequest) -> Option<Produce
         tracing::warn!(acks, code = 21, "Produce refused: INVALID_REQUIRED_ACKS");
     }
     let mut responses = Vec::with_capacity(req.topic_data.len());
-    let mut appended = false;
     for topic in req.topic_data {
         let name = topic.name.as_str().to_string();
         let mut partitions = Vec::with_capacity(topic.partition_data.len());
@@ -88,16 +103,16 @@ pub async fn handle(broker: &Arc<Broker>, req: ProduceRequest) -> Option<Produce
             let p = Arc::clone(&partition);
             let faults = broker.config.seeded_faults;
             let outcome =
-                tokio::task::spawn_blocking(move || p.append(records.to_vec(), faults)).await;
+                tokio::task::spawn_blocking(move || p.append(records.to_vec(), acks, faults)).await;
             let resp = match outcome {
                 Ok(Ok(outcome)) => {
                     if outcome.duplicate {
                         tracing::info!(topic = %name, partition = pd.index, base_offset = outcome.base_offset, "retried batch acknowledged with its original offset, not appended");
                     } else {
-                        appended = true;
+                        // Followers long-polling for data wake up now, not after the loop.
+                        partition.notify_changed();
                     }
-                    let code =
-                        await_acks(broker, &partition, acks, outcome.last_offset, timeout_ms).await;
+                    let code = await_acks(&partition, acks, &outcome, timeout_ms).await;
                     resp.with_error_code(code)
                         .with_base_offset(outcome.base_offset)
                         .with_log_start_offset(outcome.log_start_offset)
@@ -120,9 +135,6 @@ pub async fn handle(broker: &Arc<Broker>, req: ProduceRequest) -> Option<Produce
                 .with_name(topic.name)
                 .with_partition_responses(partitions),
         );
-    }
-    if appended {
-        broker.notify_appended();
     }
     if acks == 0 {
         return None;

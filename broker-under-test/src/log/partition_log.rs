@@ -201,22 +201,59 @@ impl PartitionLog {
         &self.epochs
     }
 
+    /// Records that `epoch` starts at `start_offset` (a new leader, before its first append).
+    pub fn assign_leader_epoch(&mut self, epoch: i32, start_offset: i64) {
+        self.epochs.assign(epoch, start_offset);
+    }
+
     /// The OffsetForLeaderEpoch answer of this log for `epoch` (what a follower asks the
     /// leader before truncating, KIP-101).
     pub fn end_offset_for_epoch(&self, epoch: i32) -> EpochEnd {
         self.epochs.end_offset_for(epoch, self.log_end_offset)
     }
 
-    /// Appends one validated batch: assigns it the next offsets and `leader_epoch`, rolls the
-    /// segment when full, and fsyncs according to the flush policy. Returns the stored header.
+    /// Appends one validated batch as leader: assigns it the next offsets and `leader_epoch`,
+    /// rolls the segment when full, and fsyncs according to the flush policy. Returns the
+    /// stored header.
     pub fn append(&mut self, bytes: &mut [u8], leader_epoch: i32) -> Result<BatchHeader, LogError> {
-        let base_offset = self.log_end_offset;
-        super::batch::assign(bytes, base_offset, leader_epoch);
+        super::batch::assign(bytes, self.log_end_offset, leader_epoch);
         let header = super::batch::parse_header(bytes).map_err(|e| LogError::Io {
             context: "re-parse assigned batch",
             path: self.dir.clone(),
             source: std::io::Error::new(std::io::ErrorKind::InvalidData, e.to_string()),
         })?;
+        self.store(bytes, &header)?;
+        Ok(header)
+    }
+
+    /// Appends a batch copied from the leader as it is (offsets and partition leader epoch
+    /// already assigned there): how a follower's log stays a prefix-copy of the leader's.
+    /// The batch must start exactly at this log's end offset.
+    pub fn append_replicated(&mut self, bytes: &[u8]) -> Result<BatchHeader, LogError> {
+        let header = super::batch::validate(bytes).map_err(|e| LogError::Io {
+            context: "validate replicated batch",
+            path: self.dir.clone(),
+            source: std::io::Error::new(std::io::ErrorKind::InvalidData, e.to_string()),
+        })?;
+        if header.base_offset != self.log_end_offset {
+            return Err(LogError::Io {
+                context: "append replicated batch",
+                path: self.dir.clone(),
+                source: std::io::Error::new(
+                    std::io::ErrorKind::InvalidData,
+                    format!(
+                        "batch starts at offset {} but the log ends at {}",
+                        header.base_offset, self.log_end_offset
+                    ),
+                ),
+            });
+        }
+        self.store(bytes, &header)?;
+        Ok(header)
+    }
+
+    fn store(&mut self, bytes: &[u8], header: &BatchHeader) -> Result<(), LogError> {
+        let base_offset = header.base_offset;
         let active_full = self.segments.last().is_some_and(|s| {
             s.size() > 0 && s.size() + bytes.len() as u64 > self.options.segment_bytes
         });
@@ -230,10 +267,11 @@ impl PartitionLog {
             unreachable!("a partition log always has an active segment");
         };
         active
-            .append(bytes, &header)
+            .append(bytes, header)
             .map_err(io("append to segment", &self.dir))?;
         self.log_end_offset = header.last_offset() + 1;
-        self.epochs.assign(leader_epoch, base_offset);
+        self.epochs
+            .assign(header.partition_leader_epoch, base_offset);
         self.unflushed_messages += header.records_count as u64;
         let flush_now = match self.options.flush_policy {
             FlushPolicy::EveryBatch => true,
@@ -243,7 +281,7 @@ impl PartitionLog {
         if flush_now {
             self.flush()?;
         }
-        Ok(header)
+        Ok(())
     }
 
     /// fsyncs every segment written since the recovery point and advances the recovery point.

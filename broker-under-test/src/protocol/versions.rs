@@ -2,7 +2,8 @@
 //!
 //! Only versions whose every field is honoured are listed. Fetch stops at v12 because v13+
 //! address topics by id only; Produce at v9 (flexible) because v10+ add leader-discovery fields
-//! (KIP-951) this broker does not fill yet.
+//! (KIP-951) this broker does not fill yet. OffsetForLeaderEpoch starts at v2 (the first with
+//! `current_leader_epoch`, KIP-320).
 
 use kafka_protocol::messages::ApiKey;
 
@@ -16,6 +17,7 @@ pub const SUPPORTED: &[(ApiKey, i16, i16)] = &[
     (ApiKey::CreateTopics, 2, 7),
     (ApiKey::InitProducerId, 0, 4),
     (ApiKey::FindCoordinator, 0, 4),
+    (ApiKey::OffsetForLeaderEpoch, 2, 4),
 ];
 
 /// The accepted version range of `api`, if this broker implements it.

@@ -114,6 +114,9 @@ pub struct LeaderEngine {
     leader_epoch: i32,
     partition_epoch: i32,
     isr: Vec<i32>,
+    /// The ISR the controller last confirmed (equal to `isr` unless `zombie-leader` acted
+    /// on an unconfirmed shrink): `min.insync.replicas` is judged against it.
+    confirmed_isr: Vec<i32>,
     pending: Option<IsrProposal>,
     log_end_offset: i64,
     high_watermark: i64,
@@ -152,6 +155,7 @@ impl LeaderEngine {
             settings,
             leader_epoch,
             partition_epoch,
+            confirmed_isr: isr.clone(),
             isr,
             pending: None,
             log_end_offset,
@@ -181,6 +185,7 @@ impl LeaderEngine {
                 partition_epoch,
             } => {
                 if partition_epoch >= self.partition_epoch {
+                    self.confirmed_isr = isr.clone();
                     self.isr = isr;
                     self.partition_epoch = partition_epoch;
                     self.pending = None;
@@ -291,7 +296,7 @@ impl LeaderEngine {
 
     /// Refuses acks=all appends while the ISR is below `min.insync.replicas`.
     pub fn check_produce(&self, acks: i16) -> Result<(), NotEnoughReplicas> {
-        let isr = self.isr.len();
+        let isr = self.confirmed_isr.len();
         if acks == -1
             && i64::try_from(isr).unwrap_or(i64::MAX) < i64::from(self.settings.min_insync_replicas)
         {
@@ -306,6 +311,11 @@ impl LeaderEngine {
     /// Whether a produce whose batch ends at `last_offset` may be answered now.
     pub fn ack_decision(&self, acks: i16, last_offset: i64) -> AckDecision {
         ack::decide(acks, last_offset, self.high_watermark, self.settings.faults)
+    }
+
+    /// The leader epoch this engine leads at.
+    pub fn leader_epoch(&self) -> i32 {
+        self.leader_epoch
     }
 
     /// Current high watermark.

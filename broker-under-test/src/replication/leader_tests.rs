@@ -135,13 +135,21 @@ fn min_insync_replicas_refuses_acks_all_only() {
 #[test]
 fn zombie_leader_applies_its_own_shrink_and_acknowledges_alone() {
     let faulty = SeededFaults::NONE.with(SeededFault::ZombieLeader);
-    let mut e = engine(faulty, 1);
+    let mut e = engine(faulty, 2);
     e.handle(Event::Appended { log_end_offset: 3 });
     // Cut off: no follower fetches, no controller answer.
     let cmds = e.handle(Event::Tick { now_ms: 5_000 });
     assert!(cmds.contains(&Command::AdvanceHighWatermark(3)));
     assert_eq!(e.isr(), &[1]);
     assert_eq!(e.ack_decision(-1, 2), AckDecision::Respond);
+    // min.insync.replicas is judged on the ISR it last had confirmed, so it keeps accepting.
+    assert_eq!(e.check_produce(-1), Ok(()));
+    e.handle(Event::IsrRefused);
+    assert_eq!(
+        e.isr(),
+        &[1],
+        "a refusal does not bring the zombie back to its senses"
+    );
 }
 
 #[test]

@@ -3,6 +3,7 @@
 
 #![allow(dead_code)]
 
+pub mod cluster;
 pub mod kafka;
 
 use std::io::{Read, Write};
@@ -15,12 +16,28 @@ use bytes::{Buf, BytesMut};
 use kafka_protocol::messages::{ApiKey, RequestHeader, ResponseHeader};
 use kafka_protocol::protocol::{Decodable, Encodable, StrBytes};
 
-/// A free loopback port (bound then released).
+/// Ports handed out by [`free_port`]: below Linux's ephemeral range (32768-60999), so the
+/// source port of an outgoing connection (a started broker dialing its peers) can never
+/// take a port picked for a broker that has not bound it yet. `bind("127.0.0.1:0")` picks
+/// inside that range, and a 3-node cluster test once lost that race.
+const TEST_PORTS: std::ops::Range<u32> = 20_000..32_000;
+
+/// A free loopback port (bound then released), outside the ephemeral range; each call in
+/// a process starts from a different random point so parallel tests rarely meet.
 pub fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .expect("free port")
-        .port()
+    use std::hash::{BuildHasher, Hasher};
+    static CALLS: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+    let call = CALLS.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+    let mut hasher = std::collections::hash_map::RandomState::new().build_hasher();
+    hasher.write_u32(call);
+    hasher.write_u32(std::process::id());
+    let span = TEST_PORTS.end - TEST_PORTS.start;
+    let start = (hasher.finish() % u64::from(span)) as u32;
+    (0..span)
+        .map(|i| TEST_PORTS.start + (start + i) % span)
+        .filter_map(|p| u16::try_from(p).ok())
+        .find(|&p| TcpListener::bind(("127.0.0.1", p)).is_ok())
+        .expect("a free loopback port below the ephemeral range")
 }
 
 /// A running broker process.
@@ -94,6 +111,16 @@ impl BrokerProcess {
     pub fn kill9(&mut self) {
         self.child.kill().expect("SIGKILL broker");
         self.child.wait().expect("reap broker");
+    }
+
+    /// Sends a signal by name (`STOP`, `CONT`) to the process.
+    pub fn signal(&self, name: &str) {
+        let status = Command::new("kill")
+            .arg(format!("-{name}"))
+            .arg(self.child.id().to_string())
+            .status()
+            .expect("run kill");
+        assert!(status.success(), "kill -{name} failed");
     }
 
     /// SIGTERM and wait (bounded) for exit.
@@ -303,10 +330,20 @@ pub fn record_batch(count: i32, producer_id: i64, epoch: i16, base_sequence: i32
 
 /// Produces one batch to partition 0 with acks=all (Produce v9); returns (error code, base offset).
 pub fn produce_raw(client: &mut RawClient, topic: &str, batch: bytes::Bytes) -> (i16, i64) {
+    produce_raw_acks(client, topic, batch, -1)
+}
+
+/// Produces one batch to partition 0 with the given acks; returns (error code, base offset).
+pub fn produce_raw_acks(
+    client: &mut RawClient,
+    topic: &str,
+    batch: bytes::Bytes,
+    acks: i16,
+) -> (i16, i64) {
     use kafka_protocol::messages::produce_request::{PartitionProduceData, TopicProduceData};
     use kafka_protocol::messages::{ProduceRequest, ProduceResponse, TopicName};
     let req = ProduceRequest::default()
-        .with_acks(-1)
+        .with_acks(acks)
         .with_timeout_ms(5000)
         .with_topic_data(vec![TopicProduceData::default()
             .with_name(TopicName(StrBytes::from_string(topic.to_string())))
