@@ -256,6 +256,18 @@ async fn kill_restart_keeps_data_and_pause_freezes() {
     let (_docker, cluster, _guard) = start_cluster("kill").await;
     let nemesis = cluster.nemesis();
     let n1 = cluster.nodes()[0].clone();
+    // Replicated on every node, so n1 holds it whichever broker leads.
+    let spec = TopicSpec {
+        name: "kept".into(),
+        partitions: 1,
+        replication_factor: 3,
+        min_insync_replicas: 1,
+        unclean_leader_election: false,
+    };
+    cluster
+        .create_topic(&spec, Duration::from_secs(10))
+        .await
+        .expect("create topic");
     let producer: FutureProducer = ClientConfig::new()
         .set("bootstrap.servers", format!("{}:9092", n1.ip))
         .set("acks", "all")
@@ -305,11 +317,15 @@ async fn kill_restart_keeps_data_and_pause_freezes() {
         "measured: killed node ready again in {:?}",
         restarting.elapsed()
     );
-    assert_eq!(
-        n1_end(&cluster.sample_partitions().await),
-        Some(10),
-        "data kept"
-    );
+    // A restarted broker hosts its partitions again once the controller has applied its
+    // new registration (a moment after /health turns ready).
+    let mut kept = None;
+    let deadline = Instant::now() + Duration::from_secs(15);
+    while kept != Some(10) && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        kept = n1_end(&cluster.sample_partitions().await);
+    }
+    assert_eq!(kept, Some(10), "data kept");
 
     let paused = vec!["n2".to_string()];
     nemesis.pause(&paused).await.expect("pause");

@@ -1,7 +1,9 @@
 //! The report in a real browser: headless Chromium (Debian package `chromium`) loads the
 //! report of an invalid run, its script must run without a console message or error,
-//! render the history view and jump to a witness; a screenshot is kept. Fails when
-//! Chromium is missing: CI installs it (scripts/setup.sh).
+//! render the history view and jump to a witness; a screenshot is kept. A second test
+//! drives the history view of a 200,000-operation report (filter by key, last page) with a
+//! script added to a copy of the page. Fails when Chromium is missing: CI installs it
+//! (scripts/setup.sh).
 
 mod report_support;
 
@@ -9,6 +11,8 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
+use checker::history::model::History;
+use harness::report::history_data::summary;
 use harness::report::write_run_report;
 use report_support::make_run;
 
@@ -109,4 +113,139 @@ fn report_renders_in_headless_chromium() {
         "no screenshot"
     );
     std::fs::copy(&report, shots.join("report.html")).unwrap();
+}
+
+/// Operations of the large history: big enough that the old one-JSON-array page was slow,
+/// small enough that generating, checking and loading it stays well under a minute.
+const LARGE_OPS: usize = 200_000;
+
+/// Added to a copy of the report: waits for the history view, filters by key `KEY`, goes to
+/// the last page, and writes what it saw as JSON into `<pre id="driver">`.
+const DRIVER: &str = r##"<script>
+(function () {
+  var out = {};
+  function el(id) { return document.getElementById(id); }
+  function shown() { return el("history-table").getAttribute("data-shown"); }
+  function cells(col) {
+    return Array.prototype.map.call(document.querySelectorAll("#history-rows tr"), function (tr) {
+      return col < 0 ? tr.id : tr.children[col].textContent;
+    });
+  }
+  function waitFor(pred, then) {
+    var t = setInterval(function () { if (pred()) { clearInterval(t); then(); } }, 20);
+  }
+  function done() {
+    var pre = document.createElement("pre");
+    pre.id = "driver";
+    pre.textContent = JSON.stringify(out);
+    document.body.appendChild(pre);
+  }
+  waitFor(function () { return document.body.hasAttribute("data-report-ready"); }, function () {
+    out.first = shown();
+    out.firstRows = cells(0).length;
+    var sel = el("f-key");
+    Array.prototype.forEach.call(sel.options, function (o) { if (o.textContent === "KEY") sel.value = o.value; });
+    var before = shown();
+    el("filters").requestSubmit();
+    waitFor(function () { return shown() !== before; }, function () {
+      out.filtered = shown();
+      out.filteredKeys = cells(6);
+      var first = shown();
+      el("last").click();
+      waitFor(function () { return shown() !== first; }, function () {
+        out.last = shown();
+        out.lastIds = cells(-1);
+        out.lastKeys = cells(6);
+        out.lastValues = cells(7);
+        done();
+      });
+    });
+  });
+})();
+</script>"##;
+
+fn unescape(s: &str) -> String {
+    s.replace("&lt;", "<")
+        .replace("&gt;", ">")
+        .replace("&quot;", "\"")
+        .replace("&amp;", "&")
+}
+
+/// `page/pages/rows` as numbers.
+fn shown(v: &serde_json::Value) -> (usize, usize, usize) {
+    let parts: Vec<usize> = v
+        .as_str()
+        .unwrap()
+        .split('/')
+        .map(|p| p.parse().unwrap())
+        .collect();
+    (parts[0], parts[1], parts[2])
+}
+
+fn op_by_invoke(history: &History, index: u64) -> &checker::history::model::Op {
+    let pos = history
+        .ops
+        .binary_search_by_key(&index, |o| o.invoke_index)
+        .unwrap();
+    &history.ops[pos]
+}
+
+// Goal: the history view of a large report works in a browser: the first page is drawn,
+// filtering by a key narrows the rows to that key, the last page of the filtered rows is
+// reachable and shows the rest of them, its value texts are the ones `summary` gives, and
+// nothing is logged to the console.
+#[test]
+fn large_report_history_view_filters_and_pages() {
+    let tmp = tempfile::tempdir().unwrap();
+    let run = make_run(tmp.path(), LARGE_OPS, None, true, true);
+    let report = write_run_report(&run.dir, &run.history, &run.result).unwrap();
+    let key = run.history.keys.name(checker::history::model::KeyId(1));
+    let html = std::fs::read_to_string(&report).unwrap();
+    let driven = tmp.path().join("driven.html");
+    let driver = DRIVER.replace("KEY", key);
+    std::fs::write(
+        &driven,
+        html.replacen("</body>", &format!("{driver}</body>"), 1),
+    )
+    .unwrap();
+    let (dom, log) = chromium(
+        tmp.path(),
+        &["--virtual-time-budget=30000", "--dump-dom"],
+        &format!("file://{}", driven.display()),
+    );
+    assert!(!log.contains(":CONSOLE"), "console output: {log}");
+    assert!(
+        dom.contains("<p id=\"js-status\">ok</p>"),
+        "script did not finish"
+    );
+    let json = dom
+        .split("<pre id=\"driver\">")
+        .nth(1)
+        .and_then(|r| r.split("</pre>").next())
+        .expect("the driver did not finish");
+    let out: serde_json::Value = serde_json::from_str(&unescape(json)).unwrap();
+
+    let total = run.history.ops.len() + run.history.nemesis.len();
+    assert_eq!(shown(&out["first"]), (1, total.div_ceil(100), total));
+    assert_eq!(out["firstRows"], 100);
+
+    let (page, pages, rows) = shown(&out["filtered"]);
+    assert!(page == 1 && rows > 0 && rows < total, "{out:?}");
+    assert_eq!(pages, rows.div_ceil(100));
+    let has_key = |v: &serde_json::Value| v.as_str().unwrap().split(',').any(|k| k == key);
+    assert!(out["filteredKeys"].as_array().unwrap().iter().all(has_key));
+
+    assert_eq!(shown(&out["last"]), (pages, pages, rows));
+    let ids = out["lastIds"].as_array().unwrap();
+    assert_eq!(ids.len(), rows - (pages - 1) * 100);
+    assert!(out["lastKeys"].as_array().unwrap().iter().all(has_key));
+    for (id, value) in ids.iter().zip(out["lastValues"].as_array().unwrap()) {
+        let index: u64 = id.as_str().unwrap()["op-".len()..].parse().unwrap();
+        let op = op_by_invoke(&run.history, index);
+        assert_eq!(
+            value.as_str().unwrap(),
+            summary(&run.history, op),
+            "op {index}"
+        );
+    }
 }

@@ -34,7 +34,8 @@ fn invalid_run_report_has_every_section() {
         "id=\"faults\"",
         "id=\"cluster\"",
         "id=\"history\"",
-        "id=\"history-data\"",
+        "id=\"history-meta\"",
+        "id=\"history-bin\"",
         "id=\"command\"",
     ] {
         assert!(html.contains(id), "missing {id}");

@@ -159,6 +159,49 @@ impl ScheduleConfig {
         }
     }
 
+    /// The defaults narrowed by `--nemesis` words: `partition`, `kill` and `pause` mix every
+    /// shape and target; `partition:SHAPE` (e.g. `partition:leaders`) draws partitions from
+    /// the named shapes only, and `kill:TARGET` / `pause:TARGET` (e.g. `kill:leaders`) draw
+    /// kill and pause targets from the named ones only (the two families share their target
+    /// list). Targeted faults are how a seeded broker bug is provoked on purpose.
+    pub fn from_words(
+        words: &[String],
+        time_limit: Duration,
+        seed: u64,
+    ) -> Result<Self, NemesisError> {
+        let mut kinds = Vec::new();
+        let mut shapes = Vec::new();
+        let mut targets = Vec::new();
+        for word in words
+            .iter()
+            .map(|w| w.trim())
+            .filter(|w| !w.is_empty() && *w != "none")
+        {
+            let (kind, narrowing) = match word.split_once(':') {
+                Some((kind, narrowing)) => (kind.parse::<FaultKind>()?, Some(narrowing)),
+                None => (word.parse::<FaultKind>()?, None),
+            };
+            if !kinds.contains(&kind) {
+                kinds.push(kind);
+            }
+            match (kind, narrowing) {
+                (_, None) => {}
+                (FaultKind::Partition, Some(shape)) => {
+                    shapes.push(shape.parse::<PartitionShape>()?)
+                }
+                (_, Some(target)) => targets.push(target.parse::<TargetSpec>()?),
+            }
+        }
+        let mut config = Self::new(kinds, time_limit, seed);
+        if !shapes.is_empty() {
+            config.shapes = shapes;
+        }
+        if !targets.is_empty() {
+            config.targets = targets;
+        }
+        Ok(config)
+    }
+
     /// Plan the schedule. Faults that would not finish within `time_limit` are cut at it
     /// (their stop is `time_limit`); a fault shorter than 100 ms is not scheduled.
     pub fn plan(&self) -> Result<Vec<PlannedFault>, NemesisError> {
@@ -293,6 +336,42 @@ mod tests {
         cfg.time_limit = Duration::from_secs(5);
         cfg.kinds = vec![FaultKind::Pause];
         assert!(cfg.plan().unwrap().is_empty(), "no room for a fault in 5 s");
+    }
+
+    #[test]
+    fn nemesis_words_narrow_shapes_and_targets() {
+        let words: Vec<String> = ["partition:leaders", "kill:leaders", "pause"]
+            .iter()
+            .map(|w| (*w).to_string())
+            .collect();
+        let config = ScheduleConfig::from_words(&words, Duration::from_secs(60), 1).unwrap();
+        assert_eq!(
+            config.kinds,
+            vec![FaultKind::Partition, FaultKind::Kill, FaultKind::Pause]
+        );
+        assert_eq!(config.shapes, vec![PartitionShape::Leaders]);
+        assert_eq!(config.targets, vec![TargetSpec::Leaders]);
+        for fault in config.plan().unwrap() {
+            match fault.spec {
+                FaultSpec::Partition(shape) => assert_eq!(shape, PartitionShape::Leaders),
+                FaultSpec::Kill(t) | FaultSpec::Pause(t) => assert_eq!(t, TargetSpec::Leaders),
+            }
+        }
+        let plain =
+            ScheduleConfig::from_words(&["kill".to_string()], Duration::from_secs(1), 1).unwrap();
+        assert_eq!(plain.targets, ALL_TARGETS.to_vec());
+        assert!(ScheduleConfig::from_words(
+            &["kill:nobody".to_string()],
+            Duration::from_secs(1),
+            1
+        )
+        .is_err());
+        assert!(ScheduleConfig::from_words(
+            &["partition:nowhere".to_string()],
+            Duration::from_secs(1),
+            1
+        )
+        .is_err());
     }
 
     // Resolution is a pure function of the planned fault and the live leaders.

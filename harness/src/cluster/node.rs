@@ -11,7 +11,8 @@ use std::collections::{BTreeMap, HashMap};
 use std::net::Ipv4Addr;
 
 use bollard::models::{
-    ContainerCreateBody, EndpointIpamConfig, EndpointSettings, HostConfig, NetworkingConfig,
+    ContainerCreateBody, EndpointIpamConfig, EndpointSettings, HostConfig, Mount, MountType,
+    NetworkingConfig,
 };
 use bollard::query_parameters::CreateContainerOptionsBuilder;
 use bollard::Docker;
@@ -87,6 +88,15 @@ pub async fn start_node(
         hostname: Some(spec.name.clone()),
         host_config: Some(HostConfig {
             network_mode: Some(network.name.clone()),
+            // The data directory is an anonymous volume: it survives kill and restart of the
+            // container like its own layer would, but lives on the host's file system rather
+            // than the storage driver's (on this machine fuse-overlayfs, whose every write is
+            // a round trip through a FUSE daemon). Removed with the container (`v`).
+            mounts: Some(vec![Mount {
+                target: Some(profile.data_dir.clone()),
+                typ: Some(MountType::VOLUME),
+                ..Default::default()
+            }]),
             ..Default::default()
         }),
         networking_config: Some(NetworkingConfig {

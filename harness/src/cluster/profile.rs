@@ -102,6 +102,8 @@ impl Profile {
             ("BROKER_ADVERTISED_PORT", "{kafka_port}"),
             ("BROKER_DATA_DIR", "{data_dir}"),
             ("BROKER_PEERS", "{peers}"),
+            // Followers cut off longer than this leave the ISR during a fault window.
+            ("BROKER_REPLICA_LAG_TIME_MAX_MS", "2000"),
             ("RUST_LOG", "info"),
         ];
         Profile {
@@ -114,7 +116,8 @@ impl Profile {
                 .collect(),
             data_dir: "/data".into(),
             kafka_port: 9092,
-            peer_format: "{id}@{host}:{kafka_port}".into(),
+            // The controller quorum listens on 9093 (`--controller-listen`'s default).
+            peer_format: "{id}@{host}:9093".into(),
             peer_separator: ",".into(),
             readiness: Readiness::AdminHttp {
                 path: "/health".into(),
@@ -257,7 +260,7 @@ mod tests {
         assert!(env.contains(&"BROKER_NODE_ID=1".to_string()));
         assert!(env.contains(&"BROKER_ADVERTISED_HOST=10.9.0.11".to_string()));
         assert!(env.contains(
-            &"BROKER_PEERS=1@10.9.0.11:9092,2@10.9.0.12:9092,3@10.9.0.13:9092".to_string()
+            &"BROKER_PEERS=1@10.9.0.11:9093,2@10.9.0.12:9093,3@10.9.0.13:9093".to_string()
         ));
     }
 

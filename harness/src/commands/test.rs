@@ -56,7 +56,10 @@ pub struct TestArgs {
     /// Client processes running at once.
     #[arg(long, default_value_t = 10)]
     concurrency: u64,
-    /// Faults to mix: any of partition, kill, pause, or none.
+    /// Faults to mix: any of partition, kill, pause, or none; `partition:SHAPE` narrows the
+    /// partition shapes (halves, random-halves, isolate-one, majorities-ring, bridge, leaders,
+    /// clients-cut-from-one), `kill:TARGET` / `pause:TARGET` the targets (one, minority,
+    /// majority, all, leaders), e.g. `partition:leaders,kill:leaders`.
     #[arg(long, default_value = "partition,kill,pause")]
     nemesis: String,
     /// Quiet seconds between faults.
@@ -80,6 +83,11 @@ pub struct TestArgs {
     /// A broker profile (TOML) for another Kafka-compatible image.
     #[arg(long, conflicts_with = "broker_binary")]
     profile: Option<PathBuf>,
+    /// Relative weights of the operations each client process draws after its first
+    /// assign. Assign and crash re-create librdkafka clients (a fresh consumer, a new
+    /// producer session), which costs far more CPU than a send or a poll.
+    #[arg(long, default_value = "send=55,poll=40,assign=4,crash=1")]
+    mix: harness::workload::generator::OpMix,
     /// Extra environment for every broker, KEY=VALUE (repeatable); e.g. a seeded fault.
     #[arg(long = "broker-env", value_parser = parse_key_value)]
     broker_env: Vec<(String, String)>,
@@ -175,6 +183,7 @@ fn to_config(args: &TestArgs) -> anyhow::Result<RunConfig> {
         broker_binary: args.broker_binary.clone(),
         profile: args.profile.clone(),
         broker_env: args.broker_env.iter().cloned().collect::<BTreeMap<_, _>>(),
+        mix: args.mix,
         command: reproduce_command(seed),
     })
 }

@@ -54,9 +54,9 @@ pub enum ReportError {
     /// junit.xml could not be serialized.
     #[error("cannot serialize junit.xml: {0}")]
     Junit(String),
-    /// The history data could not be serialized for the page.
-    #[error("cannot serialize the history for the page: {0}")]
-    Json(#[from] serde_json::Error),
+    /// The history data could not be encoded (serialized and compressed) for the page.
+    #[error("cannot encode the history for the page: {0}")]
+    HistoryData(#[from] std::io::Error),
 }
 
 /// Writes `report.html` and `junit.xml` into the run directory `dir`, from the history and

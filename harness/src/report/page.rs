@@ -1,6 +1,7 @@
 //! The page: assembles `report.html` from the verdict, the run's description, the anomaly
 //! sections, the plots and the history view. maud escapes every string it is given; only
-//! the SVG plotters made and the script-safe history data are inserted unescaped.
+//! the SVG plotters made and the history data (script-safe JSON and base64) are inserted
+//! unescaped.
 
 use maud::{html, Markup, PreEscaped, DOCTYPE};
 
@@ -69,7 +70,8 @@ pub fn render(
                 (timeline_section(&latency, &throughput, &faults))
                 (cluster_section(cluster.as_deref()))
                 (history_section())
-                script type="application/json" #history-data { (PreEscaped(data)) }
+                script type="application/json" #history-meta { (PreEscaped(data.meta)) }
+                script type="application/octet-stream" #history-bin { (PreEscaped(data.bin)) }
                 script { (PreEscaped(JS)) }
             }
         }
@@ -185,8 +187,10 @@ fn history_section() -> Markup {
                 button #f-reset type="button" { "reset" }
             }
             p.pager {
+                button #first type="button" { "\u{21e4} first" }
                 button #prev type="button" { "\u{2190} previous" }
                 button #next type="button" { "next \u{2192}" }
+                button #last type="button" { "last \u{21e5}" }
                 label { " go to page " input #page-go type="number" min="1" style="width:70px"; }
                 " " span #page-info { "the history view needs JavaScript" }
             }

@@ -2,8 +2,11 @@
 //! throughput of each type on the same time axis; the fault intervals are shaded and named
 //! on both, so a latency spike or a stall can be read against the fault that caused it.
 //!
-//! Plots are downsampled (at most [`POINTS_PER_SERIES_MAX`] points per type and outcome) so
-//! that the page of a long run stays small.
+//! Plots are downsampled on the plot's pixel grid so that the page of a long run stays
+//! small (a million operations would otherwise be a million SVG elements): the ok series
+//! keeps the lowest, median and highest latency of each pixel column, the fail and info
+//! series keep one point per occupied cell of [`CELL_PX`] pixels, so every failure and
+//! unknown outcome a reader could tell apart is drawn. Legends give the full counts.
 
 use plotters::prelude::*;
 
@@ -11,12 +14,14 @@ use checker::history::model::{Function, History, Outcome};
 
 use super::faults::FaultInterval;
 use super::plot_style::{
-    plot_error, spread, FAIL_COLOR, FAULT_COLOR, INFO_COLOR, OK_COLOR, PLOT_WIDTH,
+    plot_error, PixelGrid, FAIL_COLOR, FAULT_COLOR, INFO_COLOR, OK_COLOR, PLOT_WIDTH,
 };
 use super::ReportError;
 
-/// At most this many points are drawn for one operation type and outcome.
-pub const POINTS_PER_SERIES_MAX: usize = 2500;
+/// Height of a latency plot, in SVG pixels.
+const LATENCY_PLOT_HEIGHT: u32 = 300;
+/// The side of a downsampling cell, in SVG pixels (a point is drawn 4 pixels wide).
+pub const CELL_PX: u32 = 2;
 /// The throughput plot's buckets are at least this long (s), so short runs are not noise.
 const THROUGHPUT_BUCKET_S_MIN: f64 = 0.5;
 /// At most this many throughput buckets (a long run's buckets are longer).
@@ -86,7 +91,8 @@ fn latency_svg(
         * 1.5;
     let mut svg = String::new();
     {
-        let root = SVGBackend::with_string(&mut svg, (PLOT_WIDTH, 300)).into_drawing_area();
+        let root = SVGBackend::with_string(&mut svg, (PLOT_WIDTH, LATENCY_PLOT_HEIGHT))
+            .into_drawing_area();
         root.fill(&WHITE).map_err(&err)?;
         let mut chart = ChartBuilder::on(&root)
             .caption(
@@ -105,12 +111,23 @@ fn latency_svg(
             .draw()
             .map_err(&err)?;
         shade_faults(&mut chart, faults, LATENCY_FLOOR_MS, max).map_err(&err)?;
+        let (width, height) = chart.plotting_area().dim_in_pixel();
+        let grid = PixelGrid {
+            x: (0.0, end),
+            y: (LATENCY_FLOOR_MS.log10(), max.log10()),
+            columns: (width / CELL_PX).max(1) as usize,
+            rows: (height / CELL_PX).max(1) as usize,
+        };
         let styles = [("ok", OK_COLOR), ("fail", FAIL_COLOR), ("info", INFO_COLOR)];
-        for (points, (label, color)) in series.iter().zip(styles) {
+        for (slot, (points, (label, color))) in series.iter().zip(styles).enumerate() {
             if points.is_empty() {
                 continue;
             }
-            let shown = spread(points, POINTS_PER_SERIES_MAX);
+            let shown = if slot == 0 {
+                grid.envelope(points, f64::log10)
+            } else {
+                grid.distinct(points, f64::log10)
+            };
             chart
                 .draw_series(
                     shown

@@ -44,6 +44,62 @@ pub fn spread<T: Copy>(items: &[T], max: usize) -> Vec<T> {
     items.iter().step_by(step).copied().collect()
 }
 
+/// The pixel grid of a plot area, to downsample points that would be drawn on top of each
+/// other: a long run has far more points than the plot has pixels.
+#[derive(Debug, Clone, Copy)]
+pub struct PixelGrid {
+    /// The x range drawn.
+    pub x: (f64, f64),
+    /// The y range drawn (already transformed, e.g. a logarithm, by the caller's `y` map).
+    pub y: (f64, f64),
+    /// Columns of the grid.
+    pub columns: usize,
+    /// Rows of the grid.
+    pub rows: usize,
+}
+
+impl PixelGrid {
+    fn slot(v: f64, (lo, hi): (f64, f64), n: usize) -> usize {
+        let frac = if hi > lo { (v - lo) / (hi - lo) } else { 0.0 };
+        ((frac.clamp(0.0, 1.0) * n as f64) as usize).min(n.saturating_sub(1))
+    }
+
+    /// The column of x.
+    pub fn column(&self, x: f64) -> usize {
+        Self::slot(x, self.x, self.columns)
+    }
+
+    /// For each column, the lowest, the median and the highest point by `y(point)`: the
+    /// band a reader sees of a dense series, in at most three points per column.
+    pub fn envelope(&self, points: &[(f64, f64)], y: impl Fn(f64) -> f64) -> Vec<(f64, f64)> {
+        let mut columns: Vec<Vec<(f64, f64)>> = vec![Vec::new(); self.columns];
+        for &p in points {
+            columns[self.column(p.0)].push(p);
+        }
+        let mut out = Vec::new();
+        for mut col in columns {
+            if col.len() <= 3 {
+                out.extend(col);
+                continue;
+            }
+            col.sort_by(|a, b| y(a.1).total_cmp(&y(b.1)));
+            out.extend([col[0], col[col.len() / 2], col[col.len() - 1]]);
+        }
+        out
+    }
+
+    /// One point per occupied cell, in input order: every point a reader could tell apart
+    /// is kept (for rare, important series such as failures and unknown outcomes).
+    pub fn distinct(&self, points: &[(f64, f64)], y: impl Fn(f64) -> f64) -> Vec<(f64, f64)> {
+        let mut seen = std::collections::HashSet::new();
+        points
+            .iter()
+            .copied()
+            .filter(|p| seen.insert((self.column(p.0), Self::slot(y(p.1), self.y, self.rows))))
+            .collect()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -55,5 +111,27 @@ mod tests {
         let s = spread(&v, 1000);
         assert!(s.len() <= 1000 && s[0] == 0, "{}", s.len());
         assert_eq!(spread(&v[..5], 1000).len(), 5);
+    }
+
+    // Goal: the envelope keeps at most three points per column, including each column's
+    // extremes; distinct keeps one point per cell and every point of a sparse series.
+    #[test]
+    fn pixel_grid_downsamples_by_column_and_cell() {
+        let grid = PixelGrid {
+            x: (0.0, 10.0),
+            y: (0.0, 100.0),
+            columns: 10,
+            rows: 10,
+        };
+        let dense: Vec<(f64, f64)> = (0..10_000)
+            .map(|i| (i as f64 / 1000.0, (i % 101) as f64))
+            .collect();
+        let env = grid.envelope(&dense, |y| y);
+        assert!(env.len() <= 30, "{}", env.len());
+        assert!(env.iter().any(|p| p.1 == 0.0) && env.iter().any(|p| p.1 == 100.0));
+        let cells = grid.distinct(&dense, |y| y);
+        assert!(cells.len() <= 100, "{}", cells.len());
+        let sparse = [(0.5, 5.0), (5.5, 55.0), (9.5, 95.0)];
+        assert_eq!(grid.distinct(&sparse, |y| y), sparse.to_vec());
     }
 }

@@ -91,6 +91,8 @@ pub struct RunConfig {
     pub profile: Option<PathBuf>,
     /// Extra environment for every broker (e.g. a seeded fault flag).
     pub broker_env: BTreeMap<String, String>,
+    /// Relative weights of send, poll, assign and crash operations.
+    pub mix: crate::workload::generator::OpMix,
     /// The command line that started the run (with its seed), to reproduce it.
     pub command: String,
 }
@@ -134,6 +136,7 @@ mod tests {
             broker_binary: None,
             profile: None,
             broker_env: BTreeMap::new(),
+            mix: crate::workload::generator::OpMix::default(),
             command: String::new(),
         }
     }

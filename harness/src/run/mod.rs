@@ -18,13 +18,12 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use checker::check::{CheckOptions, CheckResult};
-use nemesis::{FaultKind, PlannedFault, ScheduleConfig};
+use nemesis::{PlannedFault, ScheduleConfig};
 use serde_json::json;
 
 use crate::cluster::{self, Cluster, ClusterConfig, ClusterError, Profile, TopicSpec};
 use crate::recorder::{Recorder, RecorderError};
 use crate::workload::consumer::ConsumerOptions;
-use crate::workload::generator::OpMix;
 use crate::workload::producer::ProducerOptions;
 use crate::workload::{self, Shared, WorkloadOptions};
 use config::{promised_guarantees, RunConfig};
@@ -303,12 +302,7 @@ async fn run_phases(
 /// The seeded fault schedule of the run. The jitter is capped at half the shortest window
 /// so short intervals stay valid.
 fn plan_faults(config: &RunConfig) -> Result<Vec<PlannedFault>, RunError> {
-    let kinds: Vec<FaultKind> = config
-        .nemesis
-        .iter()
-        .map(|k| k.parse())
-        .collect::<Result<_, _>>()?;
-    let mut schedule = ScheduleConfig::new(kinds, config.time_limit, config.seed);
+    let mut schedule = ScheduleConfig::from_words(&config.nemesis, config.time_limit, config.seed)?;
     schedule.interval = config.nemesis_interval;
     schedule.fault_duration = config.fault_duration;
     schedule.jitter = schedule
@@ -326,7 +320,7 @@ fn workload_options(config: &RunConfig, cluster: &Cluster, topic: &str) -> Workl
         concurrency: config.concurrency,
         rate: config.rate,
         seed: config.seed,
-        mix: OpMix::default(),
+        mix: config.mix,
         producer: ProducerOptions {
             bootstrap: bootstrap.clone(),
             acks: config.acks.as_config().to_owned(),

@@ -13,7 +13,7 @@ use rand_chacha::ChaCha8Rng;
 pub const VALUES_PER_PROCESS: i64 = 1_000_000_000;
 
 /// The relative weights of the operations a process performs after its first assign.
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize)]
 pub struct OpMix {
     /// Weight of `send`.
     pub send: u32,
@@ -23,6 +23,54 @@ pub struct OpMix {
     pub assign: u32,
     /// Weight of `crash` (the process's clients are torn down and re-created).
     pub crash: u32,
+}
+
+impl std::str::FromStr for OpMix {
+    type Err = String;
+
+    /// `send=55,poll=40,assign=4,crash=1`: integer weights; an omitted name weighs 0.
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        let mut mix = OpMix {
+            send: 0,
+            poll: 0,
+            assign: 0,
+            crash: 0,
+        };
+        for item in text.split(',').map(str::trim).filter(|i| !i.is_empty()) {
+            let (name, weight) = item
+                .split_once('=')
+                .ok_or_else(|| format!("mix item {item:?}: expected NAME=WEIGHT"))?;
+            let weight: u32 = weight.trim().parse().map_err(|e| {
+                format!("mix item {item:?}: the weight is not a non-negative integer: {e}")
+            })?;
+            let slot = match name.trim() {
+                "send" => &mut mix.send,
+                "poll" => &mut mix.poll,
+                "assign" => &mut mix.assign,
+                "crash" => &mut mix.crash,
+                other => {
+                    return Err(format!(
+                        "mix item {item:?}: unknown operation {other:?} (send, poll, assign, crash)"
+                    ))
+                }
+            };
+            *slot = weight;
+        }
+        if mix.send + mix.poll + mix.assign + mix.crash == 0 {
+            return Err("the operation mix needs a positive weight".into());
+        }
+        Ok(mix)
+    }
+}
+
+impl std::fmt::Display for OpMix {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "send={},poll={},assign={},crash={}",
+            self.send, self.poll, self.assign, self.crash
+        )
+    }
 }
 
 impl Default for OpMix {
@@ -149,6 +197,22 @@ impl OpGenerator {
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn mixes_parse_print_and_refuse_nonsense() {
+        let mix: OpMix = "send=600, poll=396,assign=3,crash=1".parse().unwrap();
+        assert_eq!(
+            (mix.send, mix.poll, mix.assign, mix.crash),
+            (600, 396, 3, 1)
+        );
+        assert_eq!(mix.to_string().parse::<OpMix>(), Ok(mix));
+        assert_eq!(OpMix::default().to_string().parse(), Ok(OpMix::default()));
+        let only_sends: OpMix = "send=1".parse().unwrap();
+        assert_eq!((only_sends.poll, only_sends.crash), (0, 0));
+        for bad in ["", "send=0", "send", "send=-1", "send=x", "fly=3"] {
+            assert!(bad.parse::<OpMix>().is_err(), "{bad:?} must be refused");
+        }
+    }
     use super::*;
     use std::collections::HashSet;
 
