@@ -7,10 +7,14 @@
 //! 2. no poll ever read `v`, and one consumer read key `k` straight across `o` (from an
 //!    offset below `o` to one above it with no reset between, or from the beginning of the
 //!    log after `assign` with `seek_to_beginning` to a first offset above `o`);
-//! 3. a complete final read of `k` does not contain `v`: `final` polls of one consumer that
-//!    sought to the beginning and reached at least the highest acknowledged offset of `k`.
-//!    Proof 3 also covers sends acknowledged without an offset, when the ack completed
-//!    before that final read began.
+//! 3. a final read of `k` does not contain `v` although it passed `o`: `final` polls of one
+//!    consumer that sought to the beginning and read an offset above `o`. Unlike proof 1 this
+//!    holds even when some poll once read `v` at `o`: a leader cut off from the quorum (a
+//!    "zombie") acknowledges and serves writes that the healed log no longer holds, and
+//!    the final read, made after healing, is what shows they are gone. A final read is
+//!    complete when it reached at least the highest acknowledged offset of `k`; a complete
+//!    one also covers sends acknowledged without an offset, when the ack completed before
+//!    that final read began.
 //!
 //! A send that ended `info` or `fail` is never lost. Sends not proven lost and never read
 //! are `unseen` (see `unseen.rs`).
@@ -34,8 +38,13 @@ pub(crate) enum Proof {
         to: Offset,
         reader: OpPos,
     },
-    /// A complete final read did not contain it.
-    FinalRead { max_offset: Offset, last_op: OpPos },
+    /// A final read that passed its offset (or, `complete`, reached the highest
+    /// acknowledged offset) did not contain it.
+    FinalRead {
+        max_offset: Offset,
+        last_op: OpPos,
+        complete: bool,
+    },
 }
 
 /// One lost send.
@@ -88,11 +97,13 @@ struct FinalRead {
     max_offset: Option<Offset>,
     first_invoke: Option<LineIndex>,
     last_op: OpPos,
+    /// Reached at least the highest acknowledged offset of the key.
+    complete: bool,
 }
 
-/// Complete final reads per key: consumers that sought to the beginning, then read with
-/// `final` polls at least up to the highest acknowledged offset.
-fn complete_final_reads(ctx: &Context<'_>) -> FxHashMap<KeyId, Vec<FinalRead>> {
+/// Final reads per key: consumers that sought to the beginning, then read with `final`
+/// polls; each marked complete when it reached the highest acknowledged offset.
+fn final_reads(ctx: &Context<'_>) -> FxHashMap<KeyId, Vec<FinalRead>> {
     let mut open: FxHashMap<(u64, KeyId), FinalRead> = FxHashMap::default();
     let mut done: Vec<(KeyId, FinalRead)> = Vec::new();
     let mut close = |open: &mut FxHashMap<(u64, KeyId), FinalRead>, process: u64| {
@@ -162,21 +173,22 @@ fn complete_final_reads(ctx: &Context<'_>) -> FxHashMap<KeyId, Vec<FinalRead>> {
     for p in processes {
         close(&mut open, p);
     }
-    let mut complete: FxHashMap<KeyId, Vec<FinalRead>> = FxHashMap::default();
+    let mut reads: FxHashMap<KeyId, Vec<FinalRead>> = FxHashMap::default();
     let mut highest: FxHashMap<KeyId, Option<Offset>> = FxHashMap::default();
-    for (key, fr) in done {
+    for (key, mut fr) in done {
+        if fr.first_invoke.is_none() {
+            continue; // no final poll read this key
+        }
         let highest_ack = *highest
             .entry(key)
             .or_insert_with(|| highest_acked_offset(ctx.index.key(key)));
-        let reached = match (fr.max_offset, highest_ack, fr.first_invoke) {
-            (Some(max), Some(high), Some(_)) => max >= high,
+        fr.complete = match (fr.max_offset, highest_ack) {
+            (Some(max), Some(high)) => max >= high,
             _ => false,
         };
-        if reached {
-            complete.entry(key).or_default().push(fr);
-        }
+        reads.entry(key).or_default().push(fr);
     }
-    complete
+    reads
 }
 
 fn highest_acked_offset(k: &KeyIndex) -> Option<Offset> {
@@ -216,7 +228,7 @@ fn find_losses(ctx: &Context<'_>) -> Vec<Loss> {
         }
     }
     let gaps: FxHashMap<KeyId, Gaps> = spans.into_iter().map(|(k, s)| (k, Gaps::new(s))).collect();
-    let finals = complete_final_reads(ctx);
+    let finals = final_reads(ctx);
     let mut out = Vec::new();
     for (key, k) in ctx.index.iter() {
         let mut sends: Vec<(Value, OpPos, Option<Offset>)> = k
@@ -290,8 +302,10 @@ fn final_proof(
         .iter()
         .find(|fr| {
             let covers = match (offset, fr.first_invoke) {
-                (Some(_), _) => true,
-                (None, Some(start)) => send.complete_index.is_some_and(|c| c < start),
+                (Some(o), _) => fr.complete || fr.max_offset.is_some_and(|m| m > o),
+                (None, Some(start)) => {
+                    fr.complete && send.complete_index.is_some_and(|c| c < start)
+                }
                 (None, None) => false,
             };
             covers && !fr.values.contains(&value)
@@ -299,6 +313,7 @@ fn final_proof(
         .map(|fr| Proof::FinalRead {
             max_offset: fr.max_offset.unwrap_or(-1),
             last_op: fr.last_op,
+            complete: fr.complete,
         })
 }
 
@@ -341,12 +356,23 @@ pub fn detect(ctx: &Context<'_>) -> Vec<Finding> {
                         l.value
                     ),
                 ),
-                Proof::FinalRead { max_offset, last_op } => (
+                Proof::FinalRead {
+                    max_offset,
                     last_op,
-                    format!(
-                        "the complete final read of key {key} (up to offset {max_offset}, ending with op {}) does not contain it",
-                        ctx.line(last_op)
-                    ),
+                    complete,
+                } => (
+                    last_op,
+                    if complete {
+                        format!(
+                            "the complete final read of key {key} (up to offset {max_offset}, ending with op {}) does not contain it",
+                            ctx.line(last_op)
+                        )
+                    } else {
+                        format!(
+                            "the final read of key {key} from the beginning passed that offset (up to offset {max_offset}, ending with op {}) without it",
+                            ctx.line(last_op)
+                        )
+                    },
                 ),
             };
             ctx.finding(
@@ -422,6 +448,33 @@ mod tests {
             .send(0, "0", 18, 5);
         twin.assign(1, &["0"], true).final_poll(1, "0", &[(4, 17)]);
         assert!(run(detect, &twin.build()).is_empty());
+    }
+
+    // Goal: a write once read at its offset but absent from a final read that passed that
+    // offset is lost (a zombie leader's acknowledged and served write), even though the
+    // final read stops short of the highest acknowledged offset; a final read that stops
+    // before the offset proves nothing.
+    #[test]
+    fn a_write_read_once_but_gone_from_the_final_read_past_its_offset_is_lost() {
+        let build = |final_records: &[(i64, i64)]| {
+            let mut s = Script::default();
+            s.send(0, "0", 16, 0)
+                .send(0, "0", 17, 1)
+                .send(0, "0", 19, 9)
+                .poll(1, "0", &[(0, 16), (1, 17)]);
+            s.assign(2, &["0"], true).final_poll(2, "0", final_records);
+            s.build()
+        };
+        let found = run(detect, &build(&[(0, 16), (1, 18), (2, 20)]));
+        assert_eq!(found.len(), 1, "{found:?}");
+        assert_eq!((found[0].value, found[0].offset), (Some(17), Some(1)));
+        assert!(
+            found[0].explanation.contains("passed that offset"),
+            "{}",
+            found[0].explanation
+        );
+        assert!(run(detect, &build(&[(0, 16)])).is_empty());
+        assert!(run(detect, &build(&[(0, 16), (1, 17), (2, 20)])).is_empty());
     }
 
     // Goal: a poll reading another value at the acked offset proves loss; another value
