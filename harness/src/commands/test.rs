@@ -84,8 +84,9 @@ pub struct TestArgs {
     #[arg(long, conflicts_with = "broker_binary")]
     profile: Option<PathBuf>,
     /// Relative weights of the operations each client process draws after its first
-    /// assign. Assign and crash re-create librdkafka clients (a fresh consumer, a new
-    /// producer session), which costs far more CPU than a send or a poll.
+    /// assign. An assign re-positions the process's consumer (ListOffsets, then absolute
+    /// offsets); a crash re-creates its librdkafka clients (a new consumer and producer
+    /// session), which costs far more CPU than any other operation.
     #[arg(long, default_value = "send=55,poll=40,assign=4,crash=1")]
     mix: harness::workload::generator::OpMix,
     /// Extra environment for every broker, KEY=VALUE (repeatable); e.g. a seeded fault.

@@ -30,6 +30,9 @@ pub struct ConsumerOptions {
     pub records_max: usize,
 }
 
+/// How long resolving one partition's start offset (ListOffsets) may take.
+const RESOLVE_LIMIT: Duration = Duration::from_secs(5);
+
 /// One consumer instance, shareable with the blocking pool that runs its polls.
 #[derive(Clone)]
 pub struct ConsumerSession {
@@ -53,6 +56,11 @@ impl ConsumerSession {
             .set("isolation.level", "read_committed")
             .set("enable.partition.eof", "false")
             .set("fetch.wait.max.ms", "100")
+            // Fetch again only once the polls have drained what was fetched, re-checking
+            // every 5 ms: a consumer's fetch rate follows its process's poll rate instead of
+            // every high-watermark advance of its partitions.
+            .set("queued.min.messages", "1")
+            .set("fetch.queue.backoff.ms", "10")
             .set("session.timeout.ms", "6000")
             .set("socket.timeout.ms", "5000")
             .set("reconnect.backoff.max.ms", "500")
@@ -66,16 +74,24 @@ impl ConsumerSession {
         })
     }
 
-    /// Assigns `partitions`, at the beginning of each or at its end.
+    /// Assigns `partitions` (replacing the previous assignment), at the beginning of each or
+    /// at its end. Blocks for the ListOffsets round trips.
+    ///
+    /// The start offsets are resolved here, synchronously (ListOffsets through
+    /// `query_watermark_offsets`), and handed to librdkafka as absolute offsets. Handing it
+    /// the logical BEGINNING/END instead makes it resolve them in the background, and on a
+    /// re-used instance a resolution still in flight from an earlier assignment can land
+    /// after a later one and move the position forward: the checker then (rightly)
+    /// reports `poll-skip` against a healthy broker. Absolute offsets leave nothing to
+    /// resolve later, so one instance serves every assignment of its process.
     pub fn assign(&self, partitions: &[i32], seek_to_beginning: bool) -> Result<(), KafkaError> {
-        let start = if seek_to_beginning {
-            Offset::Beginning
-        } else {
-            Offset::End
-        };
         let mut list = TopicPartitionList::new();
         for &p in partitions {
-            list.add_partition_offset(&self.topic, p, start)?;
+            let (low, high) = self
+                .consumer
+                .fetch_watermarks(&self.topic, p, RESOLVE_LIMIT)?;
+            let start = if seek_to_beginning { low } else { high };
+            list.add_partition_offset(&self.topic, p, Offset::Offset(start))?;
         }
         self.consumer.assign(&list)
     }

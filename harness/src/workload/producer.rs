@@ -112,7 +112,7 @@ impl ProducerSession {
             .set("max.in.flight.requests.per.connection", "5")
             .set("retries", "2147483647")
             .set("retry.backoff.ms", "50")
-            .set("linger.ms", "1")
+            .set("linger.ms", "0")
             .set("compression.type", "none")
             .set(
                 "message.timeout.ms",

@@ -180,27 +180,16 @@ async fn perform(
         } => {
             let value = assign_value(&keys, seek_to_beginning);
             rec.record(actor, OpType::Invoke, "assign", value.clone(), &none)?;
-            // Each assignment gets a fresh consumer instance. librdkafka resolves the
-            // logical offsets BEGINNING/END asynchronously; re-assigning one instance while
-            // an earlier resolution is in flight can apply the stale answer later and move
-            // the position forward, which the checker then (rightly) reports as poll-skip.
-            // Measured: 4 poll-skips in 30 s at 1,000 ops/s before this, against one
-            // healthy node. A new instance has no earlier resolution to apply.
-            let options = shared.options.consumer.clone();
-            let topic = shared.options.topic.clone();
-            let assigned = keys.clone();
-            let fresh = off_runtime(move || {
-                let consumer = ConsumerSession::new(&options, &topic, process)?;
-                consumer.assign(&assigned, seek_to_beginning)?;
-                Ok(consumer)
-            })
-            .await;
-            match fresh {
-                Ok(consumer) => {
-                    let old = std::mem::replace(&mut clients.consumer, consumer);
-                    tokio::task::spawn_blocking(move || drop(old));
-                    rec.record(actor, OpType::Ok, "assign", value, &none)?
-                }
+            // The process's one consumer instance is re-positioned at absolute offsets
+            // (see `ConsumerSession::assign`). A new librdkafka client per assignment
+            // (threads, connections, metadata, offset resolution) left most polls waiting
+            // on a consumer that was still starting up.
+            let consumer = clients.consumer.clone();
+            let partitions = keys.clone();
+            let outcome =
+                off_runtime(move || consumer.assign(&partitions, seek_to_beginning)).await;
+            match outcome {
+                Ok(()) => rec.record(actor, OpType::Ok, "assign", value, &none)?,
                 Err(e) => {
                     let extra = Extra {
                         error: Some(e.to_string()),
