@@ -50,8 +50,10 @@ pub async fn handle(broker: &Arc<Broker>, req: FetchRequest) -> FetchResponse {
         for c in &mut changes {
             c.borrow_and_update();
         }
-        // Reads come from the page cache and are bounded by max_bytes: done inline.
-        let (response, bytes, errors) = tokio::task::block_in_place(|| gather(broker, &req));
+        // Reads come from the page cache and are bounded by max_bytes: done inline, on the
+        // worker (as a follower's append is), without handing the worker's other tasks to
+        // another thread for each fetch.
+        let (response, bytes, errors) = gather(broker, &req);
         let now = Instant::now();
         if bytes >= i64::from(req.min_bytes) || errors || now >= deadline || changes.is_empty() {
             return response;

@@ -15,6 +15,7 @@ use kafka_protocol::protocol::StrBytes;
 
 use crate::ack::AckDecision;
 use crate::broker::Broker;
+use crate::config::FlushPolicy;
 use crate::partition::{AppendError, AppendOutcome, Partition};
 use crate::producer::state::SequenceError;
 use crate::replication::leader::NotEnoughReplicas;
@@ -102,8 +103,14 @@ pub async fn handle(broker: &Arc<Broker>, req: ProduceRequest) -> Option<Produce
             };
             let p = Arc::clone(&partition);
             let faults = broker.config.seeded_faults;
-            let outcome =
-                tokio::task::spawn_blocking(move || p.append(records.to_vec(), acks, faults)).await;
+            // An append that only reaches the page cache takes microseconds: done inline (a
+            // hand-off to the blocking pool cost more than the write). One that fsyncs may
+            // take milliseconds and goes to the blocking pool.
+            let outcome = if broker.config.flush_policy == FlushPolicy::Os {
+                Ok(p.append(records.to_vec(), acks, faults))
+            } else {
+                tokio::task::spawn_blocking(move || p.append(records.to_vec(), acks, faults)).await
+            };
             let resp = match outcome {
                 Ok(Ok(outcome)) => {
                     if outcome.duplicate {

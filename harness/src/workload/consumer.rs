@@ -57,10 +57,10 @@ impl ConsumerSession {
             .set("enable.partition.eof", "false")
             .set("fetch.wait.max.ms", "100")
             // Fetch again only once the polls have drained what was fetched, re-checking
-            // every 10 ms: a consumer's fetch rate follows its process's poll rate instead of
+            // every 50 ms: a consumer's fetch rate follows its process's poll rate instead of
             // every high-watermark advance of its partitions.
             .set("queued.min.messages", "1")
-            .set("fetch.queue.backoff.ms", "10")
+            .set("fetch.queue.backoff.ms", "50")
             .set("session.timeout.ms", "6000")
             .set("socket.timeout.ms", "5000")
             .set("reconnect.backoff.max.ms", "500")
@@ -97,10 +97,16 @@ impl ConsumerSession {
     }
 
     /// Polls once: waits up to `poll_wait` for a record, then drains what is buffered.
-    /// Runs on the blocking pool because librdkafka's poll blocks the calling thread.
+    /// Records already fetched are taken on the calling task (a zero-wait librdkafka poll
+    /// does not block); only an empty queue is waited on, on the blocking pool, because
+    /// librdkafka's poll blocks the calling thread.
     pub async fn poll(&self) -> Result<PollResult, KafkaError> {
+        let ready = self.drain(Duration::ZERO)?;
+        if !ready.is_empty() {
+            return Ok(ready);
+        }
         let me = self.clone();
-        match tokio::task::spawn_blocking(move || me.poll_blocking()).await {
+        match tokio::task::spawn_blocking(move || me.drain(me.options.poll_wait)).await {
             Ok(result) => result,
             Err(join) => Err(KafkaError::Canceled).inspect_err(|_| {
                 tracing::warn!("consumer poll task ended abnormally: {join}");
@@ -108,9 +114,11 @@ impl ConsumerSession {
         }
     }
 
-    fn poll_blocking(&self) -> Result<PollResult, KafkaError> {
+    /// Waits up to `first_wait` for a record, then takes what is buffered, bounded by
+    /// `records_max`.
+    fn drain(&self, first_wait: Duration) -> Result<PollResult, KafkaError> {
         let mut result = PollResult::new();
-        let mut wait = self.options.poll_wait;
+        let mut wait = first_wait;
         let mut count = 0;
         while count < self.options.records_max {
             match self.consumer.poll(wait) {
