@@ -333,20 +333,32 @@ pub(crate) mod tests {
     use crate::log::partition_log::LogOptions;
     use crate::replication::leader::LeaderSettings;
 
-    /// An empty log of partition 0 in `dir` (fsync every batch), with its producer table.
-    pub(crate) fn empty_log(dir: &std::path::Path) -> (PartitionLog, ProducerStateTable) {
+    /// Partition `t-0` over an empty log in `dir` (fsync every batch) with `state` and `role`.
+    pub(crate) fn partition_with(
+        dir: &std::path::Path,
+        state: PartitionState,
+        role: Role,
+    ) -> Partition {
         let mut producers = ProducerStateTable::default();
         let opts = LogOptions {
             segment_bytes: 1 << 20,
             flush_policy: FlushPolicy::EveryBatch,
         };
         let (log, _) = PartitionLog::open(dir, 0, opts, &mut producers).expect("open");
-        (log, producers)
+        Partition::new(
+            "t".into(),
+            0,
+            PartitionInner {
+                state,
+                log,
+                producers,
+                role,
+            },
+        )
     }
 
+    /// A single-node leader of `t-0` on node 1.
     fn partition(dir: &std::path::Path) -> Partition {
-        let (log, producers) = empty_log(dir);
-        let state = PartitionState::single_node(1, log.log_end_offset());
         let settings = LeaderSettings {
             node_id: 1,
             replicas: vec![1],
@@ -355,15 +367,10 @@ pub(crate) mod tests {
             faults: SeededFaults::NONE,
         };
         let engine = LeaderEngine::new(settings, 0, 0, vec![1], 0, 0, 0);
-        Partition::new(
-            "t".into(),
-            0,
-            PartitionInner {
-                state,
-                log,
-                producers,
-                role: Role::Leader(Box::new(engine)),
-            },
+        partition_with(
+            dir,
+            PartitionState::single_node(1, 0),
+            Role::Leader(Box::new(engine)),
         )
     }
 

@@ -101,14 +101,14 @@ pub async fn handle(broker: &Arc<Broker>, req: ProduceRequest) -> Option<Produce
                 partitions.push(resp.with_error_code(87));
                 continue;
             };
-            let p = Arc::clone(&partition);
             let faults = broker.config.seeded_faults;
             // An append that only reaches the page cache takes microseconds: done inline (a
             // hand-off to the blocking pool cost more than the write). One that fsyncs may
             // take milliseconds and goes to the blocking pool.
             let outcome = if broker.config.flush_policy == FlushPolicy::Os {
-                Ok(p.append(records.to_vec(), acks, faults))
+                Ok(partition.append(records.to_vec(), acks, faults))
             } else {
+                let p = Arc::clone(&partition);
                 tokio::task::spawn_blocking(move || p.append(records.to_vec(), acks, faults)).await
             };
             let resp = match outcome {

@@ -5,7 +5,7 @@ use super::*;
 use crate::controller::metadata::PartitionRecord;
 use crate::faults::SeededFaults;
 use crate::log::batch::tests::make_batch;
-use crate::partition::{PartitionInner, PartitionState};
+use crate::partition::PartitionState;
 
 fn settings() -> LeaderSettings {
     LeaderSettings {
@@ -19,7 +19,6 @@ fn settings() -> LeaderSettings {
 
 /// A replica of `t-0` on node 1 that has not yet acted on any controller record.
 fn unassigned(dir: &std::path::Path) -> Partition {
-    let (log, producers) = crate::partition::tests::empty_log(dir);
     let state = PartitionState {
         leader: -1,
         leader_epoch: -1,
@@ -28,16 +27,7 @@ fn unassigned(dir: &std::path::Path) -> Partition {
         replicas: vec![1, 2, 3],
         high_watermark: 0,
     };
-    Partition::new(
-        "t".into(),
-        0,
-        PartitionInner {
-            state,
-            log,
-            producers,
-            role: Role::Offline,
-        },
-    )
+    crate::partition::tests::partition_with(dir, state, Role::Offline)
 }
 
 fn record(leader_epoch: i32, partition_epoch: i32, isr: &[i32]) -> PartitionRecord {
