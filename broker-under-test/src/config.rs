@@ -154,6 +154,13 @@ pub struct Config {
     /// (Kafka `broker.session.timeout.ms`).
     #[arg(long, env = "BROKER_SESSION_TIMEOUT_MS", default_value_t = 3_000)]
     pub session_timeout_ms: u64,
+
+    /// Threads of the async runtime that serves connections, replication and the
+    /// controller. One thread avoids the cross-thread wake-ups of a work-stealing pool,
+    /// which cost more than they give when brokers share a few cores with their clients;
+    /// 0 means one per core.
+    #[arg(long, env = "BROKER_WORKER_THREADS", default_value_t = 1)]
+    pub worker_threads: usize,
 }
 
 impl Config {

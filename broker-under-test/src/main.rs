@@ -2,12 +2,12 @@
 
 use std::io::IsTerminal;
 
+use anyhow::Context;
 use clap::Parser;
 
 use broker_under_test::config::Config;
 
-#[tokio::main]
-async fn main() -> anyhow::Result<()> {
+fn main() -> anyhow::Result<()> {
     tracing_subscriber::fmt()
         .with_writer(std::io::stderr)
         .with_ansi(std::io::stderr().is_terminal())
@@ -17,5 +17,13 @@ async fn main() -> anyhow::Result<()> {
         )
         .init();
     let config = Config::parse();
-    broker_under_test::run::run(config).await
+    let mut runtime = tokio::runtime::Builder::new_multi_thread();
+    if config.worker_threads > 0 {
+        runtime.worker_threads(config.worker_threads);
+    }
+    runtime
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")?
+        .block_on(broker_under_test::run::run(config))
 }

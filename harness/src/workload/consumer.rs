@@ -3,12 +3,16 @@
 //!
 //! Manual assignment keeps the consumer's position entirely in the client, so the only
 //! thing under test is the broker's log (Fetch and ListOffsets), not group coordination.
-//! A poll is one librdkafka `poll` that waits, then a drain of what is already buffered,
-//! bounded in records.
+//! A poll takes what librdkafka has already fetched, bounded in records; when nothing is
+//! there it waits (up to `poll_wait`) for librdkafka's signal that a fetch has landed,
+//! on the calling task, without a thread blocked in librdkafka.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
+
+use tokio::sync::Notify;
+use tokio::time::Instant;
 
 use rdkafka::config::ClientConfig;
 use rdkafka::consumer::{BaseConsumer, Consumer};
@@ -37,6 +41,8 @@ const RESOLVE_LIMIT: Duration = Duration::from_secs(5);
 #[derive(Clone)]
 pub struct ConsumerSession {
     consumer: Arc<BaseConsumer>,
+    /// Woken by librdkafka when the consumer's queue goes from empty to non-empty.
+    arrived: Arc<Notify>,
     topic: String,
     options: ConsumerOptions,
 }
@@ -44,7 +50,7 @@ pub struct ConsumerSession {
 impl ConsumerSession {
     /// Creates a consumer with nothing assigned.
     pub fn new(options: &ConsumerOptions, topic: &str, id: u64) -> Result<Self, KafkaError> {
-        let consumer: BaseConsumer = ClientConfig::new()
+        let mut consumer: BaseConsumer = ClientConfig::new()
             .set("bootstrap.servers", &options.bootstrap)
             .set("client.id", format!("samsa-consumer-{id}"))
             // librdkafka's consumer API needs a group even with manual assignment; it is
@@ -56,76 +62,96 @@ impl ConsumerSession {
             .set("isolation.level", "read_committed")
             .set("enable.partition.eof", "false")
             .set("fetch.wait.max.ms", "100")
+            .set("max.partition.fetch.bytes", "16384")
             // Fetch again only once the polls have drained what was fetched, re-checking
             // every 50 ms: a consumer's fetch rate follows its process's poll rate instead of
             // every high-watermark advance of its partitions.
             .set("queued.min.messages", "1")
-            .set("fetch.queue.backoff.ms", "50")
+            .set("fetch.queue.backoff.ms", "10")
             .set("session.timeout.ms", "6000")
             .set("socket.timeout.ms", "5000")
             .set("reconnect.backoff.max.ms", "500")
             .set("topic.metadata.refresh.interval.ms", "1000")
             .set("log_level", "3")
             .create()?;
+        let arrived = Arc::new(Notify::new());
+        let waker = arrived.clone();
+        // Called on a librdkafka thread under the queue's lock: it only wakes the poller.
+        consumer.set_nonempty_callback(move || waker.notify_one());
         Ok(ConsumerSession {
             consumer: Arc::new(consumer),
+            arrived,
             topic: topic.to_owned(),
             options: options.clone(),
         })
     }
 
     /// Assigns `partitions` (replacing the previous assignment), at the beginning of each or
-    /// at its end. Blocks for the ListOffsets round trips.
+    /// at its end. Blocks for the ListOffsets round trip.
     ///
-    /// The start offsets are resolved here, synchronously (ListOffsets through
-    /// `query_watermark_offsets`), and handed to librdkafka as absolute offsets. Handing it
-    /// the logical BEGINNING/END instead makes it resolve them in the background, and on a
-    /// re-used instance a resolution still in flight from an earlier assignment can land
-    /// after a later one and move the position forward: the checker then (rightly)
-    /// reports `poll-skip` against a healthy broker. Absolute offsets leave nothing to
-    /// resolve later, so one instance serves every assignment of its process.
+    /// The start offsets are resolved here, synchronously, and handed to librdkafka as
+    /// absolute offsets. Handing it the logical BEGINNING/END instead makes it resolve them
+    /// in the background, and on a re-used instance a resolution still in flight from an
+    /// earlier assignment can land after a later one and move the position forward: the
+    /// checker then (rightly) reports `poll-skip` against a healthy broker. Absolute offsets
+    /// leave nothing to resolve later, so one instance serves every assignment of its
+    /// process.
+    ///
+    /// The resolution is one ListOffsets request per leader for all the partitions
+    /// (`offsets_for_times` with Kafka's special timestamps -2, earliest, and -1, latest:
+    /// the log start offset or the last stable offset under `read_committed`), instead of
+    /// a low and a high watermark query per partition, one partition after another.
     pub fn assign(&self, partitions: &[i32], seek_to_beginning: bool) -> Result<(), KafkaError> {
-        let mut list = TopicPartitionList::new();
+        let mut query = TopicPartitionList::new();
+        let timestamp = if seek_to_beginning {
+            Offset::Beginning
+        } else {
+            Offset::End
+        };
         for &p in partitions {
-            let (low, high) = self
-                .consumer
-                .fetch_watermarks(&self.topic, p, RESOLVE_LIMIT)?;
-            let start = if seek_to_beginning { low } else { high };
-            list.add_partition_offset(&self.topic, p, Offset::Offset(start))?;
+            query.add_partition_offset(&self.topic, p, timestamp)?;
+        }
+        let resolved = self.consumer.offsets_for_times(query, RESOLVE_LIMIT)?;
+        let mut list = TopicPartitionList::new();
+        for element in resolved.elements() {
+            element.error()?;
+            let Offset::Offset(start) = element.offset() else {
+                // Anything but an absolute offset would be resolved later, in the
+                // background: exactly what this function exists to avoid.
+                return Err(KafkaError::OffsetFetch(
+                    rdkafka::error::RDKafkaErrorCode::NoOffset,
+                ));
+            };
+            list.add_partition_offset(&self.topic, element.partition(), Offset::Offset(start))?;
         }
         self.consumer.assign(&list)
     }
 
-    /// Polls once: waits up to `poll_wait` for a record, then drains what is buffered.
-    /// Records already fetched are taken on the calling task (a zero-wait librdkafka poll
-    /// does not block); only an empty queue is waited on, on the blocking pool, because
-    /// librdkafka's poll blocks the calling thread.
+    /// Polls once: takes what is buffered; if nothing is, waits up to `poll_wait` for
+    /// librdkafka to signal that something arrived and takes that.
     pub async fn poll(&self) -> Result<PollResult, KafkaError> {
-        let ready = self.drain(Duration::ZERO)?;
-        if !ready.is_empty() {
-            return Ok(ready);
-        }
-        let me = self.clone();
-        match tokio::task::spawn_blocking(move || me.drain(me.options.poll_wait)).await {
-            Ok(result) => result,
-            Err(join) => Err(KafkaError::Canceled).inspect_err(|_| {
-                tracing::warn!("consumer poll task ended abnormally: {join}");
-            }),
+        let deadline = Instant::now() + self.options.poll_wait;
+        loop {
+            let ready = self.drain()?;
+            let now = Instant::now();
+            if !ready.is_empty() || now >= deadline {
+                return Ok(ready);
+            }
+            // A wake-up left over from records an earlier poll already took only costs one
+            // more look; the deadline bounds the whole poll.
+            let _ = tokio::time::timeout(deadline - now, self.arrived.notified()).await;
         }
     }
 
-    /// Waits up to `first_wait` for a record, then takes what is buffered, bounded by
-    /// `records_max`.
-    fn drain(&self, first_wait: Duration) -> Result<PollResult, KafkaError> {
+    /// Takes what is buffered, without waiting, bounded by `records_max`.
+    fn drain(&self) -> Result<PollResult, KafkaError> {
         let mut result = PollResult::new();
-        let mut wait = first_wait;
         let mut count = 0;
         while count < self.options.records_max {
-            match self.consumer.poll(wait) {
+            match self.consumer.poll(Duration::ZERO) {
                 None => break,
                 Some(Ok(message)) => {
                     count += 1;
-                    wait = Duration::ZERO;
                     let Some(value) = parse_value(message.payload()) else {
                         tracing::warn!(
                             partition = message.partition(),

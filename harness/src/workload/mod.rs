@@ -8,6 +8,7 @@ pub mod consumer;
 pub mod final_reads;
 pub mod generator;
 pub mod producer;
+pub mod queue_signal;
 pub mod worker;
 
 use std::collections::HashMap;

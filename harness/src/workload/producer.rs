@@ -7,15 +7,30 @@
 //! not written", so only NOT_PERSISTED becomes `fail`; everything else uncertain is `info`.
 //! With `enable.idempotence=true` librdkafka retries internally with the same producer id
 //! and sequence numbers (KIP-98), which is exactly what the run tests.
+//!
+//! Delivery reports are served by the sending task itself, woken through
+//! [`MainQueueSignal`] when one arrives, rather than by a polling thread per producer.
 
 use std::time::Duration;
 
 use rdkafka::bindings::rd_kafka_msg_status_t as MsgStatus;
+use rdkafka::client::Client;
 use rdkafka::config::ClientConfig;
 use rdkafka::message::{DeliveryResult, Message};
-use rdkafka::producer::{BaseRecord, Producer, ProducerContext, ThreadedProducer};
+use rdkafka::producer::{BaseProducer, BaseRecord, Producer, ProducerContext};
 use rdkafka::ClientContext;
 use tokio::sync::oneshot;
+use tokio::time::Instant;
+
+use super::queue_signal::MainQueueSignal;
+
+/// The longest a send waits for a wake-up before serving the queue again anyway: a
+/// wake-up can only be missed if an event was left in the queue, and this bounds what
+/// that costs.
+const RECHECK: Duration = Duration::from_millis(50);
+
+/// The most events one pass serves, so a flood of events cannot hold the task.
+const EVENTS_PER_PASS: usize = 64;
 
 /// How one send ended, as the history records it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -90,7 +105,10 @@ impl ProducerContext for ReportRouter {
 
 /// One producer instance (one "producer session" in the history).
 pub struct ProducerSession {
-    producer: ThreadedProducer<ReportRouter>,
+    /// Declared before `producer`: it holds a reference to the producer's queue and must
+    /// be released first.
+    signal: MainQueueSignal,
+    producer: BaseProducer<ReportRouter>,
     /// The session id recorded in the history's `producer` field.
     pub session: u64,
     topic: String,
@@ -104,7 +122,7 @@ impl ProducerSession {
         topic: &str,
         session: u64,
     ) -> Result<ProducerSession, rdkafka::error::KafkaError> {
-        let producer: ThreadedProducer<ReportRouter> = ClientConfig::new()
+        let producer: BaseProducer<ReportRouter> = ClientConfig::new()
             .set("bootstrap.servers", &options.bootstrap)
             .set("client.id", format!("samsa-producer-{session}"))
             .set("acks", &options.acks)
@@ -127,7 +145,10 @@ impl ProducerSession {
             .set("topic.metadata.refresh.interval.ms", "1000")
             .set("log_level", "3")
             .create_with_context(ReportRouter)?;
+        // SAFETY: `signal` is dropped before `producer` (field order of ProducerSession).
+        let signal = unsafe { MainQueueSignal::install(Client::native_ptr(producer.client())) };
         Ok(ProducerSession {
+            signal,
             producer,
             session,
             topic: topic.to_owned(),
@@ -151,14 +172,44 @@ impl ProducerSession {
                 error: error.to_string(),
             };
         }
-        match tokio::time::timeout(self.wait_max, report).await {
-            Ok(Ok(outcome)) => outcome,
-            Ok(Err(_dropped)) => SendOutcome::Info {
-                error: "the producer dropped the delivery report".into(),
-            },
-            Err(_elapsed) => SendOutcome::Info {
-                error: format!("no delivery report within {:?}", self.wait_max),
-            },
+        self.await_report(report).await
+    }
+
+    /// Serves the producer's event queue until `report` is filled, waking on the queue's
+    /// signal; gives up (as `info`) after `wait_max`.
+    async fn await_report(&self, mut report: oneshot::Receiver<SendOutcome>) -> SendOutcome {
+        let deadline = Instant::now() + self.wait_max;
+        loop {
+            self.serve_events();
+            match report.try_recv() {
+                Ok(outcome) => return outcome,
+                Err(oneshot::error::TryRecvError::Closed) => {
+                    return SendOutcome::Info {
+                        error: "the producer dropped the delivery report".into(),
+                    }
+                }
+                Err(oneshot::error::TryRecvError::Empty) => {}
+            }
+            let now = Instant::now();
+            if now >= deadline {
+                return SendOutcome::Info {
+                    error: format!("no delivery report within {:?}", self.wait_max),
+                };
+            }
+            let wait = RECHECK.min(deadline - now);
+            // Timing out here is not an outcome: the loop serves the queue and looks again.
+            let _ = tokio::time::timeout(wait, self.signal.became_non_empty()).await;
+        }
+    }
+
+    /// Runs the callbacks of the events waiting in the queue (delivery reports, errors),
+    /// without waiting. Emptying the queue is what re-arms its non-empty signal.
+    fn serve_events(&self) {
+        for _ in 0..EVENTS_PER_PASS {
+            if self.signal.is_empty() {
+                return;
+            }
+            self.producer.poll(Duration::ZERO);
         }
     }
 

@@ -3,7 +3,16 @@
 //!
 //! HISTORY.md's process rule lives here: after an `info` (the outcome is unknown, the
 //! client's state is suspect) or a `crash`, the process never appears again; its slot
-//! continues as a fresh process number with a new producer session and a new consumer.
+//! continues as a fresh process number with a new producer session.
+//!
+//! The consumer instance belongs to the slot, not the process. A consumer with manual
+//! assignment keeps nothing on the broker (no group membership, no committed offsets),
+//! and each process starts with an `assign` at absolute offsets, which replaces the
+//! position and discards whatever an earlier assignment had fetched (librdkafka's fetch
+//! version barrier, the same one every re-`assign` within a process relies on). So a
+//! fresh process observes nothing of its predecessor's consumer, and re-creating it
+//! (threads, connections, a coordinator look-up) cost a quarter of the harness's CPU
+//! at one crash per hundred operations.
 
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
@@ -17,7 +26,7 @@ use super::producer::{ProducerSession, SendOutcome};
 use super::Shared;
 use crate::recorder::{Actor, Extra, OpType, RecorderError};
 
-/// A process's clients, created when the process starts.
+/// A process's clients: its own producer session, and its slot's consumer.
 struct Clients {
     producer: ProducerSession,
     consumer: ConsumerSession,
@@ -34,8 +43,12 @@ enum Next {
 /// Runs one worker slot until the shared deadline or cancellation.
 pub async fn run_slot(shared: Arc<Shared>, first_process: u64) -> Result<(), RecorderError> {
     let mut process = first_process;
+    let mut slot_consumer: Option<ConsumerSession> = None;
+    let mut spare = SpareProducer::start(&shared);
     while !shared.should_stop() {
-        let mut clients = match new_clients(&shared, process).await {
+        let producer = std::mem::replace(&mut spare, SpareProducer::start(&shared));
+        let mut clients = match new_clients(&shared, process, producer, slot_consumer.take()).await
+        {
             Ok(c) => c,
             Err(e) => {
                 tracing::warn!(process, "cannot create clients: {e}; retrying in 1 s");
@@ -53,6 +66,7 @@ pub async fn run_slot(shared: Arc<Shared>, first_process: u64) -> Result<(), Rec
         loop {
             if shared.should_stop() {
                 close_in_background(clients, Duration::from_secs(1));
+                spare.discard();
                 return Ok(());
             }
             if let Some(p) = pace.as_mut() {
@@ -64,35 +78,76 @@ pub async fn run_slot(shared: Arc<Shared>, first_process: u64) -> Result<(), Rec
                 Next::Retire => break,
             }
         }
+        slot_consumer = Some(clients.consumer.clone());
         close_in_background(clients, Duration::from_millis(100));
         process = shared.next_process.fetch_add(1, Ordering::Relaxed);
     }
+    spare.discard();
     Ok(())
 }
 
-/// Creates a process's clients on the blocking pool: librdkafka's constructors start
-/// threads and may block, and the async runtime has only as many workers as cores.
+/// The producer session the slot's next process will use, created ahead of need.
+///
+/// An idempotent librdkafka producer sends nothing until it has connected, learned the
+/// cluster and obtained its producer id (InitProducerId, KIP-98): a median 50 ms, and
+/// 0.5-1 s when its first attempt is retried. Created while the current process works,
+/// the next session is ready when a `crash` or an `info` retires the process, instead of
+/// holding the new process's first send.
+struct SpareProducer {
+    creating: tokio::task::JoinHandle<Result<ProducerSession, rdkafka::error::KafkaError>>,
+}
+
+impl SpareProducer {
+    /// Starts creating a session (with the next session id) on the blocking pool.
+    fn start(shared: &Arc<Shared>) -> SpareProducer {
+        let session = shared.next_session.fetch_add(1, Ordering::Relaxed);
+        let shared = shared.clone();
+        SpareProducer {
+            creating: tokio::task::spawn_blocking(move || {
+                ProducerSession::new(&shared.options.producer, &shared.options.topic, session)
+            }),
+        }
+    }
+
+    /// The session, once created.
+    async fn take(self) -> Result<ProducerSession, rdkafka::error::KafkaError> {
+        client_result(self.creating).await
+    }
+
+    /// Closes the session unused, in the background.
+    fn discard(self) {
+        tokio::spawn(async move {
+            if let Ok(producer) = self.take().await {
+                tokio::task::spawn_blocking(move || producer.close(Duration::ZERO));
+            }
+        });
+    }
+}
+
+/// A process's clients: its producer session (the slot's spare), and the slot's consumer,
+/// created on the blocking pool unless the slot already has one: librdkafka's
+/// constructors start threads and may block, and the async runtime has only as many
+/// workers as cores.
 async fn new_clients(
     shared: &Arc<Shared>,
     process: u64,
+    producer: SpareProducer,
+    slot_consumer: Option<ConsumerSession>,
 ) -> Result<Clients, rdkafka::error::KafkaError> {
-    let session = shared.next_session.fetch_add(1, Ordering::Relaxed);
-    let shared = shared.clone();
-    off_runtime(move || {
-        Ok(Clients {
-            producer: ProducerSession::new(
-                &shared.options.producer,
-                &shared.options.topic,
-                session,
-            )?,
-            consumer: ConsumerSession::new(
-                &shared.options.consumer,
-                &shared.options.topic,
-                process,
-            )?,
-        })
+    let consumer = match slot_consumer {
+        Some(consumer) => consumer,
+        None => {
+            let shared = shared.clone();
+            off_runtime(move || {
+                ConsumerSession::new(&shared.options.consumer, &shared.options.topic, process)
+            })
+            .await?
+        }
+    };
+    Ok(Clients {
+        producer: producer.take().await?,
+        consumer,
     })
-    .await
 }
 
 /// Runs blocking librdkafka work (create, flush, close) on the blocking pool, so one
@@ -100,7 +155,15 @@ async fn new_clients(
 async fn off_runtime<T: Send + 'static>(
     work: impl FnOnce() -> Result<T, rdkafka::error::KafkaError> + Send + 'static,
 ) -> Result<T, rdkafka::error::KafkaError> {
-    match tokio::task::spawn_blocking(work).await {
+    client_result(tokio::task::spawn_blocking(work)).await
+}
+
+/// The result of blocking client work; a task that panicked or was cancelled counts as a
+/// cancelled client call.
+async fn client_result<T>(
+    task: tokio::task::JoinHandle<Result<T, rdkafka::error::KafkaError>>,
+) -> Result<T, rdkafka::error::KafkaError> {
+    match task.await {
         Ok(result) => result,
         Err(join) => {
             tracing::warn!("blocking client task ended abnormally: {join}");
@@ -109,7 +172,8 @@ async fn off_runtime<T: Send + 'static>(
     }
 }
 
-/// Flushes (bounded) and drops clients on the blocking pool, without waiting for it.
+/// Flushes (bounded) and drops clients on the blocking pool, without waiting for it (the
+/// consumer is closed with its last clone, when its slot ends).
 fn close_in_background(clients: Clients, flush_wait: Duration) {
     tokio::task::spawn_blocking(move || {
         clients.producer.close(flush_wait);
