@@ -64,7 +64,7 @@ impl ConsumerSession {
             .set("fetch.wait.max.ms", "100")
             .set("max.partition.fetch.bytes", "16384")
             // Fetch again only once the polls have drained what was fetched, re-checking
-            // every 50 ms: a consumer's fetch rate follows its process's poll rate instead of
+            // every 10 ms: a consumer's fetch rate follows its process's poll rate instead of
             // every high-watermark advance of its partitions.
             .set("queued.min.messages", "1")
             .set("fetch.queue.backoff.ms", "10")

@@ -45,10 +45,9 @@ pub async fn run_slot(shared: Arc<Shared>, first_process: u64) -> Result<(), Rec
     let mut process = first_process;
     let mut slot_consumer: Option<ConsumerSession> = None;
     let mut spare = SpareProducer::start(&shared);
-    while !shared.should_stop() {
+    'slot: while !shared.should_stop() {
         let producer = std::mem::replace(&mut spare, SpareProducer::start(&shared));
-        let mut clients = match new_clients(&shared, process, producer, slot_consumer.take()).await
-        {
+        let mut clients = match new_clients(&shared, process, producer, &mut slot_consumer).await {
             Ok(c) => c,
             Err(e) => {
                 tracing::warn!(process, "cannot create clients: {e}; retrying in 1 s");
@@ -66,8 +65,7 @@ pub async fn run_slot(shared: Arc<Shared>, first_process: u64) -> Result<(), Rec
         loop {
             if shared.should_stop() {
                 close_in_background(clients, Duration::from_secs(1));
-                spare.discard();
-                return Ok(());
+                break 'slot;
             }
             if let Some(p) = pace.as_mut() {
                 p.tick().await;
@@ -78,11 +76,14 @@ pub async fn run_slot(shared: Arc<Shared>, first_process: u64) -> Result<(), Rec
                 Next::Retire => break,
             }
         }
-        slot_consumer = Some(clients.consumer.clone());
         close_in_background(clients, Duration::from_millis(100));
         process = shared.next_process.fetch_add(1, Ordering::Relaxed);
     }
     spare.discard();
+    if let Some(consumer) = slot_consumer {
+        // Destroying a librdkafka client joins its threads: not on the async runtime.
+        tokio::task::spawn_blocking(move || drop(consumer));
+    }
     Ok(())
 }
 
@@ -125,23 +126,24 @@ impl SpareProducer {
 }
 
 /// A process's clients: its producer session (the slot's spare), and the slot's consumer,
-/// created on the blocking pool unless the slot already has one: librdkafka's
-/// constructors start threads and may block, and the async runtime has only as many
-/// workers as cores.
+/// created on the blocking pool the first time (librdkafka's constructors start threads
+/// and may block, and the async runtime has only as many workers as cores) and kept in
+/// `slot_consumer` from then on.
 async fn new_clients(
     shared: &Arc<Shared>,
     process: u64,
     producer: SpareProducer,
-    slot_consumer: Option<ConsumerSession>,
+    slot_consumer: &mut Option<ConsumerSession>,
 ) -> Result<Clients, rdkafka::error::KafkaError> {
     let consumer = match slot_consumer {
-        Some(consumer) => consumer,
+        Some(consumer) => consumer.clone(),
         None => {
             let shared = shared.clone();
-            off_runtime(move || {
+            let created = off_runtime(move || {
                 ConsumerSession::new(&shared.options.consumer, &shared.options.topic, process)
             })
-            .await?
+            .await?;
+            slot_consumer.insert(created).clone()
         }
     };
     Ok(Clients {
@@ -173,7 +175,7 @@ async fn client_result<T>(
 }
 
 /// Flushes (bounded) and drops clients on the blocking pool, without waiting for it (the
-/// consumer is closed with its last clone, when its slot ends).
+/// consumer is the slot's: `run_slot` releases it when the slot ends).
 fn close_in_background(clients: Clients, flush_wait: Duration) {
     tokio::task::spawn_blocking(move || {
         clients.producer.close(flush_wait);
