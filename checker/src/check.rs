@@ -117,8 +117,25 @@ pub struct CheckResult {
     /// bug, reported loudly rather than hidden.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub engine_disagreements: Vec<String>,
+    /// Why the verdict is `"unknown"` although nothing was violated: an analysis that ran
+    /// out of time, a history with nothing to judge, or a run the harness knows tested
+    /// less than it planned. Empty when the verdict is decided.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub unknown_reasons: Vec<String>,
     /// What the history held and how long checking took.
     pub stats: Stats,
+}
+
+impl CheckResult {
+    /// Records why this result cannot be called valid: a `Valid` verdict becomes
+    /// `Unknown`; an `Invalid` one stays invalid (a violation found is proven whatever
+    /// else went wrong), but keeps the reason for the report.
+    pub fn mark_unknown(&mut self, reason: impl Into<String>) {
+        if self.valid == Validity::Valid {
+            self.valid = Validity::Unknown;
+        }
+        self.unknown_reasons.push(reason.into());
+    }
 }
 
 /// Whether `guarantees` promise `property`.
@@ -210,21 +227,23 @@ fn verdict(
         }
     }
     stats.counts = anomalies.iter().map(|(k, v)| (*k, v.len())).collect();
-    let valid = if invalid {
-        Validity::Invalid
-    } else if undecided {
-        Validity::Unknown
-    } else {
-        Validity::Valid
-    };
-    CheckResult {
-        valid,
+    let mut result = CheckResult {
+        valid: if invalid {
+            Validity::Invalid
+        } else {
+            Validity::Valid
+        },
         anomaly_types,
         anomalies,
         not_counted,
         engine_disagreements: Vec::new(),
+        unknown_reasons: Vec::new(),
         stats,
+    };
+    if undecided {
+        result.mark_unknown("the linearizability check reached its time limit");
     }
+    result
 }
 
 /// Counts what the history holds.

@@ -100,10 +100,13 @@ pub fn print_summary(label: &str, r: &CheckResult) {
     let verdict = match r.valid {
         Validity::Valid => "VALID",
         Validity::Invalid => "INVALID",
-        Validity::Unknown => "UNKNOWN (an analysis could not decide in time)",
+        Validity::Unknown => "UNKNOWN",
     };
     let s = &r.stats;
     println!("{label}: {verdict}");
+    for reason in &r.unknown_reasons {
+        println!("  unknown because: {reason}");
+    }
     println!(
         "  {} ops on {} keys: sends {} ok / {} fail / {} info, polls {} ok / {} other, {} txns, {} records read, {} nemesis events",
         s.ops, s.keys, s.sends_ok, s.sends_fail, s.sends_info, s.polls_ok, s.polls_other, s.txns, s.records_read, s.nemesis_events

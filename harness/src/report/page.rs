@@ -97,7 +97,8 @@ fn run_section(history: &History, result: &CheckResult, inputs: &RunInputs) -> M
         section #run {
             h2 { "The run" }
             table.kv {
-                tr { th { "verdict" } td { (match result.valid { Validity::Valid => "valid: every promised property held", Validity::Invalid => "invalid: a promised property was violated", Validity::Unknown => "unknown: an analysis could not decide in time" }) } }
+                tr { th { "verdict" } td { (match result.valid { Validity::Valid => "valid: every promised property held", Validity::Invalid => "invalid: a promised property was violated", Validity::Unknown => "unknown: nothing was violated, but the run cannot be called valid" }) } }
+                @for reason in &result.unknown_reasons { tr.unknown-reason { th { "unknown because" } td { (reason) } } }
                 tr { th { "promised" } td { (if promised.is_empty() { "nothing".to_owned() } else { promised.join(", ") }) } }
                 @if let Some(id) = inputs.test_str("run_id") { tr { th { "run id" } td { (id) } } }
                 @if let Some(started) = inputs.test_str("started") { tr { th { "started" } td { (started) } } }
