@@ -22,6 +22,9 @@ pub enum Actor {
     Client(u64),
     /// The fault injector; its operations are always of type `info`.
     Nemesis,
+    /// The harness itself (process `"harness"`): notes such as the watchdog's, never an
+    /// operation on the broker; always of type `info`.
+    Harness,
 }
 
 /// The `type` of a history line.
@@ -63,6 +66,9 @@ struct Inner {
     next_index: u64,
     last_time: u64,
     ops_completed: u64,
+    /// Client completions of type `ok` so far, and the history time of the last one.
+    ops_ok: u64,
+    last_ok_time: Option<u64>,
 }
 
 /// Writes `history.jsonl` line by line; shared by every client task and the nemesis.
@@ -91,6 +97,8 @@ impl Recorder {
                 next_index: 0,
                 last_time: 0,
                 ops_completed: 0,
+                ops_ok: 0,
+                last_ok_time: None,
             }),
         })
     }
@@ -103,6 +111,13 @@ impl Recorder {
     /// How many completions (`ok`/`fail`/`info` of clients) were recorded so far.
     pub fn completed(&self) -> u64 {
         self.lock().ops_completed
+    }
+
+    /// How many client operations completed `ok` so far, and the history time (ns) of
+    /// the last one: what the main phase's watchdog watches.
+    pub fn ok_progress(&self) -> (u64, Option<u64>) {
+        let inner = self.lock();
+        (inner.ops_ok, inner.last_ok_time)
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, Inner> {
@@ -126,6 +141,7 @@ impl Recorder {
         let process = match actor {
             Actor::Client(p) => json!(p),
             Actor::Nemesis => json!("nemesis"),
+            Actor::Harness => json!("harness"),
         };
         let mut line = json!({
             "index": index,
@@ -157,6 +173,10 @@ impl Recorder {
         inner.last_time = time;
         if matches!(actor, Actor::Client(_)) && op_type != OpType::Invoke {
             inner.ops_completed += 1;
+            if op_type == OpType::Ok {
+                inner.ops_ok += 1;
+                inner.last_ok_time = Some(time);
+            }
         }
         Ok(index)
     }
@@ -217,6 +237,7 @@ mod tests {
         assert!(lines[1].get("producer").is_none());
         assert!(lines[2]["time"].as_u64() >= lines[1]["time"].as_u64());
         assert_eq!(rec.completed(), 1);
+        assert_eq!(rec.ok_progress(), (1, lines[2]["time"].as_u64()));
         std::fs::remove_dir_all(&dir).unwrap();
     }
 }

@@ -23,9 +23,11 @@ pub(crate) enum Decoded {
     Blank,
     /// The header (only ever decoded as the first non-blank line).
     Header(Header),
-    /// A nemesis line; its `f` is only reported wrong after the line's order is checked.
-    Nemesis {
+    /// A nemesis or harness line; its `f` is only reported wrong after the line's order
+    /// is checked.
+    Event {
         common: Common,
+        source: EventSource,
         f: Result<String, FieldError>,
         value: serde_json::Value,
     },
@@ -91,7 +93,12 @@ fn slow_line(bytes: &[u8], first: bool, keys: &mut KeyTable) -> Result<Decoded, 
     }
     let common = common(&raw)?;
     match common.process {
-        Process::Nemesis => Ok(Decoded::Nemesis {
+        Process::Nemesis | Process::Harness => Ok(Decoded::Event {
+            source: if common.process == Process::Nemesis {
+                EventSource::Nemesis
+            } else {
+                EventSource::Harness
+            },
             f: nemesis_f(&raw),
             value: nemesis_value(&raw),
             common,
@@ -143,6 +150,15 @@ pub(crate) enum LineType {
 pub(crate) enum Process {
     Client(u64),
     Nemesis,
+    Harness,
+}
+
+/// Who recorded a non-client line: the fault injector, or the harness itself (a
+/// watchdog's note that no operation completed for a while).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum EventSource {
+    Nemesis,
+    Harness,
 }
 
 /// The fields every operation line has.
@@ -195,10 +211,11 @@ pub(crate) fn common(line: &RawLine<'_>) -> Result<Common, FieldError> {
         Ok(p) => Process::Client(p),
         Err(_) => match decode_str("process", process_raw) {
             Ok(s) if s == "nemesis" => Process::Nemesis,
+            Ok(s) if s == "harness" => Process::Harness,
             _ => {
                 return Err(wrong(
                     "process",
-                    "a non-negative integer or \"nemesis\"",
+                    "a non-negative integer, \"nemesis\" or \"harness\"",
                     process_raw,
                 ))
             }

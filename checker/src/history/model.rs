@@ -215,7 +215,8 @@ impl Op {
     }
 }
 
-/// A fault the nemesis started or stopped (process `"nemesis"`); kept for reports.
+/// A fault the nemesis started or stopped (process `"nemesis"`), or an event the harness
+/// itself recorded (process `"harness"`, e.g. a watchdog); kept for reports.
 #[derive(Debug, Clone, PartialEq)]
 pub struct NemesisEvent {
     /// The line's `index`.
@@ -239,6 +240,9 @@ pub struct History {
     pub ops: Vec<Op>,
     /// Nemesis operations in file order.
     pub nemesis: Vec<NemesisEvent>,
+    /// Events of the harness itself (process `"harness"`) in file order: never faults,
+    /// never client operations.
+    pub harness_events: Vec<NemesisEvent>,
     /// How many operation lines (not counting the header) the file held.
     pub line_count: u64,
 }

@@ -7,7 +7,7 @@
 
 use rustc_hash::FxHashMap;
 
-use super::decode::{ClientOp, Common, Decoded, FieldError, LineType, Payload};
+use super::decode::{ClientOp, Common, Decoded, EventSource, FieldError, LineType, Payload};
 use super::error::LineProblem;
 use super::model::{
     Assignment, Header, History, KeyId, KeyTable, LineIndex, MicroOp, Nanos, NemesisEvent, Op,
@@ -87,6 +87,7 @@ pub(crate) struct Builder {
     keys: KeyTable,
     ops: Vec<Op>,
     nemesis: Vec<NemesisEvent>,
+    harness_events: Vec<NemesisEvent>,
     /// process -> position in `ops` of its outstanding invoke.
     open: FxHashMap<u64, usize>,
     /// process -> index of the `info` that ended it.
@@ -115,9 +116,18 @@ impl Builder {
                 self.header = Some(header);
                 Ok(())
             }
-            Decoded::Nemesis { common, f, value } => {
+            Decoded::Event {
+                common,
+                source,
+                f,
+                value,
+            } => {
                 self.check_order(&common)?;
-                self.nemesis.push(NemesisEvent {
+                let events = match source {
+                    EventSource::Nemesis => &mut self.nemesis,
+                    EventSource::Harness => &mut self.harness_events,
+                };
+                events.push(NemesisEvent {
                     index: common.index,
                     time: common.time,
                     f: f?,
@@ -287,6 +297,7 @@ impl Builder {
             keys: self.keys,
             ops: self.ops,
             nemesis: self.nemesis,
+            harness_events: self.harness_events,
             line_count: self.next_index,
         }
     }
