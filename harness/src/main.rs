@@ -40,7 +40,11 @@ enum Command {
 
 fn main() -> ExitCode {
     restore_default_sigpipe();
-    match Cli::parse().command {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => return usage_error(&e),
+    };
+    match cli.command {
         Command::Check(args) => commands::check::run(&args),
         Command::GenHistory(args) => commands::gen_history::run(&args),
         Command::Report(args) => commands::report::run(&args),
@@ -48,6 +52,20 @@ fn main() -> ExitCode {
         Command::Test(args) => commands::test::run(&args),
         Command::Image(command) => commands::image::run(&command),
         Command::Sweep { all } => commands::sweep::run(all),
+    }
+}
+
+/// Prints clap's message. `--help` and `--version` exit 0; a usage error exits with
+/// the harness-error status, never clap's default 2, which here means "unknown verdict"
+/// and would let a mistyped flag pass for an undecided run in CI.
+fn usage_error(e: &clap::Error) -> ExitCode {
+    if let Err(print) = e.print() {
+        eprintln!("samsa: {print}");
+    }
+    if e.use_stderr() {
+        ExitCode::from(commands::HARNESS_ERROR)
+    } else {
+        ExitCode::SUCCESS
     }
 }
 

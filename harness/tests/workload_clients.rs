@@ -78,6 +78,7 @@ fn producer_options(bootstrap: &str) -> ProducerOptions {
         idempotence: true,
         message_timeout: Duration::from_secs(20),
         request_timeout: Duration::from_secs(5),
+        extra: Vec::new(),
     }
 }
 
@@ -151,6 +152,7 @@ async fn sessions_deliver_every_report_and_read_back_what_was_acknowledged() {
         bootstrap: bootstrap.clone(),
         poll_wait: Duration::from_millis(200),
         records_max: 25,
+        extra: Vec::new(),
     };
     let consumer = {
         let options = consumer_options.clone();

@@ -12,6 +12,7 @@ use std::time::Duration;
 
 use checker::check::Validity;
 use harness::run::config::{Acks, RunConfig};
+use harness::run::rules::{apply_rules, Explicit, Refusal};
 
 /// Arguments of `samsa test`.
 #[derive(clap::Args, Debug)]
@@ -35,18 +36,20 @@ pub struct TestArgs {
     /// Replication factor of the test topic (default: the number of nodes).
     #[arg(long)]
     replication_factor: Option<i32>,
-    /// min.insync.replicas of the test topic.
-    #[arg(long, default_value_t = 2)]
-    min_insync_replicas: i32,
+    /// min.insync.replicas of the test topic [default: 2, or the replication factor when
+    /// that is smaller].
+    #[arg(long)]
+    min_insync_replicas: Option<i32>,
     /// unclean.leader.election.enable of the test topic.
     #[arg(long)]
     unclean_leader_election: bool,
     /// Producer acks: 0, 1 or all.
     #[arg(long, default_value = "all")]
     acks: Acks,
-    /// Producer enable.idempotence (true or false).
-    #[arg(long, default_value_t = true, action = clap::ArgAction::Set)]
-    idempotence: bool,
+    /// Producer enable.idempotence (true or false) [default: true with acks=all, false
+    /// otherwise: librdkafka requires acks=all for it].
+    #[arg(long, action = clap::ArgAction::Set)]
+    idempotence: Option<bool>,
     /// Length of the main phase, in seconds.
     #[arg(long, default_value_t = 60.0)]
     time_limit: f64,
@@ -59,9 +62,10 @@ pub struct TestArgs {
     /// Faults to mix: any of partition, kill, pause, or none; `partition:SHAPE` narrows the
     /// partition shapes (halves, random-halves, isolate-one, majorities-ring, bridge, leaders,
     /// clients-cut-from-one), `kill:TARGET` / `pause:TARGET` the targets (one, minority,
-    /// majority, all, leaders), e.g. `partition:leaders,kill:leaders`.
-    #[arg(long, default_value = "partition,kill,pause")]
-    nemesis: String,
+    /// majority, all, leaders), e.g. `partition:leaders,kill:leaders`
+    /// [default: partition,kill,pause; without partitions on one node].
+    #[arg(long)]
+    nemesis: Option<String>,
     /// Quiet seconds between faults.
     #[arg(long, default_value_t = 5.0)]
     nemesis_interval: f64,
@@ -92,6 +96,15 @@ pub struct TestArgs {
     /// Extra environment for every broker, KEY=VALUE (repeatable); e.g. a seeded fault.
     #[arg(long = "broker-env", value_parser = parse_key_value)]
     broker_env: Vec<(String, String)>,
+    /// Extra librdkafka setting for every client, KEY=VALUE (repeatable), applied after
+    /// samsa's own (e.g. security settings a broker requires). A setting librdkafka
+    /// rejects stops the run (exit 4) with librdkafka's message.
+    #[arg(long = "client-config", value_parser = parse_key_value)]
+    client_config: Vec<(String, String)>,
+    /// Run the test this many times with fresh seeds (`--seed S` gives S, S+1, ...),
+    /// stopping at the first invalid run; the exit status is the worst one.
+    #[arg(long, default_value_t = 1)]
+    test_count: u32,
 }
 
 fn parse_key_value(s: &str) -> Result<(String, String), String> {
@@ -111,16 +124,17 @@ fn seconds(name: &str, value: f64) -> anyhow::Result<Duration> {
     Ok(Duration::from_secs_f64(value))
 }
 
-/// The command line that reproduces this run: the same arguments with the seed pinned.
+/// The command line that reproduces a run: the same arguments with the seed pinned and
+/// `--test-count` dropped (one run is reproduced at a time).
 fn reproduce_command(seed: u64) -> String {
     let mut words: Vec<String> = Vec::new();
     let mut args = std::env::args().skip(1).peekable();
     while let Some(a) = args.next() {
-        if a == "--seed" {
+        if a == "--seed" || a == "--test-count" {
             args.next();
             continue;
         }
-        if a.starts_with("--seed=") {
+        if a.starts_with("--seed=") || a.starts_with("--test-count=") {
             continue;
         }
         words.push(a);
@@ -140,37 +154,39 @@ fn reproduce_command(seed: u64) -> String {
     format!("samsa {} --seed {seed}", quoted.join(" "))
 }
 
-fn to_config(args: &TestArgs) -> anyhow::Result<RunConfig> {
-    let seed = args.seed.unwrap_or_else(rand::random);
-    if args.nodes == 0 {
-        anyhow::bail!("--nodes must be at least 1");
-    }
-    if args.keys <= 0 {
-        anyhow::bail!("--keys must be at least 1");
-    }
-    if args.concurrency == 0 {
-        anyhow::bail!("--concurrency must be at least 1");
-    }
-    if !(args.rate.is_finite() && args.rate >= 0.0) {
-        anyhow::bail!("--rate must be a non-negative number");
-    }
-    let nodes_i32 = i32::try_from(args.nodes)?;
-    Ok(RunConfig {
+/// Why `samsa test` did not start a run.
+#[derive(Debug, thiserror::Error)]
+enum ConfigError {
+    /// A value that is not even a number of the right kind.
+    #[error(transparent)]
+    Value(#[from] anyhow::Error),
+    /// Rules of the configuration table refused it.
+    #[error("{}", .0.iter().map(|r| format!("refused: {r}")).collect::<Vec<_>>().join("\nsamsa test: "))]
+    Refused(Vec<Refusal>),
+}
+
+/// The run's configuration: the arguments, then the rules table (adjusted defaults are
+/// listed in `adjustments`).
+fn to_config(args: &TestArgs, seed: u64) -> Result<RunConfig, ConfigError> {
+    let nodes_i32 = i32::try_from(args.nodes).unwrap_or(i32::MAX);
+    let mut config = RunConfig {
         test: args.name.clone(),
         store: args.store.clone(),
         seed,
         nodes: args.nodes,
         partitions: args.keys,
         replication_factor: args.replication_factor.unwrap_or(nodes_i32),
-        min_insync_replicas: args.min_insync_replicas,
+        min_insync_replicas: args.min_insync_replicas.unwrap_or(2),
         unclean_leader_election: args.unclean_leader_election,
         acks: args.acks,
-        idempotence: args.idempotence,
+        idempotence: args.idempotence.unwrap_or(true),
         time_limit: seconds("time-limit", args.time_limit)?,
         rate: args.rate,
         concurrency: args.concurrency,
         nemesis: args
             .nemesis
+            .as_deref()
+            .unwrap_or("partition,kill,pause")
             .split(',')
             .map(str::trim)
             .filter(|w| !w.is_empty() && *w != "none")
@@ -184,29 +200,140 @@ fn to_config(args: &TestArgs) -> anyhow::Result<RunConfig> {
         broker_binary: args.broker_binary.clone(),
         profile: args.profile.clone(),
         broker_env: args.broker_env.iter().cloned().collect::<BTreeMap<_, _>>(),
+        client_config: args
+            .client_config
+            .iter()
+            .cloned()
+            .collect::<BTreeMap<_, _>>(),
         mix: args.mix,
         command: reproduce_command(seed),
-    })
+        adjustments: Vec::new(),
+    };
+    let explicit = Explicit {
+        idempotence: args.idempotence.is_some(),
+        min_insync_replicas: args.min_insync_replicas.is_some(),
+        nemesis: args.nemesis.is_some(),
+    };
+    config.adjustments = apply_rules(&mut config, &explicit).map_err(ConfigError::Refused)?;
+    Ok(config)
 }
 
-/// Runs `samsa test` and maps the outcome to the exit status.
-pub fn run(args: &TestArgs) -> ExitCode {
-    let config = match to_config(args) {
-        Ok(c) => c,
-        Err(e) => {
-            eprintln!("samsa test: {e:#}");
-            return ExitCode::from(super::HARNESS_ERROR);
+/// How one run of `samsa test` ended, in the order of how bad it is for `--test-count`:
+/// a broker that broke a promise is the worst news, then a run the harness could not
+/// complete, then a verdict that could not be decided.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+enum RunStatus {
+    Valid,
+    Unknown,
+    HarnessError,
+    Invalid,
+    Interrupted,
+}
+
+impl RunStatus {
+    fn exit_code(self) -> u8 {
+        match self {
+            RunStatus::Valid => 0,
+            RunStatus::Invalid => 1,
+            RunStatus::Unknown => 2,
+            RunStatus::HarnessError => super::HARNESS_ERROR,
+            RunStatus::Interrupted => 130,
         }
-    };
+    }
+
+    fn word(self) -> &'static str {
+        match self {
+            RunStatus::Valid => "VALID",
+            RunStatus::Invalid => "INVALID",
+            RunStatus::Unknown => "UNKNOWN",
+            RunStatus::HarnessError => "HARNESS ERROR",
+            RunStatus::Interrupted => "INTERRUPTED",
+        }
+    }
+
+    /// Whether `--test-count` goes on after a run that ended so: not after an invalid run
+    /// (Jepsen's rule: the first failure is the one to look at), not after an interrupt,
+    /// and not after a harness error (the next run would meet the same broken set-up).
+    fn keep_going(self) -> bool {
+        matches!(self, RunStatus::Valid | RunStatus::Unknown)
+    }
+}
+
+/// The seed of run `i` (from 0) of a `--test-count` series.
+fn seed_of_run(base: Option<u64>, i: u32) -> u64 {
+    match base {
+        Some(s) => s.wrapping_add(u64::from(i)),
+        None => rand::random(),
+    }
+}
+
+/// Runs `samsa test` (`--test-count` times) and maps the outcome to the exit status.
+pub fn run(args: &TestArgs) -> ExitCode {
+    if args.test_count == 0 {
+        eprintln!("samsa test: --test-count must be at least 1");
+        return ExitCode::from(super::HARNESS_ERROR);
+    }
+    // Refuse a bad configuration before anything starts (the seed does not change what
+    // the rules decide).
+    if let Err(e) = to_config(args, seed_of_run(args.seed, 0)) {
+        eprintln!("samsa test: {e}");
+        return ExitCode::from(super::HARNESS_ERROR);
+    }
     let runtime = match super::runtime("samsa test") {
         Ok(r) => r,
         Err(code) => return code,
     };
+    let mut worst = RunStatus::Valid;
+    let mut lines = Vec::new();
+    for i in 0..args.test_count {
+        let seed = seed_of_run(args.seed, i);
+        let config = match to_config(args, seed) {
+            Ok(c) => c,
+            Err(e) => {
+                eprintln!("samsa test: {e}");
+                return ExitCode::from(super::HARNESS_ERROR);
+            }
+        };
+        let (status, summary) = run_once(&runtime, config);
+        worst = worst.max(status);
+        if args.test_count > 1 {
+            let line = format!(
+                "run {}/{} seed {seed}: {} {summary}",
+                i + 1,
+                args.test_count,
+                status.word()
+            );
+            println!("samsa test: {line}");
+            lines.push(line);
+        }
+        if !status.keep_going() {
+            if i + 1 < args.test_count {
+                println!(
+                    "samsa test: stopped after run {} of {} ({})",
+                    i + 1,
+                    args.test_count,
+                    status.word()
+                );
+            }
+            break;
+        }
+    }
+    if lines.len() > 1 {
+        println!("samsa test: {} runs, worst {}:", lines.len(), worst.word());
+        for line in &lines {
+            println!("  {line}");
+        }
+    }
+    ExitCode::from(worst.exit_code())
+}
+
+/// One run: its status, and a one-line summary for `--test-count`.
+fn run_once(runtime: &tokio::runtime::Runtime, config: RunConfig) -> (RunStatus, String) {
     let command = config.command.clone();
     match runtime.block_on(harness::run::run_test(config)) {
         Err(e) => {
             eprintln!("samsa test: {e}");
-            ExitCode::from(super::HARNESS_ERROR)
+            (RunStatus::HarnessError, format!("({e})"))
         }
         Ok(outcome) if outcome.interrupted => {
             eprintln!(
@@ -214,20 +341,66 @@ pub fn run(args: &TestArgs) -> ExitCode {
                 outcome.dir.display(),
                 outcome.dir.display()
             );
-            ExitCode::from(130)
+            (RunStatus::Interrupted, outcome.dir.display().to_string())
         }
         Ok(outcome) => {
             let Some(result) = outcome.result else {
-                return ExitCode::from(super::HARNESS_ERROR);
+                return (RunStatus::HarnessError, outcome.dir.display().to_string());
             };
             super::check::print_summary(&outcome.dir.display().to_string(), &result);
             println!("  run directory: {}", outcome.dir.display());
             println!("  reproduce: {command}");
-            match result.valid {
-                Validity::Valid => ExitCode::from(0),
-                Validity::Invalid => ExitCode::from(1),
-                Validity::Unknown => ExitCode::from(2),
-            }
+            let status = match result.valid {
+                Validity::Valid => RunStatus::Valid,
+                Validity::Invalid => RunStatus::Invalid,
+                Validity::Unknown => RunStatus::Unknown,
+            };
+            let anomalies = if result.anomaly_types.is_empty() {
+                "no anomalies".to_owned()
+            } else {
+                result
+                    .anomaly_types
+                    .iter()
+                    .map(|k| k.name())
+                    .collect::<Vec<_>>()
+                    .join(",")
+            };
+            let summary = format!(
+                "({} ops, {} sends ok; {anomalies}) {}",
+                result.stats.ops,
+                result.stats.sends_ok,
+                outcome.dir.display()
+            );
+            (status, summary)
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    // Goal: --test-count's exit status is the worst run's, with invalid worst of the
+    // verdicts, and the series stops where Jepsen stops.
+    #[test]
+    fn the_worst_status_wins_and_invalid_stops_the_series() {
+        let worst = [RunStatus::Valid, RunStatus::Unknown, RunStatus::Valid]
+            .into_iter()
+            .max();
+        assert_eq!(worst, Some(RunStatus::Unknown));
+        assert!(RunStatus::Invalid > RunStatus::HarnessError);
+        assert!(RunStatus::HarnessError > RunStatus::Unknown);
+        assert_eq!(RunStatus::Invalid.exit_code(), 1);
+        assert_eq!(RunStatus::Unknown.exit_code(), 2);
+        assert!(!RunStatus::Invalid.keep_going());
+        assert!(!RunStatus::HarnessError.keep_going());
+        assert!(RunStatus::Unknown.keep_going());
+    }
+
+    // Goal: a pinned seed gives consecutive seeds, one per run.
+    #[test]
+    fn pinned_seeds_count_up() {
+        assert_eq!(seed_of_run(Some(7), 0), 7);
+        assert_eq!(seed_of_run(Some(7), 2), 9);
     }
 }

@@ -91,10 +91,48 @@ pub struct RunConfig {
     pub profile: Option<PathBuf>,
     /// Extra environment for every broker (e.g. a seeded fault flag).
     pub broker_env: BTreeMap<String, String>,
+    /// Extra librdkafka settings for every client, applied after samsa's own.
+    pub client_config: BTreeMap<String, String>,
     /// Relative weights of send, poll, assign and crash operations.
     pub mix: crate::workload::generator::OpMix,
     /// The command line that started the run (with its seed), to reproduce it.
     pub command: String,
+    /// Defaults the configuration rules changed to make the run possible (e.g. "acks=1:
+    /// idempotence off"), in words; printed first and kept in `test.json`.
+    pub adjustments: Vec<String>,
+}
+
+/// The defaults of `samsa test` as a configuration, for unit tests of what reads one.
+#[cfg(test)]
+pub(crate) fn test_config() -> RunConfig {
+    RunConfig {
+        test: "t".into(),
+        store: "histories".into(),
+        seed: 1,
+        nodes: 3,
+        partitions: 3,
+        replication_factor: 3,
+        min_insync_replicas: 2,
+        unclean_leader_election: false,
+        acks: Acks::All,
+        idempotence: true,
+        time_limit: Duration::from_secs(60),
+        rate: 200.0,
+        concurrency: 10,
+        nemesis: vec!["partition".into(), "kill".into(), "pause".into()],
+        nemesis_interval: Duration::from_secs(5),
+        fault_duration: Duration::from_secs(8),
+        recovery_wait: Duration::from_secs(10),
+        final_read_time_max: Duration::from_secs(60),
+        keep: false,
+        broker_binary: None,
+        profile: None,
+        broker_env: BTreeMap::new(),
+        client_config: BTreeMap::new(),
+        mix: crate::workload::generator::OpMix::default(),
+        command: String::new(),
+        adjustments: Vec::new(),
+    }
 }
 
 /// The properties a configuration promises: HISTORY.md's table, as data.
@@ -114,30 +152,10 @@ mod tests {
 
     fn config(acks: Acks, idempotence: bool, unclean: bool) -> RunConfig {
         RunConfig {
-            test: "t".into(),
-            store: "histories".into(),
-            seed: 1,
-            nodes: 3,
-            partitions: 2,
-            replication_factor: 3,
-            min_insync_replicas: 2,
             unclean_leader_election: unclean,
             acks,
             idempotence,
-            time_limit: Duration::from_secs(1),
-            rate: 0.0,
-            concurrency: 1,
-            nemesis: vec![],
-            nemesis_interval: Duration::from_secs(1),
-            fault_duration: Duration::from_secs(1),
-            recovery_wait: Duration::from_secs(1),
-            final_read_time_max: Duration::from_secs(1),
-            keep: false,
-            broker_binary: None,
-            profile: None,
-            broker_env: BTreeMap::new(),
-            mix: crate::workload::generator::OpMix::default(),
-            command: String::new(),
+            ..test_config()
         }
     }
 

@@ -10,8 +10,10 @@ pub mod config;
 pub mod faults;
 pub mod perf;
 pub mod progress;
+pub mod rules;
 pub mod sampler;
 pub mod store;
+pub mod watchdog;
 
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
@@ -40,6 +42,9 @@ pub enum RunError {
     /// The history could not be written.
     #[error(transparent)]
     Recorder(#[from] RecorderError),
+    /// The clients could not work (the history is kept).
+    #[error(transparent)]
+    Workload(#[from] workload::WorkloadError),
     /// A file of the run directory.
     #[error("{what} {path}: {source}")]
     Io {
@@ -86,6 +91,9 @@ pub async fn run_test(config: RunConfig) -> Result<RunOutcome, RunError> {
     );
     eprintln!("samsa: run {run_id} -> {}", dir.display());
     eprintln!("samsa: reproduce with: {}", config.command);
+    for adjustment in &config.adjustments {
+        eprintln!("samsa: {adjustment}");
+    }
 
     let docker = cluster::connect().await?;
     let swept = cluster::sweep(&docker).await?;
@@ -123,11 +131,26 @@ pub async fn run_test(config: RunConfig) -> Result<RunOutcome, RunError> {
             result: None,
             interrupted: true,
         }),
-        Some(Err(e)) => Err(e),
+        Some(Err(e)) => {
+            eprintln!(
+                "samsa: the history so far is in {} (check it with `samsa check {}`)",
+                dir.display(),
+                dir.display()
+            );
+            Err(e)
+        }
         Some(Ok(())) => {
             eprintln!("samsa: check");
             let history = checker::history::read_path(&dir)?;
-            let result = checker::check::check(&history, &CheckOptions::default());
+            let mut result = checker::check::check(&history, &CheckOptions::default());
+            if result.stats.sends_ok == 0 {
+                // The checker's own rule (no `ok` operation, no verdict) does not cover a
+                // run whose polls worked but whose sends never did: it wrote nothing, so
+                // it proved nothing.
+                result.mark_unknown(
+                    "the main phase recorded no acknowledged send: nothing was written, so nothing was tested",
+                );
+            }
             let measured = perf::measure(&history);
             print_perf(&measured);
             let perf_path = dir.join("perf.json");
@@ -245,10 +268,18 @@ async fn run_phases(
         plan.len()
     );
     let start = Instant::now();
+    // The faults end with the workload: at the time limit, or early when a client cannot
+    // work as configured (then nothing is left to test).
+    let faults = async {
+        tokio::select! {
+            r = faults::drive(&cluster, &nemesis, &recorder, plan, start, active.clone()) => r,
+            () = shared.stopped() => Ok(()),
+        }
+    };
     let main = async {
         tokio::join!(
             workload::run_main_phase(shared.clone(), config.time_limit),
-            faults::drive(&cluster, &nemesis, &recorder, plan, start, active.clone()),
+            faults,
         )
     };
     let progress = progress::report(
@@ -258,9 +289,14 @@ async fn run_phases(
         config.time_limit,
         Duration::from_secs(5),
     );
+    let watchdog = watchdog::watch(recorder.clone(), active.clone());
     let (workload_result, faults_result) = tokio::select! {
         r = main => r,
         () = progress => unreachable!("the progress reporter never returns"),
+        r = watchdog => match r {
+            Err(e) => return Err(e.into()),
+            Ok(never) => match never {},
+        },
     };
     eprintln!("samsa: heal");
     let heal_result = faults::heal_all(&nemesis, &recorder).await;
@@ -314,6 +350,11 @@ fn plan_faults(config: &RunConfig) -> Result<Vec<PlannedFault>, RunError> {
 
 fn workload_options(config: &RunConfig, cluster: &Cluster, topic: &str) -> WorkloadOptions {
     let bootstrap = cluster.bootstrap_servers();
+    let client_extra: Vec<(String, String)> = config
+        .client_config
+        .iter()
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
     WorkloadOptions {
         topic: topic.to_owned(),
         keys: config.partitions,
@@ -327,11 +368,13 @@ fn workload_options(config: &RunConfig, cluster: &Cluster, topic: &str) -> Workl
             idempotence: config.idempotence,
             message_timeout: Duration::from_secs(10),
             request_timeout: Duration::from_secs(3),
+            extra: client_extra.clone(),
         },
         consumer: ConsumerOptions {
             bootstrap,
             poll_wait: Duration::from_millis(20),
             records_max: 200,
+            extra: client_extra,
         },
     }
 }

@@ -17,6 +17,7 @@ pub async fn report(
     every: Duration,
 ) {
     let start = Instant::now();
+    let phase_start = recorder.now_nanos();
     let mut last_ops = recorder.completed();
     let mut last = Instant::now();
     let mut ticker = tokio::time::interval(every);
@@ -32,8 +33,22 @@ pub async fn report(
             .unwrap_or_else(|p| p.into_inner())
             .clone()
             .unwrap_or_else(|| "none".into());
+        // A phase in which nothing succeeds for a while says so on every line (the
+        // watchdog adds the history note).
+        let (_, last_ok) = recorder.ok_progress();
+        let quiet_s = Duration::from_nanos(
+            recorder
+                .now_nanos()
+                .saturating_sub(last_ok.unwrap_or(phase_start)),
+        )
+        .as_secs_f64();
+        let stalled = if quiet_s >= super::watchdog::QUIET_MAX.as_secs_f64() {
+            format!("  NO OK FOR {quiet_s:.0}s")
+        } else {
+            String::new()
+        };
         eprintln!(
-            "samsa: {phase:<6} {:>5.1}s/{:.0}s  ops {ops:>8} ({rate:>7.0}/s)  fault: {fault}",
+            "samsa: {phase:<6} {:>5.1}s/{:.0}s  ops {ops:>8} ({rate:>7.0}/s)  fault: {fault}{stalled}",
             start.elapsed().as_secs_f64(),
             total.as_secs_f64(),
         );

@@ -32,6 +32,8 @@ pub struct ConsumerOptions {
     pub poll_wait: Duration,
     /// The most records one poll returns.
     pub records_max: usize,
+    /// Extra librdkafka settings (`--client-config`), applied after samsa's own.
+    pub extra: Vec<(String, String)>,
 }
 
 /// How long resolving one partition's start offset (ListOffsets) may take.
@@ -50,7 +52,8 @@ pub struct ConsumerSession {
 impl ConsumerSession {
     /// Creates a consumer with nothing assigned.
     pub fn new(options: &ConsumerOptions, topic: &str, id: u64) -> Result<Self, KafkaError> {
-        let mut consumer: BaseConsumer = ClientConfig::new()
+        let mut config = ClientConfig::new();
+        config
             .set("bootstrap.servers", &options.bootstrap)
             .set("client.id", format!("samsa-consumer-{id}"))
             // librdkafka's consumer API needs a group even with manual assignment; it is
@@ -61,6 +64,9 @@ impl ConsumerSession {
             .set("auto.offset.reset", "earliest")
             .set("isolation.level", "read_committed")
             .set("enable.partition.eof", "false")
+            // The client verifies each record batch's CRC32C too: the broker checks it
+            // when it appends, the harness when it decodes (one property, two paths).
+            .set("check.crcs", "true")
             .set("fetch.wait.max.ms", "100")
             .set("max.partition.fetch.bytes", "16384")
             // Fetch again only once the polls have drained what was fetched, re-checking
@@ -72,8 +78,11 @@ impl ConsumerSession {
             .set("socket.timeout.ms", "5000")
             .set("reconnect.backoff.max.ms", "500")
             .set("topic.metadata.refresh.interval.ms", "1000")
-            .set("log_level", "3")
-            .create()?;
+            .set("log_level", "3");
+        for (key, value) in &options.extra {
+            config.set(key, value);
+        }
+        let mut consumer: BaseConsumer = config.create()?;
         let arrived = Arc::new(Notify::new());
         let waker = arrived.clone();
         // Called on a librdkafka thread under the queue's lock: it only wakes the poller.

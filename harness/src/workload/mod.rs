@@ -4,6 +4,7 @@
 //! The workload knows Kafka and the recorder, nothing about Docker or faults: it is given
 //! bootstrap addresses and a deadline.
 
+pub mod client_error;
 pub mod consumer;
 pub mod final_reads;
 pub mod generator;
@@ -76,7 +77,23 @@ pub struct Shared {
     /// The next producer session id.
     pub next_session: AtomicU64,
     stop: AtomicBool,
+    /// Flips to true with `stop`, for tasks that wait for it (the fault driver).
+    stopped: tokio::sync::watch::Sender<bool>,
+    /// The client error that ended the run early, if one did.
+    misconfiguration: Mutex<Option<String>>,
     deadline: Mutex<Option<Instant>>,
+}
+
+/// Why the main phase could not go on.
+#[derive(Debug, thiserror::Error)]
+pub enum WorkloadError {
+    /// The history can no longer be written.
+    #[error(transparent)]
+    Recorder(#[from] RecorderError),
+    /// A client cannot work as configured (see [`client_error`]); the message is the
+    /// client's own.
+    #[error("a client cannot work as configured: {0}")]
+    Misconfigured(String),
 }
 
 impl Shared {
@@ -90,6 +107,8 @@ impl Shared {
             next_process: AtomicU64::new(first_free),
             next_session: AtomicU64::new(0),
             stop: AtomicBool::new(false),
+            stopped: tokio::sync::watch::Sender::new(false),
+            misconfiguration: Mutex::new(None),
             deadline: Mutex::new(None),
         })
     }
@@ -97,6 +116,31 @@ impl Shared {
     /// Asks every worker to stop after its current operation.
     pub fn stop(&self) {
         self.stop.store(true, Ordering::SeqCst);
+        self.stopped.send_replace(true);
+    }
+
+    /// Resolves once [`Shared::stop`] was called (at once if it already was).
+    pub async fn stopped(&self) {
+        let mut watch = self.stopped.subscribe();
+        // The sender lives in `self`, so waiting can only end by the value turning true.
+        if watch.wait_for(|stopped| *stopped).await.is_err() {
+            std::future::pending::<()>().await;
+        }
+    }
+
+    /// Ends the run early because a client cannot work as configured: the first such
+    /// error is kept (it is the one to show), and every worker stops.
+    pub fn stop_misconfigured(&self, error: &str) {
+        let mut first = self
+            .misconfiguration
+            .lock()
+            .unwrap_or_else(|p| p.into_inner());
+        if first.is_none() {
+            tracing::error!("a client cannot work as configured: {error}");
+            *first = Some(error.to_owned());
+        }
+        drop(first);
+        self.stop();
     }
 
     fn should_stop(&self) -> bool {
@@ -120,8 +164,10 @@ impl Shared {
 }
 
 /// Runs the main phase: `concurrency` worker slots until `duration` has passed or
-/// [`Shared::stop`] is called. Returns the first recorder error, if any.
-pub async fn run_main_phase(shared: Arc<Shared>, duration: Duration) -> Result<(), RecorderError> {
+/// [`Shared::stop`] is called; calls `stop` itself at the end, so whatever waits on
+/// [`Shared::stopped`] ends with it. Returns the first recorder error, or the client
+/// error that stopped the run.
+pub async fn run_main_phase(shared: Arc<Shared>, duration: Duration) -> Result<(), WorkloadError> {
     *shared.deadline.lock().unwrap_or_else(|p| p.into_inner()) = Some(Instant::now() + duration);
     let mut tasks = tokio::task::JoinSet::new();
     for slot in 0..shared.options.concurrency {
@@ -139,5 +185,14 @@ pub async fn run_main_phase(shared: Arc<Shared>, duration: Duration) -> Result<(
             Err(join) => tracing::error!("a worker task ended abnormally: {join}"),
         }
     }
-    first_error.map_or(Ok(()), Err)
+    shared.stop();
+    if let Some(e) = first_error {
+        return Err(e.into());
+    }
+    let misconfiguration = shared
+        .misconfiguration
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .clone();
+    misconfiguration.map_or(Ok(()), |e| Err(WorkloadError::Misconfigured(e)))
 }

@@ -22,6 +22,7 @@ use rdkafka::ClientContext;
 use tokio::sync::oneshot;
 use tokio::time::Instant;
 
+use super::client_error::is_misconfiguration;
 use super::queue_signal::MainQueueSignal;
 
 /// The longest a send waits for a wake-up before serving the queue again anyway: a
@@ -44,12 +45,34 @@ pub enum SendOutcome {
     Fail {
         /// The client's error.
         error: String,
+        /// The error says the client cannot work as configured
+        /// ([`super::client_error::is_misconfiguration`]): the run must stop.
+        misconfigured: bool,
     },
     /// Maybe written: possibly persisted, timed out, or the client went away.
     Info {
         /// The client's error or why we gave up waiting.
         error: String,
+        /// As for `Fail`.
+        misconfigured: bool,
     },
+}
+
+impl SendOutcome {
+    /// The client's error when it means the run cannot go on.
+    pub fn misconfiguration(&self) -> Option<&str> {
+        match self {
+            SendOutcome::Fail {
+                error,
+                misconfigured: true,
+            }
+            | SendOutcome::Info {
+                error,
+                misconfigured: true,
+            } => Some(error),
+            _ => None,
+        }
+    }
 }
 
 /// Client options the run relies on; each is set explicitly (never a librdkafka default).
@@ -65,6 +88,8 @@ pub struct ProducerOptions {
     pub message_timeout: Duration,
     /// `request.timeout.ms`: one produce request's timeout.
     pub request_timeout: Duration,
+    /// Extra librdkafka settings (`--client-config`), applied after samsa's own.
+    pub extra: Vec<(String, String)>,
 }
 
 /// Routes each delivery report to the task waiting for it.
@@ -87,11 +112,18 @@ impl ProducerContext for ReportRouter {
                 // SAFETY: `message.ptr()` is the live rd_kafka_message_t of this delivery
                 // report, valid for the duration of this callback; the call only reads it.
                 let status = unsafe { rdkafka::bindings::rd_kafka_message_status(message.ptr()) };
+                let misconfigured = is_misconfiguration(error);
                 let error = error.to_string();
                 if status == MsgStatus::RD_KAFKA_MSG_STATUS_NOT_PERSISTED {
-                    SendOutcome::Fail { error }
+                    SendOutcome::Fail {
+                        error,
+                        misconfigured,
+                    }
                 } else {
-                    SendOutcome::Info { error }
+                    SendOutcome::Info {
+                        error,
+                        misconfigured,
+                    }
                 }
             }
         };
@@ -122,7 +154,8 @@ impl ProducerSession {
         topic: &str,
         session: u64,
     ) -> Result<ProducerSession, rdkafka::error::KafkaError> {
-        let producer: BaseProducer<ReportRouter> = ClientConfig::new()
+        let mut config = ClientConfig::new();
+        config
             .set("bootstrap.servers", &options.bootstrap)
             .set("client.id", format!("samsa-producer-{session}"))
             .set("acks", &options.acks)
@@ -143,8 +176,11 @@ impl ProducerSession {
             .set("socket.timeout.ms", "5000")
             .set("reconnect.backoff.max.ms", "500")
             .set("topic.metadata.refresh.interval.ms", "1000")
-            .set("log_level", "3")
-            .create_with_context(ReportRouter)?;
+            .set("log_level", "3");
+        for (key, value) in &options.extra {
+            config.set(key, value);
+        }
+        let producer: BaseProducer<ReportRouter> = config.create_with_context(ReportRouter)?;
         // SAFETY: `signal` is dropped before `producer` (field order of ProducerSession).
         let signal = unsafe { MainQueueSignal::install(Client::native_ptr(producer.client())) };
         Ok(ProducerSession {
@@ -169,6 +205,7 @@ impl ProducerSession {
             // Refused before it left the client (queue full, unknown partition): the
             // record was never handed to a broker.
             return SendOutcome::Fail {
+                misconfigured: is_misconfiguration(&error),
                 error: error.to_string(),
             };
         }
@@ -186,6 +223,7 @@ impl ProducerSession {
                 Err(oneshot::error::TryRecvError::Closed) => {
                     return SendOutcome::Info {
                         error: "the producer dropped the delivery report".into(),
+                        misconfigured: false,
                     }
                 }
                 Err(oneshot::error::TryRecvError::Empty) => {}
@@ -194,6 +232,7 @@ impl ProducerSession {
             if now >= deadline {
                 return SendOutcome::Info {
                     error: format!("no delivery report within {:?}", self.wait_max),
+                    misconfigured: false,
                 };
             }
             let wait = RECHECK.min(deadline - now);

@@ -20,6 +20,7 @@ use std::time::Duration;
 
 use serde_json::{json, Value};
 
+use super::client_error::is_misconfiguration;
 use super::consumer::{ConsumerSession, PollResult};
 use super::generator::{OpGenerator, PlannedOp};
 use super::producer::{ProducerSession, SendOutcome};
@@ -49,6 +50,10 @@ pub async fn run_slot(shared: Arc<Shared>, first_process: u64) -> Result<(), Rec
         let producer = std::mem::replace(&mut spare, SpareProducer::start(&shared));
         let mut clients = match new_clients(&shared, process, producer, &mut slot_consumer).await {
             Ok(c) => c,
+            Err(e) if is_misconfiguration(&e) => {
+                shared.stop_misconfigured(&format!("cannot create a client: {e}"));
+                break 'slot;
+            }
             Err(e) => {
                 tracing::warn!(process, "cannot create clients: {e}; retrying in 1 s");
                 tokio::time::sleep(Duration::from_secs(1)).await;
@@ -197,6 +202,9 @@ async fn perform(
             let invoke = json!([["send", key.to_string(), value]]);
             rec.record(actor, OpType::Invoke, "send", invoke.clone(), &none)?;
             let outcome = clients.producer.send(key, value).await;
+            if let Some(error) = outcome.misconfiguration() {
+                shared.stop_misconfigured(&format!("a send failed: {error}"));
+            }
             let mut extra = Extra {
                 producer: Some(clients.producer.session),
                 ..Extra::default()
@@ -210,12 +218,12 @@ async fn perform(
                     rec.record(actor, OpType::Ok, "send", done, &extra)?;
                     Ok(Next::Continue)
                 }
-                SendOutcome::Fail { error } => {
+                SendOutcome::Fail { error, .. } => {
                     extra.error = Some(error);
                     rec.record(actor, OpType::Fail, "send", invoke, &extra)?;
                     Ok(Next::Continue)
                 }
-                SendOutcome::Info { error } => {
+                SendOutcome::Info { error, .. } => {
                     extra.error = Some(error);
                     rec.record(actor, OpType::Info, "send", invoke, &extra)?;
                     Ok(Next::Retire)
@@ -229,6 +237,9 @@ async fn perform(
                     rec.record(actor, OpType::Ok, "poll", poll_value(&result), &none)?;
                 }
                 Err(e) => {
+                    if is_misconfiguration(&e) {
+                        shared.stop_misconfigured(&format!("a poll failed: {e}"));
+                    }
                     // A poll changes nothing on the broker, so a failed one certainly did
                     // not "happen" in any way the checker cares about.
                     let extra = Extra {
@@ -257,6 +268,9 @@ async fn perform(
             match outcome {
                 Ok(()) => rec.record(actor, OpType::Ok, "assign", value, &none)?,
                 Err(e) => {
+                    if is_misconfiguration(&e) {
+                        shared.stop_misconfigured(&format!("an assign failed: {e}"));
+                    }
                     let extra = Extra {
                         error: Some(e.to_string()),
                         ..Extra::default()
