@@ -12,9 +12,10 @@
 //!    holds even when some poll once read `v` at `o`: a leader cut off from the quorum (a
 //!    "zombie") acknowledges and serves writes that the healed log no longer holds, and
 //!    the final read, made after healing, is what shows they are gone. A final read is
-//!    complete when it reached at least the highest acknowledged offset of `k`; a complete
-//!    one also covers sends acknowledged without an offset, when the ack completed before
-//!    that final read began.
+//!    complete when it reached at least the highest acknowledged offset of `k` and, when
+//!    the harness recorded it (`end_offsets` of the final assign), the last offset the log
+//!    held when the read began; a complete one also covers sends acknowledged without an
+//!    offset (acks=0), when the ack completed before that final read began.
 //!
 //! A send that ended `info` or `fail` is never lost. Sends not proven lost and never read
 //! are `unseen` (see `unseen.rs`).
@@ -97,7 +98,10 @@ struct FinalRead {
     max_offset: Option<Offset>,
     first_invoke: Option<LineIndex>,
     last_op: OpPos,
-    /// Reached at least the highest acknowledged offset of the key.
+    /// The key's log end offset when the read began, if the harness recorded it.
+    end: Option<Offset>,
+    /// Reached at least the highest acknowledged offset of the key, and the log end the
+    /// read began with.
     complete: bool,
 }
 
@@ -132,7 +136,18 @@ fn final_reads(ctx: &Context<'_>) -> FxHashMap<KeyId, Vec<FinalRead>> {
                 if let (Function::Assign, Some(a)) = (op.f, &op.assignment) {
                     if a.seek_to_beginning && op.outcome != Outcome::Fail {
                         for &key in &a.keys {
-                            open.insert((op.process, key), FinalRead::default());
+                            let end = a
+                                .end_offsets
+                                .iter()
+                                .find(|(k, _)| *k == key)
+                                .map(|&(_, end)| end);
+                            open.insert(
+                                (op.process, key),
+                                FinalRead {
+                                    end,
+                                    ..FinalRead::default()
+                                },
+                            );
                         }
                     }
                 }
@@ -182,10 +197,13 @@ fn final_reads(ctx: &Context<'_>) -> FxHashMap<KeyId, Vec<FinalRead>> {
         let highest_ack = *highest
             .entry(key)
             .or_insert_with(|| highest_acked_offset(ctx.index.key(key)));
-        fr.complete = match (fr.max_offset, highest_ack) {
-            (Some(max), Some(high)) => max >= high,
-            _ => false,
-        };
+        // The read must reach the highest acknowledged offset and the last offset the
+        // log held when it began; either alone suffices when the other is unknown.
+        let needed = [highest_ack, fr.end.map(|end| end - 1)]
+            .into_iter()
+            .flatten()
+            .max();
+        fr.complete = matches!((fr.max_offset, needed), (Some(max), Some(n)) if max >= n);
         reads.entry(key).or_default().push(fr);
     }
     reads
@@ -448,6 +466,31 @@ mod tests {
             .send(0, "0", 18, 5);
         twin.assign(1, &["0"], true).final_poll(1, "0", &[(4, 17)]);
         assert!(run(detect, &twin.build()).is_empty());
+    }
+
+    // Goal: sends acknowledged without offsets (acks=0) are judged by a final read that
+    // reached the log end it recorded when it began (`end_offsets`): one missing from it
+    // is lost. Its twin without the recorded end proves nothing (no acked offset to reach).
+    #[test]
+    fn a_final_read_to_the_recorded_log_end_judges_offsetless_acks() {
+        let build = |end_offsets: &str| {
+            let mut s = Script::default();
+            s.send_invoke(0, "0", 17)
+                .send_ok(0, "0", 17, None)
+                .send_invoke(0, "0", 18)
+                .send_ok(0, "0", 18, None);
+            let v = format!(r#"{{"keys": ["0"], "seek_to_beginning": true{end_offsets}}}"#);
+            s.push_raw(1, "invoke", "assign", &v)
+                .push_raw(1, "ok", "assign", &v)
+                .final_poll(1, "0", &[(0, 18)]);
+            s.build()
+        };
+        let found = run(detect, &build(r#", "end_offsets": {"0": 1}"#));
+        assert_eq!(found.len(), 1, "{found:?}");
+        assert_eq!(found[0].value, Some(17));
+        assert!(run(detect, &build("")).is_empty());
+        // A read that stopped short of the recorded end is not complete either.
+        assert!(run(detect, &build(r#", "end_offsets": {"0": 2}"#)).is_empty());
     }
 
     // Goal: a write once read at its offset but absent from a final read that passed that

@@ -420,12 +420,18 @@ impl ClientLine<'_> {
     }
 }
 
-const ASSIGNMENT_SHAPE: &str = "{\"keys\": [key, ...], \"seek_to_beginning\": bool}";
+const ASSIGNMENT_SHAPE: &str = "{\"keys\": [key, ...], \"seek_to_beginning\": bool, \"end_offsets\": {key: offset, ...} (optional)}";
 
 fn assignment_of(parsed: RawAssignment, keys: &mut KeyTable) -> Assignment {
     Assignment {
         keys: parsed.keys.iter().map(|k| keys.intern(k)).collect(),
         seek_to_beginning: parsed.seek_to_beginning,
+        end_offsets: parsed
+            .end_offsets
+            .unwrap_or_default()
+            .iter()
+            .map(|(k, &end)| (keys.intern(k), end))
+            .collect(),
     }
 }
 

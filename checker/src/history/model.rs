@@ -173,6 +173,12 @@ pub struct Assignment {
     pub keys: Vec<KeyId>,
     /// Whether the consumer seeks to the beginning of each key.
     pub seek_to_beginning: bool,
+    /// For a final read: each key's log end offset (the next offset to be written that a
+    /// consumer may read: the high watermark, or the last stable offset under
+    /// read_committed) when the read began, by ListOffsets. A final read that reaches
+    /// `end - 1` has read everything the log held, which judges sends acknowledged
+    /// without an offset (acks=0). Empty when not recorded.
+    pub end_offsets: Vec<(KeyId, Offset)>,
 }
 
 /// A client operation: one invocation paired with its completion.

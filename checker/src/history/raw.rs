@@ -179,6 +179,9 @@ pub(crate) struct RawAssignment {
     pub keys: Vec<String>,
     #[serde(default)]
     pub seek_to_beginning: bool,
+    /// Final reads only: the end of each key's readable log when the read began.
+    #[serde(default)]
+    pub end_offsets: Option<std::collections::BTreeMap<String, i64>>,
 }
 
 impl<'de> Deserialize<'de> for RawMop<'de> {

@@ -235,6 +235,7 @@ impl Sim<'_> {
             self.history.ops[id as usize].assignment = Some(Assignment {
                 keys: chosen,
                 seek_to_beginning,
+                end_offsets: Vec::new(),
             });
             id
         } else {
@@ -347,6 +348,7 @@ impl Sim<'_> {
             let assignment = Assignment {
                 keys: vec![key],
                 seek_to_beginning: true,
+                end_offsets: Vec::new(),
             };
             self.push_final(process, Function::Assign, Vec::new(), Some(assignment));
             let mut from = 0;

@@ -136,6 +136,24 @@ impl ConsumerSession {
         self.consumer.assign(&list)
     }
 
+    /// The end of `partition`'s readable log: its last stable offset under
+    /// `read_committed` (the high watermark without transactions), by one ListOffsets
+    /// request with Kafka's "latest" timestamp (-1). Blocks for the round trip.
+    pub fn end_offset(&self, partition: i32) -> Result<i64, KafkaError> {
+        let mut query = TopicPartitionList::new();
+        query.add_partition_offset(&self.topic, partition, Offset::End)?;
+        let resolved = self.consumer.offsets_for_times(query, RESOLVE_LIMIT)?;
+        for element in resolved.elements() {
+            element.error()?;
+            if let Offset::Offset(end) = element.offset() {
+                return Ok(end);
+            }
+        }
+        Err(KafkaError::OffsetFetch(
+            rdkafka::error::RDKafkaErrorCode::NoOffset,
+        ))
+    }
+
     /// Polls once: takes what is buffered; if nothing is, waits up to `poll_wait` for
     /// librdkafka to signal that something arrived and takes that.
     pub async fn poll(&self) -> Result<PollResult, KafkaError> {

@@ -1,6 +1,8 @@
 //! Final reads: after the faults healed, a fresh consumer per key reads it from the
-//! beginning until it passes the highest acknowledged offset, so the checker can tell a
-//! lost write from one nobody happened to read (HISTORY.md, `lost-write` and `unseen`).
+//! beginning until it passes the highest acknowledged offset and the log end it found
+//! before reading (recorded as the assign's `end_offsets`), so the checker can tell a
+//! lost write from one nobody happened to read (`lost-write` and `unseen`), sends
+//! acknowledged without an offset (acks=0) included.
 //!
 //! Each read is bounded in time; a key that cannot be read to its end within the bound is
 //! left incomplete, and the checker then treats its unread writes as `unseen`.
@@ -50,7 +52,7 @@ async fn read_key(
         is_final: true,
         ..Extra::default()
     };
-    let target = shared.acked.highest(key);
+    let acked = shared.acked.highest(key);
     let deadline = Instant::now() + time_max;
     let mut read_to: Option<i64> = None;
     let consumer = loop {
@@ -69,7 +71,24 @@ async fn read_key(
             }
         }
     };
-    let value = assign_value(&[key], true);
+    // The end of the readable log before reading: the read must reach it too, which is
+    // what judges sends acknowledged without an offset (acks=0). Recorded in the assign
+    // (`end_offsets`) so the checker knows what "complete" meant for this read.
+    let end = match end_offset(&consumer, key, deadline).await {
+        Ok(end) => Some(end),
+        Err(e) => {
+            tracing::warn!(key, "final read: the log end is unknown: {e}");
+            None
+        }
+    };
+    let target = [acked, end.filter(|&e| e > 0).map(|e| e - 1)]
+        .into_iter()
+        .flatten()
+        .max();
+    let mut value = assign_value(&[key], true);
+    if let Some(end) = end {
+        value["end_offsets"] = json!({ key.to_string(): end });
+    }
     shared
         .recorder
         .record(actor, OpType::Invoke, "assign", value.clone(), &final_extra)?;
@@ -93,8 +112,8 @@ async fn read_key(
     let mut empty_polls = 0;
     while Instant::now() < deadline {
         let reached = matches!((read_to, target), (Some(r), Some(t)) if r >= t);
-        // With nothing acknowledged there is no end to reach: two empty polls in a row
-        // after the consumer settled are as far as a read can tell.
+        // With no acknowledged offset and no known log end there is nothing to reach: two
+        // empty polls in a row after the consumer settled are as far as a read can tell.
         if reached || (target.is_none() && empty_polls >= 2) {
             break;
         }
@@ -148,4 +167,23 @@ async fn read_key(
         complete,
         read_to,
     })
+}
+
+/// The key's log end offset (ListOffsets "latest"), retried until `deadline`: the first
+/// request after a heal can meet a leader election still in progress.
+async fn end_offset(
+    consumer: &ConsumerSession,
+    key: i32,
+    deadline: Instant,
+) -> Result<i64, rdkafka::error::KafkaError> {
+    loop {
+        match consumer.end_offset(key) {
+            Ok(end) => return Ok(end),
+            Err(e) if Instant::now() + Duration::from_millis(500) < deadline => {
+                tracing::debug!(key, "final read: log end not known yet: {e}");
+                tokio::time::sleep(Duration::from_millis(500)).await;
+            }
+            Err(e) => return Err(e),
+        }
+    }
 }
