@@ -26,6 +26,28 @@ pub struct SweepReport {
     pub networks: usize,
 }
 
+impl std::fmt::Display for SweepReport {
+    /// "removed 3 containers, 1 network and 3 iptables chains", or "nothing to remove".
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let counted = |n: usize, one: &str, many: &str| {
+            (n > 0).then(|| format!("{n} {}", if n == 1 { one } else { many }))
+        };
+        let parts: Vec<String> = [
+            counted(self.containers, "container", "containers"),
+            counted(self.networks, "network", "networks"),
+            counted(self.chains, "iptables chain", "iptables chains"),
+        ]
+        .into_iter()
+        .flatten()
+        .collect();
+        match parts.as_slice() {
+            [] => f.write_str("nothing to remove"),
+            [one] => write!(f, "removed {one}"),
+            [init @ .., last] => write!(f, "removed {} and {last}", init.join(", ")),
+        }
+    }
+}
+
 /// Remove the leftovers of every samsa run whose owning harness process is gone (label
 /// `samsa.owner`; runs without it count as orphaned). Call before starting a run: a run
 /// or test still in progress on this daemon is left alone.
@@ -146,4 +168,29 @@ pub async fn sweep_label(docker: &Docker, label: &str) -> Result<SweepReport, Cl
         }
     }
     Ok(report)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    // Goal: what sweep removed reads as words, not a Rust struct.
+    #[test]
+    fn a_sweep_report_reads_as_words() {
+        assert_eq!(SweepReport::default().to_string(), "nothing to remove");
+        let one = SweepReport {
+            containers: 1,
+            ..SweepReport::default()
+        };
+        assert_eq!(one.to_string(), "removed 1 container");
+        let all = SweepReport {
+            chains: 3,
+            containers: 3,
+            networks: 1,
+        };
+        assert_eq!(
+            all.to_string(),
+            "removed 3 containers, 1 network and 3 iptables chains"
+        );
+    }
 }

@@ -20,7 +20,7 @@ pub fn run(all: bool) -> ExitCode {
     });
     match swept {
         Ok(report) => {
-            println!("{report:?}");
+            println!("samsa sweep: {report}");
             ExitCode::SUCCESS
         }
         Err(e) => {

@@ -66,6 +66,19 @@ pub const TAG_ERROR: u64 = 6;
 /// Part tag: text as is (nemesis values, numbers too large for the page's arithmetic).
 pub const TAG_TEXT: u64 = 7;
 
+/// The part tags by name, in tag order. The page's script builds its tag table from
+/// this list (the meta JSON's `part_tags`), so the numbers are written only here.
+pub const PART_TAGS: [&str; 8] = [
+    "send",
+    "send_at",
+    "read",
+    "read_nothing",
+    "nothing_read",
+    "assign",
+    "error",
+    "text",
+];
+
 fn function_index(f: Function) -> usize {
     match f {
         Function::Send => 0,
@@ -124,6 +137,7 @@ struct Meta<'a> {
     keys: Vec<&'a str>,
     f: Vec<String>,
     outcomes: [&'static str; 3],
+    part_tags: [&'static str; 8],
     keysets: Vec<Vec<u32>>,
     columns: Vec<(&'static str, ColumnSpec)>,
     strings: [usize; 2],
@@ -586,6 +600,7 @@ pub fn encode(history: &History) -> Result<HistoryData, std::io::Error> {
     }
     let strings = gzip_into(&mut bin, serde_json::to_string(&tables.strings)?.as_bytes())?;
     let meta = Meta {
+        part_tags: PART_TAGS,
         rows: count,
         chunk_rows: CHUNK_ROWS,
         summary_max: SUMMARY_CHARS_MAX,
@@ -609,6 +624,32 @@ mod tests {
     use std::io::Read as _;
 
     use checker::synth::{generate, SynthOptions};
+
+    // Goal: the named tag table the page reads agrees with the tags the encoder writes.
+    #[test]
+    fn part_tag_names_match_the_tags() {
+        let tags = [
+            (TAG_SEND, "send"),
+            (TAG_SEND_AT, "send_at"),
+            (TAG_READ, "read"),
+            (TAG_READ_NOTHING, "read_nothing"),
+            (TAG_NOTHING_READ, "nothing_read"),
+            (TAG_ASSIGN, "assign"),
+            (TAG_ERROR, "error"),
+            (TAG_TEXT, "text"),
+        ];
+        for (tag, name) in tags {
+            assert_eq!(PART_TAGS[tag as usize], name);
+        }
+        assert_eq!(PART_TAGS.len(), tags.len());
+        // The script names every tag it handles through this table, never a number.
+        for name in PART_TAGS {
+            assert!(
+                super::super::assets::JS.contains(&format!("TAG.{name})")),
+                "report.js does not handle {name}"
+            );
+        }
+    }
 
     /// Reads varints back (the page's decoder, in Rust, for these tests).
     struct Reader<'a>(&'a [u8], usize);

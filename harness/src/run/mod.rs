@@ -98,7 +98,7 @@ pub async fn run_test(config: RunConfig) -> Result<RunOutcome, RunError> {
     let docker = cluster::connect().await?;
     let swept = cluster::sweep(&docker).await?;
     if swept.containers + swept.networks > 0 {
-        eprintln!("samsa: removed leftovers of earlier runs: {swept:?}");
+        eprintln!("samsa: leftovers of earlier runs: {swept}");
     }
     let profile = resolve_profile(&config).await?;
     let image = profile.image.clone().unwrap_or_default();
@@ -123,7 +123,7 @@ pub async fn run_test(config: RunConfig) -> Result<RunOutcome, RunError> {
         eprintln!("samsa: --keep: cluster {run_id} left running (remove with `samsa sweep --all`)");
     } else {
         let report = cluster::teardown_run(&docker, &run_id).await?;
-        tracing::info!("teardown: {report:?}");
+        tracing::info!("teardown: {report}");
     }
     match outcome {
         None => Ok(RunOutcome {
