@@ -6,7 +6,7 @@
 //! `process * VALUES_PER_PROCESS + n` — HISTORY.md requires that the harness never sends
 //! the same value twice.
 
-use rand::{Rng, SeedableRng};
+use rand::{RngExt, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
 /// Room for values of one process; a process never sends this many.
