@@ -57,6 +57,10 @@ fn chromium(dir: &Path, args: &[&str], url: &str) -> (String, String) {
 // Goal: the page's script runs cleanly, renders a page of rows, and a witness link's
 // target row is shown and highlighted; the screenshot is kept for a human.
 #[test]
+#[cfg_attr(
+    not(samsa_e2e),
+    ignore = "needs Chromium and about a minute; SAMSA_E2E=1 runs it (scripts/test.sh and CI do)"
+)]
 fn report_renders_in_headless_chromium() {
     let tmp = tempfile::tempdir().unwrap();
     let run = make_run(tmp.path(), 2000, Some("lost-write"), true, true);
@@ -195,6 +199,10 @@ fn op_by_invoke(history: &History, index: u64) -> &checker::history::model::Op {
 // reachable and shows the rest of them, its value texts are the ones `summary` gives, and
 // nothing is logged to the console.
 #[test]
+#[cfg_attr(
+    not(samsa_e2e),
+    ignore = "needs Chromium and about a minute; SAMSA_E2E=1 runs it (scripts/test.sh and CI do)"
+)]
 fn large_report_history_view_filters_and_pages() {
     let tmp = tempfile::tempdir().unwrap();
     let run = make_run(tmp.path(), LARGE_OPS, None, true, true);

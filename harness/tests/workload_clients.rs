@@ -110,6 +110,10 @@ async fn poll_records(consumer: &ConsumerSession, want: usize, polls: usize) -> 
 // over 2 partitions against one broker process; a history-style comparison of reads with
 // acknowledgements.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[cfg_attr(
+    not(samsa_e2e),
+    ignore = "starts real broker processes; SAMSA_E2E=1 runs it (scripts/test.sh and CI do)"
+)]
 async fn sessions_deliver_every_report_and_read_back_what_was_acknowledged() {
     let dir = tempfile::tempdir().expect("temp dir");
     let broker = Broker::start(dir.path());
