@@ -5,7 +5,8 @@
 //! Which anomaly violates which property is the table in `anomaly.rs`; this module only
 //! applies it. An anomaly of a property the configuration does not promise is reported but
 //! listed under `not_counted`; `unseen` never counts; a linearizability check that ran out
-//! of time makes the verdict "unknown" unless something already makes it invalid. The
+//! of time, or a history in which no client operation completed `ok`, makes the verdict
+//! "unknown" unless something already makes it invalid. The
 //! detectors and the linearizability check run on two threads; `stats.time` gives each
 //! phase's own duration (they overlap).
 
@@ -189,8 +190,17 @@ pub fn check(history: &History, options: &CheckOptions) -> CheckResult {
     findings.extend(linear.findings);
     let mut result = verdict(history.guarantees(), findings, linear.unknown, stats);
     result.engine_disagreements = linear.disagreements;
+    if !history.ops.iter().any(|op| op.outcome == Outcome::Ok) {
+        // Nothing happened for certain: no promise was put to the test, so "valid" would
+        // claim what the history cannot show (an empty file, a run that never connected).
+        result.mark_unknown(NO_OK_OPERATION);
+    }
     result
 }
+
+/// The reason a history without any `ok` client operation gets no verdict.
+pub const NO_OK_OPERATION: &str =
+    "no client operation completed ok: the history shows nothing the broker did";
 
 /// Applies the guarantees table to the findings.
 fn verdict(
@@ -339,5 +349,44 @@ mod tests {
             Stats::default(),
         );
         assert_eq!(r.valid, Validity::Invalid);
+    }
+
+    // Goal: a history with no client operation completed ok gives no verdict: "unknown",
+    // with a reason. Method: empty input, a header alone, only fail/info/open operations;
+    // the twin adds one ok send and is valid.
+    #[test]
+    fn a_history_without_an_ok_operation_is_unknown() {
+        let header = r#"{"format": "samsa-history/1"}"#;
+        let failed = concat!(
+            r#"{"index": 0, "time": 1, "process": 0, "type": "invoke", "f": "send", "value": [["send", "0", 1]]}"#,
+            "\n",
+            r#"{"index": 1, "time": 2, "process": 0, "type": "fail", "f": "send", "value": [["send", "0", 1]]}"#,
+            "\n",
+            r#"{"index": 2, "time": 3, "process": 1, "type": "invoke", "f": "poll", "value": [["poll"]]}"#,
+            "\n",
+            r#"{"index": 3, "time": 4, "process": 1, "type": "info", "f": "poll", "value": [["poll"]]}"#,
+            "\n",
+            r#"{"index": 4, "time": 5, "process": 2, "type": "invoke", "f": "send", "value": [["send", "0", 2]]}"#,
+        );
+        for text in [String::new(), header.to_owned(), failed.to_owned()] {
+            let history = crate::history::read(text.as_bytes()).unwrap();
+            let r = check(&history, &CheckOptions::default());
+            assert_eq!(r.valid, Validity::Unknown, "{text}");
+            assert_eq!(r.unknown_reasons.len(), 1, "{text}");
+            assert!(
+                r.unknown_reasons[0].contains("no client operation"),
+                "{:?}",
+                r.unknown_reasons
+            );
+        }
+        let ok = format!(
+            "{failed}\n{}\n{}",
+            r#"{"index": 5, "time": 6, "process": 3, "type": "invoke", "f": "send", "value": [["send", "0", 3]]}"#,
+            r#"{"index": 6, "time": 7, "process": 3, "type": "ok", "f": "send", "value": [["send", "0", [0, 3]]]}"#,
+        );
+        let history = crate::history::read(ok.as_bytes()).unwrap();
+        let r = check(&history, &CheckOptions::default());
+        assert_eq!(r.valid, Validity::Valid, "{:?}", r.unknown_reasons);
+        assert!(r.unknown_reasons.is_empty());
     }
 }
