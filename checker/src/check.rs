@@ -123,11 +123,32 @@ pub struct CheckResult {
     /// less than it planned. Empty when the verdict is decided.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub unknown_reasons: Vec<String>,
+    /// Anomaly types whose witnesses were cut to a bound ([`CheckResult::bound_witnesses`]),
+    /// each with how many findings there were in all: `anomalies` then lists only the
+    /// first ones, so a run with millions of findings still prints bounded JSON.
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub truncated: BTreeMap<&'static str, usize>,
     /// What the history held and how long checking took.
     pub stats: Stats,
 }
 
+/// The default bound on findings listed per anomaly type in JSON output: enough to study
+/// a failure, few enough that 2.8 million phantom reads do not print hundreds of MB.
+pub const WITNESSES_PER_TYPE_MAX: usize = 100;
+
 impl CheckResult {
+    /// Keeps at most `max` findings of each anomaly type and records, in `truncated`, the
+    /// total of each type it cut (`stats.counts` keeps every total too). The verdict and
+    /// `anomaly_types` are unchanged.
+    pub fn bound_witnesses(&mut self, max: usize) {
+        for (name, found) in self.anomalies.iter_mut() {
+            if found.len() > max {
+                self.truncated.insert(name, found.len());
+                found.truncate(max);
+            }
+        }
+    }
+
     /// Records why this result cannot be called valid: a `Valid` verdict becomes
     /// `Unknown`; an `Invalid` one stays invalid (a violation found is proven whatever
     /// else went wrong), but keeps the reason for the report.
@@ -248,6 +269,7 @@ fn verdict(
         not_counted,
         engine_disagreements: Vec::new(),
         unknown_reasons: Vec::new(),
+        truncated: BTreeMap::new(),
         stats,
     };
     if undecided {
@@ -388,5 +410,30 @@ mod tests {
         let r = check(&history, &CheckOptions::default());
         assert_eq!(r.valid, Validity::Valid, "{:?}", r.unknown_reasons);
         assert!(r.unknown_reasons.is_empty());
+    }
+
+    // Goal: bounding witnesses keeps the first `max` of each type, says which types were
+    // cut and their totals, and leaves the verdict alone. Method: 5 findings of one type,
+    // 2 of another, bound 3.
+    #[test]
+    fn bounded_witnesses_say_what_was_cut() {
+        let mut findings: Vec<Finding> =
+            (0..5).map(|_| finding(AnomalyKind::PhantomRead)).collect();
+        findings.extend((0..2).map(|_| finding(AnomalyKind::LostWrite)));
+        let mut r = verdict(Guarantees::default(), findings, false, Stats::default());
+        r.bound_witnesses(3);
+        assert_eq!(r.valid, Validity::Invalid);
+        assert_eq!(r.anomalies["phantom-read"].len(), 3);
+        assert_eq!(r.anomalies["lost-write"].len(), 2);
+        assert_eq!(r.stats.counts["phantom-read"], 5);
+        let json = serde_json::to_value(&r).unwrap();
+        assert_eq!(json["truncated"], serde_json::json!({"phantom-read": 5}));
+        r.bound_witnesses(10);
+        assert!(!serde_json::to_value(&r).unwrap()["truncated"].is_null());
+        let untouched = verdict(Guarantees::default(), vec![], false, Stats::default());
+        assert!(serde_json::to_value(&untouched)
+            .unwrap()
+            .get("truncated")
+            .is_none());
     }
 }
