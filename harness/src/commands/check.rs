@@ -19,7 +19,8 @@ const FINDINGS_SHOWN_MAX: usize = 3;
 /// Arguments of `samsa check`.
 #[derive(clap::Args)]
 pub struct CheckArgs {
-    /// A history.jsonl file, or a run directory holding history.jsonl.
+    /// A history.jsonl file, a run directory holding history.jsonl, or a Jepsen
+    /// history.edn (by extension `.edn` or by content).
     path: PathBuf,
     /// Print one JSON object (HISTORY.md, "Results") instead of a summary.
     #[arg(long)]
@@ -75,7 +76,12 @@ fn run_inner(args: &CheckArgs) -> anyhow::Result<Validity> {
     let started = Instant::now();
     // The reader's error already names the file (and the line, field and OS error): no
     // context on top, which would only say the path a second time.
-    let history = checker::history::read_path(&args.path)?;
+    let history = if super::export::is_edn(&args.path) {
+        // A Jepsen history.edn (or one `samsa export --edn` wrote).
+        super::export::read_edn(&args.path)?
+    } else {
+        checker::history::read_path(&args.path)?
+    };
     let read_ms = started.elapsed().as_secs_f64() * 1e3;
     let options = CheckOptions {
         linear: LinearOptions {
