@@ -269,13 +269,17 @@ fn edn_to_jsonl(path: &Path, text: &str) -> Result<(String, Vec<usize>), EdnErro
         };
         let trimmed = raw.trim();
         if let Some(header) = trimmed.strip_prefix(HEADER_COMMENT.trim_end()) {
-            if lines.is_empty() {
-                let json: Json = serde_json::from_str(header.trim())
-                    .map_err(|e| bad(None, format!("not a samsa header: {e}")))?;
-                out.push_str(&json.to_string());
-                out.push('\n');
-                lines.push(line);
+            if !lines.is_empty() {
+                return Err(bad(
+                    Some("format"),
+                    "a samsa header comment may only come before the first operation".into(),
+                ));
             }
+            let json: Json = serde_json::from_str(header.trim())
+                .map_err(|e| bad(Some("format"), format!("not a samsa header: {e}")))?;
+            out.push_str(&json.to_string());
+            out.push('\n');
+            lines.push(line);
             continue;
         }
         if trimmed.is_empty() || trimmed.starts_with(';') {
