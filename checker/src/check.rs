@@ -5,7 +5,8 @@
 //! Which anomaly violates which property is the table in `anomaly.rs`; this module only
 //! applies it. An anomaly of a property the configuration does not promise is reported but
 //! listed under `not_counted`; `unseen` never counts; a linearizability check that ran out
-//! of time makes the verdict "unknown" unless something already makes it invalid. The
+//! of time, or a history in which no client operation completed `ok`, makes the verdict
+//! "unknown" unless something already makes it invalid. The
 //! detectors and the linearizability check run on two threads; `stats.time` gives each
 //! phase's own duration (they overlap).
 
@@ -122,11 +123,32 @@ pub struct CheckResult {
     /// less than it planned. Empty when the verdict is decided.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub unknown_reasons: Vec<String>,
+    /// Anomaly types whose witnesses were cut to a bound ([`CheckResult::bound_witnesses`]),
+    /// each with how many findings there were in all: `anomalies` then lists only the
+    /// first ones, so a run with millions of findings still prints bounded JSON.
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub truncated: BTreeMap<&'static str, usize>,
     /// What the history held and how long checking took.
     pub stats: Stats,
 }
 
+/// The default bound on findings listed per anomaly type in JSON output: enough to study
+/// a failure, few enough that 2.8 million phantom reads do not print hundreds of MB.
+pub const WITNESSES_PER_TYPE_MAX: usize = 100;
+
 impl CheckResult {
+    /// Keeps at most `max` findings of each anomaly type and records, in `truncated`, the
+    /// total of each type it cut (`stats.counts` keeps every total too). The verdict and
+    /// `anomaly_types` are unchanged.
+    pub fn bound_witnesses(&mut self, max: usize) {
+        for (name, found) in self.anomalies.iter_mut() {
+            if found.len() > max {
+                self.truncated.insert(name, found.len());
+                found.truncate(max);
+            }
+        }
+    }
+
     /// Records why this result cannot be called valid: a `Valid` verdict becomes
     /// `Unknown`; an `Invalid` one stays invalid (a violation found is proven whatever
     /// else went wrong), but keeps the reason for the report.
@@ -189,8 +211,17 @@ pub fn check(history: &History, options: &CheckOptions) -> CheckResult {
     findings.extend(linear.findings);
     let mut result = verdict(history.guarantees(), findings, linear.unknown, stats);
     result.engine_disagreements = linear.disagreements;
+    if !history.ops.iter().any(|op| op.outcome == Outcome::Ok) {
+        // Nothing happened for certain: no promise was put to the test, so "valid" would
+        // claim what the history cannot show (an empty file, a run that never connected).
+        result.mark_unknown(NO_OK_OPERATION);
+    }
     result
 }
+
+/// The reason a history without any `ok` client operation gets no verdict.
+pub const NO_OK_OPERATION: &str =
+    "no client operation completed ok: the history shows nothing the broker did";
 
 /// Applies the guarantees table to the findings.
 fn verdict(
@@ -238,6 +269,7 @@ fn verdict(
         not_counted,
         engine_disagreements: Vec::new(),
         unknown_reasons: Vec::new(),
+        truncated: BTreeMap::new(),
         stats,
     };
     if undecided {
@@ -339,5 +371,69 @@ mod tests {
             Stats::default(),
         );
         assert_eq!(r.valid, Validity::Invalid);
+    }
+
+    // Goal: a history with no client operation completed ok gives no verdict: "unknown",
+    // with a reason. Method: empty input, a header alone, only fail/info/open operations;
+    // the twin adds one ok send and is valid.
+    #[test]
+    fn a_history_without_an_ok_operation_is_unknown() {
+        let header = r#"{"format": "samsa-history/1"}"#;
+        let failed = concat!(
+            r#"{"index": 0, "time": 1, "process": 0, "type": "invoke", "f": "send", "value": [["send", "0", 1]]}"#,
+            "\n",
+            r#"{"index": 1, "time": 2, "process": 0, "type": "fail", "f": "send", "value": [["send", "0", 1]]}"#,
+            "\n",
+            r#"{"index": 2, "time": 3, "process": 1, "type": "invoke", "f": "poll", "value": [["poll"]]}"#,
+            "\n",
+            r#"{"index": 3, "time": 4, "process": 1, "type": "info", "f": "poll", "value": [["poll"]]}"#,
+            "\n",
+            r#"{"index": 4, "time": 5, "process": 2, "type": "invoke", "f": "send", "value": [["send", "0", 2]]}"#,
+        );
+        for text in [String::new(), header.to_owned(), failed.to_owned()] {
+            let history = crate::history::read(text.as_bytes()).unwrap();
+            let r = check(&history, &CheckOptions::default());
+            assert_eq!(r.valid, Validity::Unknown, "{text}");
+            assert_eq!(r.unknown_reasons.len(), 1, "{text}");
+            assert!(
+                r.unknown_reasons[0].contains("no client operation"),
+                "{:?}",
+                r.unknown_reasons
+            );
+        }
+        let ok = format!(
+            "{failed}\n{}\n{}",
+            r#"{"index": 5, "time": 6, "process": 3, "type": "invoke", "f": "send", "value": [["send", "0", 3]]}"#,
+            r#"{"index": 6, "time": 7, "process": 3, "type": "ok", "f": "send", "value": [["send", "0", [0, 3]]]}"#,
+        );
+        let history = crate::history::read(ok.as_bytes()).unwrap();
+        let r = check(&history, &CheckOptions::default());
+        assert_eq!(r.valid, Validity::Valid, "{:?}", r.unknown_reasons);
+        assert!(r.unknown_reasons.is_empty());
+    }
+
+    // Goal: bounding witnesses keeps the first `max` of each type, says which types were
+    // cut and their totals, and leaves the verdict alone. Method: 5 findings of one type,
+    // 2 of another, bound 3.
+    #[test]
+    fn bounded_witnesses_say_what_was_cut() {
+        let mut findings: Vec<Finding> =
+            (0..5).map(|_| finding(AnomalyKind::PhantomRead)).collect();
+        findings.extend((0..2).map(|_| finding(AnomalyKind::LostWrite)));
+        let mut r = verdict(Guarantees::default(), findings, false, Stats::default());
+        r.bound_witnesses(3);
+        assert_eq!(r.valid, Validity::Invalid);
+        assert_eq!(r.anomalies["phantom-read"].len(), 3);
+        assert_eq!(r.anomalies["lost-write"].len(), 2);
+        assert_eq!(r.stats.counts["phantom-read"], 5);
+        let json = serde_json::to_value(&r).unwrap();
+        assert_eq!(json["truncated"], serde_json::json!({"phantom-read": 5}));
+        r.bound_witnesses(10);
+        assert!(!serde_json::to_value(&r).unwrap()["truncated"].is_null());
+        let untouched = verdict(Guarantees::default(), vec![], false, Stats::default());
+        assert!(serde_json::to_value(&untouched)
+            .unwrap()
+            .get("truncated")
+            .is_none());
     }
 }

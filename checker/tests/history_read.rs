@@ -193,3 +193,50 @@ fn error_message_names_file_line_and_field() {
     assert!(msg.contains("history.jsonl: line 1, field `time`"), "{msg}");
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+// Goal: a negative offset (Kafka offsets start at 0) is refused at parse time, naming the
+// line and field, in an ack and in a poll record; offset 0 and a null ack are accepted.
+// Method: one history per place, read through the real reader.
+#[test]
+fn negative_offsets_are_refused() {
+    let inv0 = r#"{"index": 0, "time": 10, "process": 0, "type": "invoke", "f": "send", "value": [["send", "0", 1]]}"#;
+    let ack = |o: &str| {
+        format!(
+            r#"{{"index": 1, "time": 20, "process": 0, "type": "ok", "f": "send", "value": [["send", "0", [{o}, 1]]]}}"#
+        )
+    };
+    let (line, field, p) = error_of(&lines(&[inv0, &ack("-1")]));
+    assert_eq!(
+        (line, field, p),
+        (
+            2,
+            Some("value"),
+            LineProblem::NegativeOffset {
+                key: "0".into(),
+                offset: -1
+            }
+        )
+    );
+    for good in ["0", "null"] {
+        assert!(checker::history::read(lines(&[inv0, &ack(good)]).as_bytes()).is_ok());
+    }
+    let poll = |o: &str| {
+        format!(
+            r#"{{"index": 0, "time": 10, "process": 0, "type": "invoke", "f": "poll", "value": [["poll"]]}}
+{{"index": 1, "time": 20, "process": 0, "type": "ok", "f": "poll", "value": [["poll", {{"k": [[0, 5], [{o}, 6]]}}]]}}"#
+        )
+    };
+    let (line, field, p) = error_of(&poll("-7"));
+    assert_eq!(
+        (line, field, p),
+        (
+            2,
+            Some("value"),
+            LineProblem::NegativeOffset {
+                key: "k".into(),
+                offset: -7
+            }
+        )
+    );
+    assert!(checker::history::read(poll("1").as_bytes()).is_ok());
+}

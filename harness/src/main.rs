@@ -19,6 +19,8 @@ struct Cli {
 enum Command {
     /// Check a history (a history.jsonl file, or a run directory holding one).
     Check(commands::check::CheckArgs),
+    /// Write a history in another tool's format (--edn: Jepsen's history.edn).
+    Export(commands::export::ExportArgs),
     /// Write a synthetic concurrent history, optionally with one injected anomaly.
     GenHistory(commands::gen_history::GenHistoryArgs),
     /// Rewrite report.html and junit.xml of a run directory (re-checking its history).
@@ -46,6 +48,7 @@ fn main() -> ExitCode {
     };
     match cli.command {
         Command::Check(args) => commands::check::run(&args),
+        Command::Export(args) => commands::export::run(&args),
         Command::GenHistory(args) => commands::gen_history::run(&args),
         Command::Report(args) => commands::report::run(&args),
         Command::Serve(args) => commands::serve::run(&args),

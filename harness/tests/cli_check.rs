@@ -135,3 +135,127 @@ fn generated_history_checks_and_injection_is_found() {
     assert!(types.contains(&serde_json::json!("duplicate")), "{types:?}");
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+/// A fresh scratch directory for one test.
+fn scratch(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("samsa-cli-{name}-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+// Goal: a missing file is reported once: the path and the OS error each appear a single
+// time. Method: the exact stderr of check on a path that does not exist.
+#[test]
+fn a_missing_file_names_the_path_and_the_os_error_once() {
+    let dir = scratch("missing");
+    let path = dir.join("missing.jsonl");
+    let out = samsa().arg("check").arg(&path).output().unwrap();
+    assert_eq!(out.status.code(), Some(3));
+    assert_eq!(
+        String::from_utf8_lossy(&out.stderr),
+        format!(
+            "samsa check: {}: No such file or directory (os error 2)\n",
+            path.display()
+        )
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+// Goal: a negative offset is refused at parse time: exit 3, the message names the line
+// and the field. Method: the corpus's valid history with one ack turned negative.
+#[test]
+fn a_negative_offset_exits_3_naming_line_and_field() {
+    let dir = scratch("negative");
+    let good = std::fs::read_to_string(corpus("valid-basic.jsonl")).unwrap();
+    let bad = good.replacen("[0, 1]]", "[-1, 1]]", 1);
+    assert_ne!(good, bad, "the corpus history changed shape");
+    let path = dir.join("h.jsonl");
+    std::fs::write(&path, bad).unwrap();
+    let out = samsa().arg("check").arg(&path).output().unwrap();
+    assert_eq!(out.status.code(), Some(3));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("field `value`")
+            && err.contains("negative offset -1")
+            && err.contains("line "),
+        "{err}"
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+// Goal: a history with no ok client operation (here an empty file) is unknown: exit 2,
+// the reason in `unknown_reasons`. Method: check --json on an empty file.
+#[test]
+fn an_empty_history_exits_2_unknown() {
+    let out = samsa()
+        .arg("check")
+        .arg(corpus("unknown-empty.jsonl"))
+        .arg("--json")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(json["valid"], serde_json::json!("unknown"));
+    assert_eq!(json["unknown_reasons"].as_array().unwrap().len(), 1);
+}
+
+// Goal: --json lists at most --witnesses-max findings per type and says what it cut,
+// keeping the totals. Method: a generated history with every record phantom (its sends
+// renamed to another key), checked with a bound of 2 and with the default bound.
+#[test]
+fn json_witnesses_are_bounded_and_the_cut_is_explicit() {
+    let dir = scratch("bounded");
+    let file = dir.join("h.jsonl");
+    let gen = samsa()
+        .args([
+            "gen-history",
+            "--ops",
+            "200",
+            "--keys",
+            "1",
+            "--concurrency",
+            "2",
+        ])
+        .args(["--seed", "3", "--out"])
+        .arg(&file)
+        .output()
+        .unwrap();
+    assert!(
+        gen.status.success(),
+        "{}",
+        String::from_utf8_lossy(&gen.stderr)
+    );
+    // Every send goes to key "s" instead: each polled record of "0" becomes a phantom.
+    let text = std::fs::read_to_string(&file).unwrap();
+    let phantom = text.replace(r#"["send","0","#, r#"["send","s","#);
+    std::fs::write(&file, phantom).unwrap();
+    let json_of = |extra: &[&str]| -> serde_json::Value {
+        let out = samsa()
+            .arg("check")
+            .arg(&file)
+            .arg("--json")
+            .args(extra)
+            .output()
+            .unwrap();
+        assert_eq!(
+            out.status.code(),
+            Some(1),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        serde_json::from_slice(&out.stdout).unwrap()
+    };
+    let json = json_of(&["--witnesses-max", "2"]);
+    let total = json["stats"]["counts"]["phantom-read"].as_u64().unwrap();
+    assert!(total > 2, "{total}");
+    assert_eq!(
+        json["anomalies"]["phantom-read"].as_array().unwrap().len(),
+        2
+    );
+    assert_eq!(json["truncated"]["phantom-read"].as_u64(), Some(total));
+    let json = json_of(&[]);
+    let listed = json["anomalies"]["phantom-read"].as_array().unwrap().len() as u64;
+    assert_eq!(listed, total.min(100));
+    assert_eq!(json["truncated"].get("phantom-read").is_some(), total > 100);
+    std::fs::remove_dir_all(&dir).unwrap();
+}

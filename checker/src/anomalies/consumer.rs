@@ -14,7 +14,8 @@ use crate::history::model::{Function, History, KeyId, MicroOp, Offset, Outcome};
 /// One step of a consumer through one key's records.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Step {
-    /// Two consecutive records of one poll.
+    /// Two consecutive records of one poll, or the last record of a key in one poll
+    /// micro-op of a `txn` and its first in the next one (one operation).
     Within {
         /// The key read.
         key: KeyId,
@@ -99,13 +100,24 @@ pub fn walk(history: &History, mut visit: impl FnMut(Step)) {
                     continue;
                 };
                 if let Some(&(from, from_op)) = state.last.get(&read.key) {
-                    visit(Step::Between {
-                        key: read.key,
-                        from,
-                        from_op,
-                        to: first,
-                        to_op: pos,
-                    });
+                    if from_op == pos {
+                        // Two poll micro-ops of one txn: one operation, so the step is
+                        // inside it (int-poll-skip, int-nonmonotonic-poll).
+                        visit(Step::Within {
+                            key: read.key,
+                            from,
+                            to: first,
+                            op: pos,
+                        });
+                    } else {
+                        visit(Step::Between {
+                            key: read.key,
+                            from,
+                            from_op,
+                            to: first,
+                            to_op: pos,
+                        });
+                    }
                 } else if state.from_beginning.remove(&read.key) {
                     visit(Step::FromBeginning {
                         key: read.key,

@@ -117,14 +117,10 @@ impl KeyIndex {
         if !known {
             self.observe(offset, value, op);
         }
-        let mut newly_read = false;
-        self.first_read.entry(value).or_insert_with(|| {
-            newly_read = true;
-            op
-        });
-        if !known || newly_read {
-            self.read_offsets.push(offset);
-        }
+        self.first_read.entry(value).or_insert(op);
+        // Every offset read holding a value is skippable, whether or not this is the first
+        // read of the value (a duplicate may have been read elsewhere first).
+        self.read_offsets.push(offset);
     }
 
     /// Whether some offset strictly between `low` and `high` is known to hold a value.

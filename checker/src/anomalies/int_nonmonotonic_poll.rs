@@ -48,4 +48,26 @@ mod tests {
         twin.poll(1, "0", &[(1, 16), (2, 17)]);
         assert!(run(detect, &twin.build()).is_empty());
     }
+
+    // Goal: a regression between two poll micro-ops of one txn is an
+    // int-nonmonotonic-poll, not a nonmonotonic-poll. Method: a txn polls offset 2, then
+    // offset 1; its twin polls 1 then 2.
+    #[test]
+    fn a_regression_between_two_polls_of_one_txn_is_int_nonmonotonic() {
+        let build = |first: &str, second: &str| {
+            let mut s = Script::default();
+            s.txn(
+                1,
+                r#"[["poll"], ["poll"]]"#,
+                &format!(r#"[["poll", {{"0": [{first}]}}], ["poll", {{"0": [{second}]}}]]"#),
+            );
+            s.build()
+        };
+        let flagged = build("[2, 17]", "[1, 16]");
+        assert_eq!(run(detect, &flagged).len(), 1);
+        assert!(run(super::super::nonmonotonic_poll::detect, &flagged).is_empty());
+        let twin = build("[1, 16]", "[2, 17]");
+        assert!(run(detect, &twin).is_empty());
+        assert!(run(super::super::nonmonotonic_poll::detect, &twin).is_empty());
+    }
 }

@@ -61,4 +61,27 @@ mod tests {
         unread.send(0, "0", 17, 2).poll(1, "0", &[(1, 16), (3, 18)]);
         assert!(run(detect, &unread.build()).is_empty());
     }
+
+    // Goal: two poll micro-ops of one txn are one operation: a skip between them is an
+    // int-poll-skip, not a poll-skip. Method: a txn polls offset 1, then offset 3, while
+    // another poll read offset 2; its twin's second micro-op reads offset 2.
+    #[test]
+    fn a_skip_between_two_polls_of_one_txn_is_an_int_poll_skip() {
+        let build = |second: &str| {
+            let mut s = Script::default();
+            s.send(0, "0", 17, 2).poll(2, "0", &[(2, 17)]);
+            s.txn(
+                1,
+                r#"[["poll"], ["poll"]]"#,
+                &format!(r#"[["poll", {{"0": [[1, 16]]}}], ["poll", {{"0": [{second}]}}]]"#),
+            );
+            s.build()
+        };
+        let flagged = build("[3, 18]");
+        let found = run(detect, &flagged);
+        assert_eq!(found.len(), 1, "{found:?}");
+        assert_eq!(found[0].offset, Some(2));
+        assert!(run(super::super::poll_skip::detect, &flagged).is_empty());
+        assert!(run(detect, &build("[2, 17]")).is_empty());
+    }
 }

@@ -3,7 +3,8 @@
 //!
 //! Conservative by design: a send is only called lost on proof, never because it was
 //! merely not read. The proofs, for a send of `v` acknowledged at offset `o` of key `k`:
-//! 1. no poll ever read `v`, and a poll read a different value at offset `o`;
+//! 1. no poll ever read `v`, and a poll read a different value at offset `o` (any poll,
+//!    not only the first to read that value: a duplicate may have been read elsewhere first);
 //! 2. no poll ever read `v`, and one consumer read key `k` straight across `o` (from an
 //!    offset below `o` to one above it with no reset between, or from the beginning of the
 //!    log after `assign` with `seek_to_beginning` to a first offset above `o`);
@@ -19,6 +20,8 @@
 //!
 //! A send that ended `info` or `fail` is never lost. Sends not proven lost and never read
 //! are `unseen` (see `unseen.rs`).
+
+use std::cell::OnceCell;
 
 use rustc_hash::{FxHashMap, FxHashSet};
 
@@ -247,6 +250,7 @@ fn find_losses(ctx: &Context<'_>) -> Vec<Loss> {
     }
     let gaps: FxHashMap<KeyId, Gaps> = spans.into_iter().map(|(k, s)| (k, Gaps::new(s))).collect();
     let finals = final_reads(ctx);
+    let contested = OnceCell::new();
     let mut out = Vec::new();
     for (key, k) in ctx.index.iter() {
         let mut sends: Vec<(Value, OpPos, Option<Offset>)> = k
@@ -260,7 +264,7 @@ fn find_losses(ctx: &Context<'_>) -> Vec<Loss> {
             let never_read = !k.first_read.contains_key(&value);
             let proof = offset
                 .filter(|_| never_read)
-                .and_then(|o| read_proof(ctx, key, k, gaps.get(&key), o, value))
+                .and_then(|o| read_proof(ctx, &contested, key, k, gaps.get(&key), o, value))
                 .or_else(|| final_proof(ctx, finals.get(&key), value, send_op, offset));
             if let Some(proof) = proof {
                 out.push(Loss {
@@ -278,6 +282,7 @@ fn find_losses(ctx: &Context<'_>) -> Vec<Loss> {
 
 fn read_proof(
     ctx: &Context<'_>,
+    contested: &OnceCell<ContestedReaders>,
     key: KeyId,
     k: &KeyIndex,
     gaps: Option<&Gaps>,
@@ -286,16 +291,57 @@ fn read_proof(
 ) -> Option<Proof> {
     if let Some(slot) = k.values_at_offset.get(&o) {
         for (other, _) in slot.iter().filter(|(w, _)| *w != value) {
-            // Only a poll that read `other` at `o` itself proves the offset holds it.
-            if let Some(&reader) = k.first_read.get(&other) {
-                if read_at(ctx, reader, key, o, other) {
-                    return Some(Proof::Overwritten { other, reader });
-                }
+            // Only a poll that read `other` at `o` itself proves the offset holds it; the
+            // first poll to read `other` usually did, else any later one may have (when
+            // `other` was read at several offsets).
+            let first = k
+                .first_read
+                .get(&other)
+                .copied()
+                .filter(|&reader| read_at(ctx, reader, key, o, other));
+            let reader = match first {
+                Some(reader) => Some(reader),
+                None if k.first_read.contains_key(&other) => contested
+                    .get_or_init(|| contested_readers(ctx))
+                    .get(&(key, o, other))
+                    .copied(),
+                None => None,
+            };
+            if let Some(reader) = reader {
+                return Some(Proof::Overwritten { other, reader });
             }
         }
     }
     let (from, to, reader) = gaps?.containing(o)?;
     Some(Proof::ReadAcross { from, to, reader })
+}
+
+/// The first poll that read each `(key, offset, value)` at an offset observed holding more
+/// than one value: few, and only needed when a value was read at several offsets.
+type ContestedReaders = FxHashMap<(KeyId, Offset, Value), OpPos>;
+
+/// Builds [`ContestedReaders`] in one pass over the history's `ok` polls.
+fn contested_readers(ctx: &Context<'_>) -> ContestedReaders {
+    let mut out = ContestedReaders::default();
+    for (pos, op) in ctx.history.ops.iter().enumerate() {
+        if op.outcome != Outcome::Ok {
+            continue;
+        }
+        for mop in &op.mops {
+            let MicroOp::Poll { reads } = mop else {
+                continue;
+            };
+            for read in reads {
+                let k = ctx.index.key(read.key);
+                for &(offset, value) in &read.records {
+                    if k.values_at_offset.get(&offset).is_some_and(|s| s.len() > 1) {
+                        out.entry((read.key, offset, value)).or_insert(pos as OpPos);
+                    }
+                }
+            }
+        }
+    }
+    out
 }
 
 /// Whether operation `op` read `value` at `offset` of `key`.
@@ -542,6 +588,26 @@ mod tests {
             .send(1, "0", 18, 0)
             .poll(2, "0", &[(1, 18)]);
         assert!(run(detect, &twin.build()).is_empty());
+    }
+
+    // Goal: proof 1 holds whichever poll read the other value at the acked offset.
+    // Method: the first reader of value 18 read it elsewhere (a duplicate at offset 3);
+    // a second poll read 18 at offset 0, where 17 was acknowledged and nobody read 17.
+    // Its twin has the second poll read 17 at offset 0 instead: nothing is lost.
+    #[test]
+    fn any_poll_reading_another_value_at_the_acked_offset_proves_the_loss() {
+        let build = |second: &[(i64, i64)]| {
+            let mut s = Script::default();
+            s.send(0, "0", 17, 0)
+                .send_invoke(1, "0", 18)
+                .send_end(1, "info", "0", 18);
+            s.poll(2, "0", &[(3, 18)]).poll(3, "0", second);
+            s.build()
+        };
+        let found = run(detect, &build(&[(0, 18)]));
+        assert_eq!(found.len(), 1, "{found:?}");
+        assert_eq!((found[0].value, found[0].offset), (Some(17), Some(0)));
+        assert!(run(detect, &build(&[(0, 17)])).is_empty());
     }
 
     // Goal: an indeterminate send is never lost, even when read across.

@@ -4,6 +4,10 @@
 //! the offsets. This includes one producer session's sequential sends, whose order the
 //! idempotent producer (KIP-98 sequence numbers) must keep. Violates `ordered`.
 //!
+//! A send acknowledged without an offset is judged too, when nobody read its value: it
+//! was appended between the sends that completed before it began and those that began
+//! after it completed, so an offset must be free between them (see `squeezed`).
+//!
 //! Real time is read from line order (a completion line before an invoke line), which is
 //! exact even when two times are equal. Sends of one session that overlap in time are not
 //! judged: the history cannot say which reached the producer first.
@@ -78,8 +82,95 @@ pub fn detect(ctx: &Context<'_>) -> Vec<Finding> {
                 ));
             }
         }
+        squeezed(ctx, key, k, &sends, &completions, &mut out);
     }
     out
+}
+
+/// Sends acknowledged without an offset and never read, with no room in the log: a send
+/// that completed before it began was acknowledged at offset `a`, one that began after it
+/// completed at `a + 1`. An acknowledged send was appended between the two in real time,
+/// so it holds an offset strictly between them, and there is none. (A value someone read
+/// is placed where it was read and judged by the linearizability check instead.)
+///
+/// `sends` are the key's acknowledged sends with an offset, by invoke line, as
+/// `(invoke line, completion line, offset, value, op)`; `completions` orders them by
+/// completion line.
+fn squeezed(
+    ctx: &Context<'_>,
+    key: crate::history::model::KeyId,
+    k: &super::index::KeyIndex,
+    sends: &[(u64, u64, Offset, Value, OpPos)],
+    completions: &[usize],
+    out: &mut Vec<Finding>,
+) {
+    let mut nulls: Vec<(u64, u64, Value, OpPos)> = k
+        .sends
+        .iter()
+        .filter(|(v, s)| {
+            s.outcome == Outcome::Ok
+                && s.acked_offset.is_none()
+                && !k.offsets_of_value.contains_key(v)
+        })
+        .filter_map(|(&v, s)| {
+            let op = &ctx.history.ops[s.op as usize];
+            Some((op.invoke_index, op.complete_index?, v, s.op))
+        })
+        .collect();
+    if nulls.is_empty() || sends.is_empty() {
+        return;
+    }
+    nulls.sort_unstable();
+    // Running maximum offset over sends by completion line: the highest offset
+    // acknowledged before a given line.
+    let mut before: Vec<(u64, usize)> = Vec::with_capacity(completions.len());
+    for &c in completions {
+        let best = match before.last() {
+            Some(&(_, b)) if sends[b].2 >= sends[c].2 => b,
+            _ => c,
+        };
+        before.push((sends[c].1, best));
+    }
+    // Running minimum offset over sends by invoke line, from the last: the lowest offset
+    // of a send invoked after a given line.
+    let mut after: Vec<usize> = vec![0; sends.len()];
+    for i in (0..sends.len()).rev() {
+        after[i] = match after.get(i + 1) {
+            Some(&b) if sends[b].2 <= sends[i].2 => b,
+            _ => i,
+        };
+    }
+    for (invoke, complete, value, op) in nulls {
+        let n = before.partition_point(|&(line, _)| line < invoke);
+        let Some(&(_, low)) = n.checked_sub(1).and_then(|i| before.get(i)) else {
+            continue;
+        };
+        let m = sends.partition_point(|s| s.0 <= complete);
+        let Some(&high) = after.get(m) else {
+            continue;
+        };
+        let (low, high) = (sends[low], sends[high]);
+        if low.2.checked_add(1) != Some(high.2) {
+            continue;
+        }
+        out.push(ctx.finding(
+            AnomalyKind::NonmonotonicSend,
+            key,
+            Some(value),
+            None,
+            &[low.4, op, high.4],
+            format!(
+                "value {value} was acknowledged without an offset (op {}) after value {} was acknowledged at offset {} of key {} (op {}) and before the send of value {} began, which got offset {}: no offset is left between them for it, and no poll ever saw {value}",
+                ctx.line(op),
+                low.3,
+                low.2,
+                ctx.key_name(key),
+                ctx.line(low.4),
+                high.3,
+                high.2,
+            ),
+        ));
+    }
 }
 
 #[cfg(test)]
@@ -102,5 +193,29 @@ mod tests {
         twin.send_ok(0, "0", 17, Some(5))
             .send_ok(1, "0", 18, Some(3));
         assert!(run(detect, &twin.build()).is_empty());
+    }
+
+    // Goal: a send acknowledged without an offset between two sequential sends acked at
+    // adjacent offsets has no room in the log, when nobody read its value. Method: acks at
+    // 0, null, 1; the twins leave room (0, null, 2) or have the middle value read.
+    #[test]
+    fn a_null_ack_between_adjacent_sequential_acks_is_nonmonotonic() {
+        let build = |last: i64, read_middle: bool| {
+            let mut s = Script::default();
+            s.send(0, "0", 16, 0)
+                .send_invoke(0, "0", 17)
+                .send_ok(0, "0", 17, None)
+                .send(0, "0", 18, last);
+            if read_middle {
+                s.poll(1, "0", &[(0, 16), (1, 17)]);
+            }
+            s.build()
+        };
+        let found = run(detect, &build(1, false));
+        assert_eq!(found.len(), 1, "{found:?}");
+        assert_eq!((found[0].value, found[0].offset), (Some(17), None));
+        assert_eq!(found[0].ops, vec![1, 3, 5]);
+        assert!(run(detect, &build(2, false)).is_empty());
+        assert!(run(detect, &build(1, true)).is_empty());
     }
 }

@@ -90,4 +90,28 @@ mod tests {
         reset.assign(1, &["0"], false).poll(1, "0", &[(3, 18)]);
         assert!(run(detect, &reset.build()).is_empty());
     }
+
+    // Goal: an offset some poll read is skippable even when the value there was first read
+    // at another offset. Method: value 17 is first read at offset 5 (a duplicate), then
+    // read at its acknowledged offset 2; a consumer stepping from 1 to 3 skips offset 2.
+    // The twin's consumer reads offset 2 in between.
+    #[test]
+    fn a_skip_over_a_value_first_read_elsewhere_is_a_poll_skip() {
+        let build = |middle: &[(i64, i64)]| {
+            let mut s = Script::default();
+            s.send(0, "0", 17, 2)
+                .poll(2, "0", &[(5, 17)])
+                .poll(3, "0", &[(2, 17)]);
+            s.poll(1, "0", &[(0, 15), (1, 16)]);
+            if !middle.is_empty() {
+                s.poll(1, "0", middle);
+            }
+            s.poll(1, "0", &[(3, 18)]);
+            s.build()
+        };
+        let found = run(detect, &build(&[]));
+        assert_eq!(found.len(), 1, "{found:?}");
+        assert_eq!((found[0].offset, found[0].value), (Some(2), Some(17)));
+        assert!(run(detect, &build(&[(2, 17)])).is_empty());
+    }
 }

@@ -7,15 +7,23 @@ use crate::history::model::History;
 #[derive(Default)]
 pub(crate) struct Script {
     lines: Vec<String>,
+    header_lines: usize,
 }
 
 impl Script {
     fn push(&mut self, process: &str, kind: &str, f: &str, value: &str, extra: &str) -> &mut Self {
-        let index = self.lines.len();
+        let index = self.lines.len() - self.header_lines;
         self.lines.push(format!(
             r#"{{"index": {index}, "time": {}, "process": {process}, "type": "{kind}", "f": "{f}", "value": {value}{extra}}}"#,
             index * 10
         ));
+        self
+    }
+
+    /// A header line, written as given (it takes no `index`).
+    pub(crate) fn push_header(&mut self, header: &str) -> &mut Self {
+        self.lines.push(header.to_owned());
+        self.header_lines += 1;
         self
     }
 

@@ -8,7 +8,7 @@ use serde_json::value::RawValue;
 
 use super::error::LineProblem;
 use super::model::{
-    Assignment, Function, Guarantees, Header, KeyRead, KeyTable, LineIndex, MicroOp, Nanos,
+    Assignment, Function, Guarantees, Header, KeyRead, KeyTable, LineIndex, MicroOp, Nanos, Offset,
 };
 use super::raw::{FastFunction, FastLine, FastType, FastValue, RawAssignment, RawLine, RawMop};
 
@@ -480,13 +480,22 @@ fn checked_mops(
                         ))
                     }
                 };
+                if let Some(offset) = offset.filter(|&o| o < 0) {
+                    return Err(negative(&key, offset));
+                }
                 Ok(MicroOp::Send {
                     key: keys.intern(&key),
                     value,
                     offset,
                 })
             }
-            RawMop::Poll { reads } => Ok(MicroOp::Poll {
+            RawMop::Poll { reads } => {
+                for (key, records) in &reads {
+                    if let Some(&(offset, _)) = records.iter().find(|r| r.0 < 0) {
+                        return Err(negative(key, offset));
+                    }
+                }
+                Ok(MicroOp::Poll {
                 reads: reads
                     .into_iter()
                     .map(|(key, records)| KeyRead {
@@ -494,9 +503,21 @@ fn checked_mops(
                         records,
                     })
                     .collect(),
-            }),
+                })
+            }
         })
         .collect()
+}
+
+/// A negative offset in `key`'s acknowledgement or records.
+fn negative(key: &str, offset: Offset) -> FieldError {
+    (
+        Some("value"),
+        LineProblem::NegativeOffset {
+            key: key.to_owned(),
+            offset,
+        },
+    )
 }
 
 /// The header line: `format`, optional `test` and `guarantees`, and every other key kept.

@@ -80,6 +80,15 @@ pub enum LineProblem {
     /// A micro-operation is not one of the shapes of HISTORY.md, "Values".
     #[error("malformed micro-operation: {0}")]
     MalformedMicroOp(String),
+    /// An offset below 0 in an acknowledgement or a poll record: Kafka offsets start at 0
+    /// (`-1` is the wire protocol's "unknown", which a history writes as `null`).
+    #[error("negative offset {offset} of key {key:?}: Kafka offsets start at 0 (an unknown offset is written null)")]
+    NegativeOffset {
+        /// The key (partition) the offset belongs to.
+        key: String,
+        /// The offset found.
+        offset: i64,
+    },
     /// A header line somewhere other than the first line.
     #[error("a header (a line with a `format` key) may only be the first line")]
     LateHeader,
@@ -89,20 +98,23 @@ pub enum LineProblem {
 #[derive(Debug, thiserror::Error)]
 pub enum HistoryError {
     /// The file (or the run directory's `history.jsonl`) could not be opened or read.
-    #[error("{}: {source}", path.display())]
+    ///
+    /// The OS error is part of the message and deliberately not a chained `source`, so a
+    /// caller printing the whole chain (anyhow's `{:#}`) does not say it twice.
+    #[error("{}: {error}", path.display())]
     Io {
         /// The file.
         path: PathBuf,
         /// The operating-system error.
-        source: std::io::Error,
+        error: std::io::Error,
     },
     /// Reading failed at the stream level (no file name known).
-    #[error("line {line}: cannot read: {source}")]
+    #[error("line {line}: cannot read: {error}")]
     Stream {
         /// The 1-based line being read.
         line: u64,
-        /// The operating-system error.
-        source: std::io::Error,
+        /// The operating-system error (in the message, not chained: see `Io`).
+        error: std::io::Error,
     },
     /// One line is malformed.
     #[error("{}line {line}{}: {problem}", file_prefix(file), field_part(field))]
@@ -133,7 +145,7 @@ impl HistoryError {
                 field,
                 problem,
             },
-            HistoryError::Stream { source, .. } => HistoryError::Io { path, source },
+            HistoryError::Stream { error, .. } => HistoryError::Io { path, error },
             other => other,
         }
     }

@@ -47,7 +47,7 @@ pub fn read_path(path: &Path) -> Result<History, HistoryError> {
     };
     let file = File::open(&file_path).map_err(|source| HistoryError::Io {
         path: file_path.clone(),
-        source,
+        error: source,
     })?;
     // Reads of a whole block bypass the buffer; it only serves other callers of `read`.
     read(BufReader::with_capacity(64 << 10, file)).map_err(|e| e.in_file(file_path))
@@ -231,7 +231,7 @@ impl Taker {
     fn failed(&self, source: std::io::Error) -> HistoryError {
         HistoryError::Stream {
             line: self.lines + 1,
-            source,
+            error: source,
         }
     }
 }
@@ -361,7 +361,7 @@ pub(crate) fn read_line_by_line(
             .read_until(b'\n', &mut buf)
             .map_err(|source| HistoryError::Stream {
                 line: line + 1,
-                source,
+                error: source,
             })?;
         if n == 0 {
             break;

@@ -6,8 +6,11 @@
 //! never proves where the log ended. Indeterminate sends are resolved first
 //! ([`resolve`]). The graph engine ([`graph_engine`]) decides by cycle detection in time
 //! linear in the history; the search engine ([`search`]) by a Wing & Gong / Lowe search.
+//! Records both model as appended by nobody (duplicates) are additionally held to real
+//! time by [`future_read`], whichever engine runs.
 //! [`Engine::Both`] runs both and reports any disagreement loudly: it is a checker bug.
 
+pub mod future_read;
 pub mod graph_engine;
 mod record_index;
 pub mod resolve;
@@ -73,22 +76,31 @@ pub fn check(history: &History, options: &LinearOptions) -> LinearOutcome {
         .into_iter()
         .filter(|k| !k.is_empty())
         .collect();
-    let results = per_key(&keys, |key| match options.engine {
-        Engine::Graph => (graph_engine::check_key(history, key), None),
-        Engine::Search => (Vec::new(), Some(search::check_key(history, key, deadline))),
-        Engine::Both => (
-            graph_engine::check_key(history, key),
-            Some(search::check_key(history, key, deadline)),
-        ),
+    let results = per_key(&keys, |key| {
+        let engines = match options.engine {
+            Engine::Graph => (graph_engine::check_key(history, key), None),
+            Engine::Search => (Vec::new(), Some(search::check_key(history, key, deadline))),
+            Engine::Both => (
+                graph_engine::check_key(history, key),
+                Some(search::check_key(history, key, deadline)),
+            ),
+        };
+        (engines, future_read::check_key(history, key))
     });
     let mut outcome = LinearOutcome::default();
-    for (key, (graph, searched)) in keys.iter().zip(results) {
+    for (key, ((graph, searched), future)) in keys.iter().zip(results) {
+        let before = outcome.findings.len();
         match (options.engine, searched) {
             (Engine::Both, Some(searched)) => both(history, key, graph, searched, &mut outcome),
             (_, Some(KeyVerdict::Unknown)) => outcome.unknown = true,
             (_, Some(KeyVerdict::Nonlinearizable(finding))) => outcome.findings.push(*finding),
             (_, Some(KeyVerdict::Linearizable)) => {}
             (_, None) => outcome.findings.extend(graph),
+        }
+        // Duplicates read before their send began, the same for every engine: reported
+        // when the engine found nothing else wrong with the key (one proof suffices).
+        if outcome.findings.len() == before {
+            outcome.findings.extend(future);
         }
     }
     outcome

@@ -1,5 +1,7 @@
-//! `samsa check PATH [--json] [--engine graph|search|both] [--time-limit SECS]`: reads a
-//! history and prints the verdict (HISTORY.md, "Results").
+//! `samsa check PATH [--json] [--witnesses-max N] [--engine graph|search|both]
+//! [--time-limit SECS]`: reads a history and prints the verdict (docs/history-format.md,
+//! "Results"). The JSON lists at most N findings per anomaly type and names the types it
+//! cut in `truncated`, so a broken run's output stays bounded.
 //!
 //! Exit statuses are part of the contract: 0 valid, 1 invalid, 2 unknown, 3 the input
 //! could not be read (the message names the file, line and problem).
@@ -8,8 +10,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
-use anyhow::Context as _;
-use checker::check::{check, CheckOptions, CheckResult, Validity};
+use checker::check::{check, CheckOptions, CheckResult, Validity, WITNESSES_PER_TYPE_MAX};
 use checker::linear::{Engine, LinearOptions};
 
 /// How many findings of each type the human summary prints.
@@ -18,11 +19,16 @@ const FINDINGS_SHOWN_MAX: usize = 3;
 /// Arguments of `samsa check`.
 #[derive(clap::Args)]
 pub struct CheckArgs {
-    /// A history.jsonl file, or a run directory holding history.jsonl.
+    /// A history.jsonl file, a run directory holding history.jsonl, or a Jepsen
+    /// history.edn (by extension `.edn` or by content).
     path: PathBuf,
     /// Print one JSON object (HISTORY.md, "Results") instead of a summary.
     #[arg(long)]
     json: bool,
+    /// At most this many findings of each anomaly type in the JSON (the totals stay in
+    /// `stats.counts`; cut types are listed in `truncated`).
+    #[arg(long, default_value_t = WITNESSES_PER_TYPE_MAX)]
+    witnesses_max: usize,
     /// Which linearizability engine decides: the dependency graph, the search, or both
     /// (reporting any disagreement).
     #[arg(long, value_enum, default_value_t = EngineArg::Graph)]
@@ -68,8 +74,14 @@ fn run_inner(args: &CheckArgs) -> anyhow::Result<Validity> {
         anyhow::bail!("--time-limit must be a positive number of seconds");
     }
     let started = Instant::now();
-    let history = checker::history::read_path(&args.path)
-        .with_context(|| format!("cannot read history {}", args.path.display()))?;
+    // The reader's error already names the file (and the line, field and OS error): no
+    // context on top, which would only say the path a second time.
+    let history = if super::export::is_edn(&args.path) {
+        // A Jepsen history.edn (or one `samsa export --edn` wrote).
+        super::export::read_edn(&args.path)?
+    } else {
+        checker::history::read_path(&args.path)?
+    };
     let read_ms = started.elapsed().as_secs_f64() * 1e3;
     let options = CheckOptions {
         linear: LinearOptions {
@@ -88,6 +100,8 @@ fn run_inner(args: &CheckArgs) -> anyhow::Result<Validity> {
         }
     }
     if args.json {
+        // Bounded after the report was written: the report shows its own selection.
+        result.bound_witnesses(args.witnesses_max);
         println!("{}", serde_json::to_string(&result)?);
     } else {
         print_summary(&args.path.display().to_string(), &result);

@@ -1,6 +1,7 @@
 //! The subcommands of `samsa`, one module each; `main.rs` only dispatches to them.
 
 pub mod check;
+pub mod export;
 pub mod gen_history;
 pub mod image;
 pub mod report;
