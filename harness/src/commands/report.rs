@@ -56,8 +56,8 @@ fn run_inner(args: &ReportArgs) -> anyhow::Result<Validity> {
             })
             .context("the history file has no parent directory")?
     };
-    let history = checker::history::read_path(&args.run_dir)
-        .with_context(|| format!("cannot read history {}", args.run_dir.display()))?;
+    // The reader's error already names the file and the problem.
+    let history = checker::history::read_path(&args.run_dir)?;
     let options = CheckOptions {
         linear: LinearOptions {
             engine: Engine::Graph,
