@@ -3,7 +3,8 @@
 //! acknowledged acks=all write is lost; a paused follower leaves the ISR and rejoins after it
 //! resumes; min.insync.replicas refuses acks=all when the ISR is too small; an old leader
 //! that comes back truncates the tail it wrote alone — and with the `no-truncation` seeded
-//! fault it keeps it. Method: librdkafka and a raw kafka-protocol client against the real
+//! fault it keeps it; a deposed leader refuses produces, and with `fenced-leader-produce` it
+//! appends them. Method: librdkafka and a raw kafka-protocol client against the real
 //! binary, each node's state read from its admin endpoint, and the replicas' segment files
 //! compared byte for byte.
 
@@ -286,4 +287,54 @@ fn no_truncation_fault_keeps_the_divergent_tail() {
     assert!(leader_leo < before);
     assert_eq!(after, before, "the faulty follower kept its tail");
     assert!(!identical);
+}
+
+/// The leader is paused until the others elect a new leader, then resumed; once it follows,
+/// a raw acks=1 produce is sent to it. Returns the produce's error code and the deposed
+/// leader's LEO before and after it.
+fn produce_to_deposed_leader(flags: &[&str]) -> (i16, i64, i64) {
+    let mut all = vec!["--session-timeout-ms", "1500"];
+    all.extend_from_slice(flags);
+    let mut c = cluster_with_topic(&all, "1");
+    let (old, _) = leader_view(&c).expect("leader");
+    let mut client = RawClient::connect(c.process(old).port);
+    let (code, _) = produce_raw_acks(&mut client, TOPIC, record_batch(2, -1, -1, -1), -1);
+    assert_eq!(code, 0);
+    c.pause(old);
+    c.wait_for("a new leader", Duration::from_secs(15), |c| {
+        c.leader(TOPIC, 0).is_some_and(|l| l != old)
+    });
+    c.resume(old);
+    c.wait_for("the old leader following", Duration::from_secs(15), |c| {
+        c.partition_view(old, TOPIC, 0)
+            .is_some_and(|v| v["role"] == "follower")
+    });
+    let leo = |c: &Cluster| {
+        c.partition_view(old, TOPIC, 0).expect("view")["log_end_offset"]
+            .as_i64()
+            .expect("leo")
+    };
+    let before = leo(&c);
+    let mut client = RawClient::connect(c.process(old).port);
+    let (code, _) = produce_raw_acks(&mut client, TOPIC, record_batch(1, -1, -1, -1), 1);
+    (code, before, leo(&c))
+}
+
+// Goal: a deposed leader answers NOT_LEADER_OR_FOLLOWER (6) and appends nothing; with
+// `fenced-leader-produce` it accepts and appends. Method: the same run against both.
+#[test]
+fn a_deposed_leader_refuses_produces_unless_fenced_leader_produce_is_on() {
+    let (code, before, after) = produce_to_deposed_leader(&[]);
+    assert_eq!(
+        (code, after),
+        (6, before),
+        "the correct broker fences the produce"
+    );
+    let (code, before, after) =
+        produce_to_deposed_leader(&["--seeded-faults", "fenced-leader-produce"]);
+    assert_eq!(
+        (code, after),
+        (0, before + 1),
+        "the faulty broker appends it"
+    );
 }
