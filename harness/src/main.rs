@@ -17,6 +17,9 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
+    /// Run every seeded fault of broker-under-test and the correct broker over many seeds;
+    /// report what was caught, by which anomalies, how fast, and any false alarm.
+    Campaign(commands::campaign::CampaignArgs),
     /// Check a history (a history.jsonl file, or a run directory holding one).
     Check(commands::check::CheckArgs),
     /// Write a synthetic concurrent history, optionally with one injected anomaly.
@@ -41,6 +44,7 @@ enum Command {
 fn main() -> ExitCode {
     restore_default_sigpipe();
     match Cli::parse().command {
+        Command::Campaign(args) => commands::campaign::run(&args),
         Command::Check(args) => commands::check::run(&args),
         Command::GenHistory(args) => commands::gen_history::run(&args),
         Command::Report(args) => commands::report::run(&args),
