@@ -310,15 +310,20 @@ fn produce_to_deposed_leader(flags: &[&str]) -> (i16, i64, i64) {
         c.partition_view(old, TOPIC, 0)
             .is_some_and(|v| v["role"] == "follower")
     });
-    let leo = |c: &Cluster| {
-        c.partition_view(old, TOPIC, 0).expect("view")["log_end_offset"]
+    let leo = |c: &Cluster, id: i32| {
+        c.partition_view(id, TOPIC, 0).expect("view")["log_end_offset"]
             .as_i64()
             .expect("leo")
     };
-    let before = leo(&c);
+    let new = c.leader(TOPIC, 0).expect("new leader");
+    // Truncation and catch-up done: the deposed leader's log ends where the new leader's does.
+    c.wait_for("the old leader caught up", Duration::from_secs(15), |c| {
+        leo(c, old) == leo(c, new)
+    });
+    let before = leo(&c, old);
     let mut client = RawClient::connect(c.process(old).port);
     let (code, _) = produce_raw_acks(&mut client, TOPIC, record_batch(1, -1, -1, -1), 1);
-    (code, before, leo(&c))
+    (code, before, leo(&c, old))
 }
 
 // Goal: a deposed leader answers NOT_LEADER_OR_FOLLOWER (6) and appends nothing; with
@@ -329,14 +334,14 @@ fn a_deposed_leader_refuses_produces_unless_fenced_leader_produce_is_on() {
     assert_eq!(
         (code, after),
         (6, before),
-        "the correct broker fences the produce"
+        "the correct broker fences the produce (LEO before {before})"
     );
     let (code, before, after) =
         produce_to_deposed_leader(&["--seeded-faults", "fenced-leader-produce"]);
     assert_eq!(
         (code, after),
         (0, before + 1),
-        "the faulty broker appends it"
+        "the faulty broker appends it (LEO before {before})"
     );
 }
 
