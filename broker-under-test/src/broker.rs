@@ -358,6 +358,7 @@ fn open_partition(
     let options = LogOptions {
         segment_bytes: config.segment_bytes,
         flush_policy: config.flush_policy,
+        faults: config.seeded_faults,
     };
     let mut producers = ProducerStateTable::default();
     let (log, report) = PartitionLog::open(&dir, recovery_point, options, &mut producers)?;
@@ -384,7 +385,7 @@ fn open_partition(
         "partition recovered"
     );
     let leo = log.log_end_offset();
-    let (state, role) = if config.peers.0.is_empty() {
+    let (state, role, led_epoch) = if config.peers.0.is_empty() {
         let me = config.node_id;
         let settings = LeaderSettings {
             node_id: me,
@@ -397,9 +398,10 @@ fn open_partition(
         (
             PartitionState::single_node(me, leo),
             Role::Leader(Box::new(engine)),
+            Some(0),
         )
     } else {
-        (PartitionState::unassigned(), Role::Offline)
+        (PartitionState::unassigned(), Role::Offline, None)
     };
     Ok(Partition::new(
         topic.to_string(),
@@ -409,6 +411,7 @@ fn open_partition(
             log,
             producers,
             role,
+            led_epoch,
         },
     ))
 }

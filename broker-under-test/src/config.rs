@@ -127,9 +127,18 @@ pub struct Config {
     /// idempotent batches appended again), `no-truncation` (a follower keeps its divergent tail
     /// after a leader change), `read-above-hw` (fetches serve records above the high
     /// watermark), `zombie-leader` (a leader shrinks its ISR without the controller's
-    /// confirmation and keeps acknowledging acks=all writes).
+    /// confirmation and keeps acknowledging acks=all writes), `hw-above-isr` (a new leader
+    /// starts with its own log end as high watermark), `fenced-leader-produce` (a deposed
+    /// leader keeps appending produces), `unclean-election` (an out-of-sync replica is
+    /// elected although unclean election is off), `recovery-drops-tail` (crash recovery
+    /// truncates to the recovery-point checkpoint).
     #[arg(long, env = "BROKER_SEEDED_FAULTS", default_value = "")]
     pub seeded_faults: SeededFaults,
+
+    /// Print the name of every seeded fault, one per line, and exit: the list a detection
+    /// campaign iterates over, so no harness copies it.
+    #[arg(long)]
+    pub list_seeded_faults: bool,
 
     /// Controller-quorum voters, `id@host:port,...` with this node included (Kafka
     /// `controller.quorum.voters`). Empty (the default): single node, no controller quorum.

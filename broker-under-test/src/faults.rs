@@ -3,7 +3,8 @@
 //! Every fault is off by default and switched on by name with `--seeded-faults a,b` (env
 //! `BROKER_SEEDED_FAULTS`). The set is a small `Copy` value handed to the pure decisions it
 //! corrupts (the ack rule, the idempotence check, the fetch limit, the truncation point, the
-//! ISR-change rule), so each bug lives in exactly one place and is unit-testable.
+//! ISR-change rule, a new leader's first high watermark, produce fencing, the unclean-election
+//! rule, the recovery end), so each bug lives in exactly one place and is unit-testable.
 
 use std::fmt;
 use std::str::FromStr;
@@ -25,16 +26,35 @@ pub enum SeededFault {
     /// `zombie-leader`: a leader applies its own ISR shrink without the controller confirming
     /// it (KIP-497's AlterPartition), so, cut off, it keeps acknowledging acks=all writes.
     ZombieLeader,
+    /// `hw-above-isr`: a broker becoming leader takes its own log end offset as high
+    /// watermark instead of its last known HW (which only rises as the ISR fetches), so
+    /// consumers read records other ISR members may not hold.
+    HwAboveIsr,
+    /// `fenced-leader-produce`: a deposed leader that already learned the newer leader epoch
+    /// keeps appending produces (Kafka's `appendRecordsToLeader` check that this broker leads
+    /// at the current epoch skipped), next to the new leader's records.
+    FencedLeaderProduce,
+    /// `unclean-election`: the controller elects an out-of-sync live replica when no ISR
+    /// member is alive, although the topic's `unclean.leader.election.enable` is false.
+    UncleanElection,
+    /// `recovery-drops-tail`: recovery after an unclean shutdown truncates to the
+    /// recovery-point checkpoint instead of validating the segments past it, dropping
+    /// acknowledged records that were written but not yet flushed.
+    RecoveryDropsTail,
 }
 
 impl SeededFault {
     /// Every fault, in `--help` order.
-    pub const ALL: [SeededFault; 5] = [
+    pub const ALL: [SeededFault; 9] = [
         SeededFault::AckBeforeReplication,
         SeededFault::NoDedup,
         SeededFault::NoTruncation,
         SeededFault::ReadAboveHw,
         SeededFault::ZombieLeader,
+        SeededFault::HwAboveIsr,
+        SeededFault::FencedLeaderProduce,
+        SeededFault::UncleanElection,
+        SeededFault::RecoveryDropsTail,
     ];
 
     /// The command-line name.
@@ -45,17 +65,21 @@ impl SeededFault {
             SeededFault::NoTruncation => "no-truncation",
             SeededFault::ReadAboveHw => "read-above-hw",
             SeededFault::ZombieLeader => "zombie-leader",
+            SeededFault::HwAboveIsr => "hw-above-isr",
+            SeededFault::FencedLeaderProduce => "fenced-leader-produce",
+            SeededFault::UncleanElection => "unclean-election",
+            SeededFault::RecoveryDropsTail => "recovery-drops-tail",
         }
     }
 
-    fn bit(self) -> u8 {
-        1 << (self as u8)
+    fn bit(self) -> u16 {
+        1 << (self as u16)
     }
 }
 
 /// The set of enabled faults (empty by default: a correct broker).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub struct SeededFaults(u8);
+pub struct SeededFaults(u16);
 
 impl SeededFaults {
     /// No fault enabled.
@@ -138,5 +162,19 @@ mod tests {
             .parse::<SeededFaults>()
             .expect_err("unknown");
         assert!(err.contains("lose-everything") && err.contains("zombie-leader"));
+    }
+
+    // Goal: every fault has a distinct bit and a distinct kebab-case name that parses back
+    // to it alone. Method: walk `ALL` (the one list `--list-seeded-faults` prints).
+    #[test]
+    fn every_fault_has_its_own_bit_and_name() {
+        for (i, f) in SeededFault::ALL.into_iter().enumerate() {
+            let alone: SeededFaults = f.name().parse().expect("parse one");
+            for g in SeededFault::ALL {
+                assert_eq!(alone.has(g), f == g, "{} vs {}", f.name(), g.name());
+            }
+            assert!(f.name().chars().all(|c| c.is_ascii_lowercase() || c == '-'));
+            assert!(SeededFault::ALL[..i].iter().all(|g| g.name() != f.name()));
+        }
     }
 }

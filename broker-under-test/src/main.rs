@@ -6,6 +6,7 @@ use anyhow::Context;
 use clap::Parser;
 
 use broker_under_test::config::Config;
+use broker_under_test::faults::SeededFault;
 
 fn main() -> anyhow::Result<()> {
     tracing_subscriber::fmt()
@@ -17,6 +18,12 @@ fn main() -> anyhow::Result<()> {
         )
         .init();
     let config = Config::parse();
+    if config.list_seeded_faults {
+        for fault in SeededFault::ALL {
+            println!("{}", fault.name());
+        }
+        return Ok(());
+    }
     let mut runtime = tokio::runtime::Builder::new_multi_thread();
     if config.worker_threads > 0 {
         runtime.worker_threads(config.worker_threads);

@@ -141,9 +141,39 @@ pub struct PartitionInner {
     pub producers: ProducerStateTable,
     /// Leader, follower or offline.
     pub role: Role,
+    /// The latest leader epoch at which this broker led the partition (Kafka's makeLeader),
+    /// kept after it is deposed: what the `fenced-leader-produce` fault compares against.
+    pub led_epoch: Option<i32>,
+}
+
+/// Kafka's produce fencing (`Partition.appendRecordsToLeader` refuses with
+/// NOT_LEADER_OR_FOLLOWER unless this broker leads at the partition's current leader epoch):
+/// true when this broker may append a produced batch. Produce requests carry no leader epoch,
+/// so this check is the only thing that stops a deposed leader, once it learned the newer
+/// epoch, from writing next to the new leader. The `fenced-leader-produce` seeded fault
+/// accepts the produce on any broker that led the partition at an older epoch.
+pub fn accepts_produce(
+    leads_now: bool,
+    led_epoch: Option<i32>,
+    leader_epoch: i32,
+    faults: SeededFaults,
+) -> bool {
+    leads_now
+        || (faults.has(SeededFault::FencedLeaderProduce)
+            && led_epoch.is_some_and(|e| e < leader_epoch))
 }
 
 impl PartitionInner {
+    /// [`accepts_produce`] for this partition's role and epochs.
+    pub fn accepts_produce(&self, faults: SeededFaults) -> bool {
+        accepts_produce(
+            matches!(self.role, Role::Leader(_)),
+            self.led_epoch,
+            self.state.leader_epoch,
+            faults,
+        )
+    }
+
     /// The leader engine when this broker leads at `leader_epoch` (any epoch when `None`).
     pub fn leader_engine(&mut self, leader_epoch: Option<i32>) -> Option<&mut LeaderEngine> {
         let current = self.state.leader_epoch;
@@ -238,7 +268,8 @@ impl Partition {
         }
     }
 
-    /// Validates and appends one produced batch as leader (blocking: may fsync). The
+    /// Validates and appends one produced batch as leader (blocking: may fsync), refused
+    /// NOT_LEADER_OR_FOLLOWER unless [`accepts_produce`] (`fenced-leader-produce`). The
     /// `no-dedup` seeded fault appends a retried batch again instead of acknowledging it with
     /// its original offset (the table keeps the original, so later sequences still check).
     pub fn append(
@@ -262,9 +293,14 @@ impl Partition {
         }
         let mut inner = self.lock();
         let leader_epoch = inner.state.leader_epoch;
+        if !inner.accepts_produce(faults) {
+            return Err(inner.not_leader());
+        }
         match inner.leader_engine(None) {
             Some(engine) => engine.check_produce(acks)?,
-            None => return Err(inner.not_leader()),
+            None => {
+                tracing::warn!(topic = %self.topic, partition = self.index, led_epoch = ?inner.led_epoch, leader_epoch, "seeded fault fenced-leader-produce: a deposed leader appends a produce")
+            }
         }
         let decision = if header.is_idempotent() {
             inner
@@ -343,12 +379,14 @@ pub(crate) mod tests {
         let opts = LogOptions {
             segment_bytes: 1 << 20,
             flush_policy: FlushPolicy::EveryBatch,
+            faults: SeededFaults::NONE,
         };
         let (log, _) = PartitionLog::open(dir, 0, opts, &mut producers).expect("open");
         Partition::new(
             "t".into(),
             0,
             PartitionInner {
+                led_epoch: None,
                 state,
                 log,
                 producers,

@@ -152,6 +152,7 @@ async fn start_controller(
         dir: config.data_dir.join("controller"),
         heartbeat_ms: config.heartbeat_interval_ms.max(10),
         election_timeout_ms: config.heartbeat_interval_ms.max(10) * 4,
+        faults: config.seeded_faults,
     };
     let node = Arc::new(
         ControllerNode::start(settings)

@@ -3,7 +3,9 @@
 //! acknowledged acks=all write is lost; a paused follower leaves the ISR and rejoins after it
 //! resumes; min.insync.replicas refuses acks=all when the ISR is too small; an old leader
 //! that comes back truncates the tail it wrote alone — and with the `no-truncation` seeded
-//! fault it keeps it. Method: librdkafka and a raw kafka-protocol client against the real
+//! fault it keeps it; a deposed leader refuses produces, and with `fenced-leader-produce` it
+//! appends them; a partition whose only ISR member dies stays offline, and with
+//! `unclean-election` an out-of-sync replica leads it. Method: librdkafka and a raw kafka-protocol client against the real
 //! binary, each node's state read from its admin endpoint, and the replicas' segment files
 //! compared byte for byte.
 
@@ -286,4 +288,122 @@ fn no_truncation_fault_keeps_the_divergent_tail() {
     assert!(leader_leo < before);
     assert_eq!(after, before, "the faulty follower kept its tail");
     assert!(!identical);
+}
+
+/// The leader is paused until the others elect a new leader, then resumed; once it follows,
+/// a raw acks=1 produce is sent to it. Returns the produce's error code and the deposed
+/// leader's LEO before and after it.
+fn produce_to_deposed_leader(flags: &[&str]) -> (i16, i64, i64) {
+    let mut all = vec!["--session-timeout-ms", "1500"];
+    all.extend_from_slice(flags);
+    let mut c = cluster_with_topic(&all, "1");
+    let (old, _) = leader_view(&c).expect("leader");
+    let mut client = RawClient::connect(c.process(old).port);
+    let (code, _) = produce_raw_acks(&mut client, TOPIC, record_batch(2, -1, -1, -1), -1);
+    assert_eq!(code, 0);
+    c.pause(old);
+    c.wait_for("a new leader", Duration::from_secs(15), |c| {
+        c.leader(TOPIC, 0).is_some_and(|l| l != old)
+    });
+    c.resume(old);
+    c.wait_for("the old leader following", Duration::from_secs(15), |c| {
+        c.partition_view(old, TOPIC, 0)
+            .is_some_and(|v| v["role"] == "follower")
+    });
+    let leo = |c: &Cluster, id: i32| {
+        c.partition_view(id, TOPIC, 0).expect("view")["log_end_offset"]
+            .as_i64()
+            .expect("leo")
+    };
+    let new = c.leader(TOPIC, 0).expect("new leader");
+    // Truncation and catch-up done: the deposed leader's log ends where the new leader's does.
+    c.wait_for("the old leader caught up", Duration::from_secs(15), |c| {
+        leo(c, old) == leo(c, new)
+    });
+    let before = leo(&c, old);
+    let mut client = RawClient::connect(c.process(old).port);
+    let (code, _) = produce_raw_acks(&mut client, TOPIC, record_batch(1, -1, -1, -1), 1);
+    (code, before, leo(&c, old))
+}
+
+// Goal: a deposed leader answers NOT_LEADER_OR_FOLLOWER (6) and appends nothing; with
+// `fenced-leader-produce` it accepts and appends. Method: the same run against both.
+#[test]
+fn a_deposed_leader_refuses_produces_unless_fenced_leader_produce_is_on() {
+    let (code, before, after) = produce_to_deposed_leader(&[]);
+    assert_eq!(
+        (code, after),
+        (6, before),
+        "the correct broker fences the produce (LEO before {before})"
+    );
+    let (code, before, after) =
+        produce_to_deposed_leader(&["--seeded-faults", "fenced-leader-produce"]);
+    assert_eq!(
+        (code, after),
+        (0, before + 1),
+        "the faulty broker appends it (LEO before {before})"
+    );
+}
+
+/// A topic replicated on brokers 1 and 2 only (3 is a controller voter): follower 2 is paused
+/// until the ISR is the leader alone, the leader writes more, then is killed while 2 resumes.
+/// Returns the controller's record (leader, ISR) as broker 3 applied it once 1 is fenced.
+fn leader_after_the_only_isr_member_dies(flags: &[&str]) -> (i64, Vec<i64>) {
+    let mut all = vec![
+        "--session-timeout-ms",
+        "1500",
+        "--replica-lag-time-max-ms",
+        "1000",
+    ];
+    all.extend_from_slice(flags);
+    let mut c = Cluster::start(3, &all);
+    create_topic_with(
+        c.process(1).port,
+        TOPIC,
+        1,
+        2,
+        &[("min.insync.replicas", "1")],
+    );
+    c.wait_for("leader 1 with ISR [1, 2]", Duration::from_secs(15), |c| {
+        c.partition_view(1, TOPIC, 0)
+            .is_some_and(|v| v["role"] == "leader" && isr_of(&v) == [1, 2])
+    });
+    let mut client = RawClient::connect(c.process(1).port);
+    c.pause(2);
+    let (code, _) = produce_raw_acks(&mut client, TOPIC, record_batch(2, -1, -1, -1), 1);
+    assert_eq!(code, 0);
+    c.wait_for(
+        "the ISR shrunk to the leader",
+        Duration::from_secs(15),
+        |c| {
+            c.partition_view(1, TOPIC, 0)
+                .is_some_and(|v| isr_of(&v) == [1])
+        },
+    );
+    let (code, _) = produce_raw_acks(&mut client, TOPIC, record_batch(2, -1, -1, -1), -1);
+    assert_eq!(
+        code, 0,
+        "acks=all with the leader alone in the ISR (min.insync 1)"
+    );
+    c.kill(1);
+    c.resume(2);
+    c.wait_for("broker 1 fenced", Duration::from_secs(20), |c| {
+        c.process(3).partitions()["controller"]["metadata"]["brokers"]["1"]["fenced"] == true
+    });
+    // The election runs when the fence is applied; give broker 3 time to apply what follows.
+    std::thread::sleep(Duration::from_millis(500));
+    let record = c.record(3, TOPIC, 0).expect("record");
+    (record["leader"].as_i64().expect("leader"), isr_of(&record))
+}
+
+// Goal: with unclean.leader.election.enable=false a partition whose only ISR member died
+// stays offline (leader -1, KIP-841 keeps the ISR), and `unclean-election` elects the
+// out-of-sync replica instead. Method: the same run against both.
+#[test]
+fn the_only_isr_member_dying_leaves_the_partition_offline_unless_unclean_election_is_on() {
+    assert_eq!(leader_after_the_only_isr_member_dies(&[]), (-1, vec![1]));
+    assert_eq!(
+        leader_after_the_only_isr_member_dies(&["--seeded-faults", "unclean-election"]),
+        (2, vec![2])
+    );
 }

@@ -17,6 +17,9 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
+    /// Run every seeded fault of broker-under-test and the correct broker over many seeds;
+    /// report what was caught, by which anomalies, how fast, and any false alarm.
+    Campaign(commands::campaign::CampaignArgs),
     /// Check a history (a history.jsonl file, or a run directory holding one).
     Check(commands::check::CheckArgs),
     /// Write a history in another tool's format (--edn: Jepsen's history.edn).
@@ -47,6 +50,7 @@ fn main() -> ExitCode {
         Err(e) => return usage_error(&e),
     };
     match cli.command {
+        Command::Campaign(args) => commands::campaign::run(&args),
         Command::Check(args) => commands::check::run(&args),
         Command::Export(args) => commands::export::run(&args),
         Command::GenHistory(args) => commands::gen_history::run(&args),

@@ -3,14 +3,16 @@
 //!
 //! Deterministic and pure: `apply` never reads a clock or does I/O, so all voters agree and
 //! every rule is unit-tested. The quorum leader alone proposes commands, including the
-//! `FenceBroker` it derives from `expired_brokers` with its own clock.
+//! `FenceBroker` it derives from `expired_brokers` with its own clock. Seeded faults are
+//! passed in with each command (every voter runs with the same flags, so they still agree).
 
 use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
 use super::commands::{MetadataChange, MetadataCommand, MetadataError};
-use super::election::{elect_leader, Election};
+use super::election::{elect_leader, unclean_permitted, Election};
+use crate::faults::SeededFaults;
 
 /// A registered broker and its liveness.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -67,8 +69,18 @@ pub struct MetadataState {
 }
 
 impl MetadataState {
-    /// Applies one committed command; a refused command leaves the state unchanged.
+    /// Applies one committed command on a correct controller; see [`MetadataState::apply_with`].
     pub fn apply(&mut self, cmd: &MetadataCommand) -> Result<Vec<MetadataChange>, MetadataError> {
+        self.apply_with(cmd, SeededFaults::NONE)
+    }
+
+    /// Applies one committed command; a refused command leaves the state unchanged. `faults`
+    /// reach the leader elections (`unclean-election`).
+    pub fn apply_with(
+        &mut self,
+        cmd: &MetadataCommand,
+        faults: SeededFaults,
+    ) -> Result<Vec<MetadataChange>, MetadataError> {
         match cmd {
             MetadataCommand::RegisterBroker {
                 broker_id,
@@ -85,7 +97,7 @@ impl MetadataState {
                 if restarted {
                     // Unclean restart: the old incarnation's leaderships and ISR places go
                     // first, as if its session had expired.
-                    changes.extend(self.fence(*broker_id)?);
+                    changes.extend(self.fence(*broker_id, faults)?);
                 }
                 let was_fenced = self.brokers.get(broker_id).is_none_or(|b| b.fenced);
                 self.brokers.insert(
@@ -99,7 +111,7 @@ impl MetadataState {
                     },
                 );
                 if was_fenced {
-                    changes.extend(self.unfenced(*broker_id));
+                    changes.extend(self.unfenced(*broker_id, faults));
                 }
                 Ok(changes)
             }
@@ -111,11 +123,11 @@ impl MetadataState {
                 b.last_heartbeat_ms = b.last_heartbeat_ms.max(*now_ms);
                 if b.fenced {
                     b.fenced = false;
-                    return Ok(self.unfenced(*broker_id));
+                    return Ok(self.unfenced(*broker_id, faults));
                 }
                 Ok(Vec::new())
             }
-            MetadataCommand::FenceBroker { broker_id } => self.fence(*broker_id),
+            MetadataCommand::FenceBroker { broker_id } => self.fence(*broker_id, faults),
             MetadataCommand::CreateTopic {
                 name,
                 topic_id,
@@ -171,7 +183,11 @@ impl MetadataState {
         self.brokers.get(&broker).is_some_and(|b| !b.fenced)
     }
 
-    fn fence(&mut self, broker_id: i32) -> Result<Vec<MetadataChange>, MetadataError> {
+    fn fence(
+        &mut self,
+        broker_id: i32,
+        faults: SeededFaults,
+    ) -> Result<Vec<MetadataChange>, MetadataError> {
         let b = self
             .brokers
             .get_mut(&broker_id)
@@ -192,8 +208,12 @@ impl MetadataState {
                     changed = true;
                 }
                 if p.leader == broker_id {
-                    let election =
-                        elect_leader(&p.replicas, &p.isr, alive, topic.unclean_leader_election);
+                    let election = elect_leader(
+                        &p.replicas,
+                        &p.isr,
+                        alive,
+                        unclean_permitted(topic.unclean_leader_election, faults),
+                    );
                     set_leader(p, election);
                     changes.push(leader_changed(name, index, p, election));
                     changed = true;
@@ -208,7 +228,7 @@ impl MetadataState {
     }
 
     /// A broker became live: offline partitions it can lead get a leader again.
-    fn unfenced(&mut self, broker_id: i32) -> Vec<MetadataChange> {
+    fn unfenced(&mut self, broker_id: i32, faults: SeededFaults) -> Vec<MetadataChange> {
         let mut changes = vec![MetadataChange::BrokerUnfenced(broker_id)];
         let brokers = self.brokers.clone();
         let alive = |r: i32| brokers.get(&r).is_some_and(|b| !b.fenced);
@@ -217,8 +237,12 @@ impl MetadataState {
                 if p.leader != -1 || !p.replicas.contains(&broker_id) {
                     continue;
                 }
-                let election =
-                    elect_leader(&p.replicas, &p.isr, alive, topic.unclean_leader_election);
+                let election = elect_leader(
+                    &p.replicas,
+                    &p.isr,
+                    alive,
+                    unclean_permitted(topic.unclean_leader_election, faults),
+                );
                 if election == Election::NoLeader {
                     continue;
                 }

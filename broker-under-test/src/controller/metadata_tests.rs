@@ -254,3 +254,21 @@ fn a_restarted_broker_loses_its_leaderships_before_it_is_live_again() {
     assert!(!s.brokers[&1].fenced);
     assert_eq!(s.brokers[&1].incarnation, 2);
 }
+
+// Goal: the `unclean-election` fault reaches the controller's elections through `apply_with`:
+// a topic with unclean election off gets an out-of-sync leader once its only ISR member is
+// fenced, where the correct controller leaves it offline. Method: the same commands on two
+// state machines, one with the fault.
+#[test]
+fn unclean_election_fault_elects_an_out_of_sync_replica_on_a_clean_topic() {
+    let faulty = SeededFaults::NONE.with(crate::faults::SeededFault::UncleanElection);
+    for (faults, expected) in [(SeededFaults::NONE, (-1, vec![1])), (faulty, (2, vec![2]))] {
+        let mut s = cluster(false);
+        s.apply_with(&alter(vec![1], 1, 0, 0), faults)
+            .expect("shrink to leader");
+        s.apply_with(&MetadataCommand::FenceBroker { broker_id: 1 }, faults)
+            .expect("fence");
+        let p0 = s.partition("t", 0).expect("partition");
+        assert_eq!((p0.leader, p0.isr.clone()), expected, "faults {faults}");
+    }
+}

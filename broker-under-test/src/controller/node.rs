@@ -25,6 +25,7 @@ use super::raft_log::ControllerLogStore;
 use super::raft_state_machine::ControllerStateMachine;
 use super::raft_types::ControllerResponse;
 use super::transport::{self, ControllerRaft, PeerNetworkFactory};
+use crate::faults::SeededFaults;
 
 /// One voter of the quorum: `id@host:port` on the command line.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -87,6 +88,8 @@ pub struct ControllerSettings {
     pub heartbeat_ms: u64,
     /// Raft election timeout lower bound (upper bound is twice it).
     pub election_timeout_ms: u64,
+    /// Seeded faults of the metadata state machine (`unclean-election`).
+    pub faults: SeededFaults,
 }
 
 /// Why the controller could not start or a proposal failed.
@@ -182,7 +185,7 @@ impl ControllerNode {
         .validate()
         .map_err(|e| ControllerError::Config(e.to_string()))?;
         let log = ControllerLogStore::open(&settings.dir)?;
-        let state = ControllerStateMachine::default();
+        let state = ControllerStateMachine::with_faults(settings.faults);
         let listener = TcpListener::bind(settings.listen).await?;
         let local_addr = listener.local_addr()?;
         let id = raft_id(settings.node_id)?;

@@ -22,6 +22,7 @@ fn settings(id: i32, peers: &Peers, dir: &std::path::Path) -> ControllerSettings
         dir: dir.join(format!("node-{id}")),
         heartbeat_ms: 100,
         election_timeout_ms: 500,
+        faults: crate::faults::SeededFaults::NONE,
     }
 }
 

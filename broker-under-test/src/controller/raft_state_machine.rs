@@ -18,6 +18,7 @@ use tokio::sync::watch;
 
 use super::metadata::MetadataState;
 use super::raft_types::{ControllerLogId, ControllerResponse, ControllerTypes};
+use crate::faults::SeededFaults;
 
 /// Everything a snapshot carries.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
@@ -41,6 +42,7 @@ struct Inner {
 pub struct ControllerStateMachine {
     inner: Arc<Mutex<Inner>>,
     applied: Arc<watch::Sender<u64>>,
+    faults: SeededFaults,
 }
 
 impl Default for ControllerStateMachine {
@@ -48,11 +50,20 @@ impl Default for ControllerStateMachine {
         ControllerStateMachine {
             inner: Arc::default(),
             applied: Arc::new(watch::channel(0).0),
+            faults: SeededFaults::NONE,
         }
     }
 }
 
 impl ControllerStateMachine {
+    /// A state machine whose elections run with `faults` (`--seeded-faults`).
+    pub fn with_faults(faults: SeededFaults) -> Self {
+        ControllerStateMachine {
+            faults,
+            ..ControllerStateMachine::default()
+        }
+    }
+
     /// A receiver that changes whenever entries were applied or a snapshot installed: the
     /// broker's replica manager wakes on it to follow leadership and ISR changes (Kafka
     /// brokers follow the metadata log the same way).
@@ -122,7 +133,7 @@ impl RaftStateMachine<ControllerTypes> for ControllerStateMachine {
                 match entry.payload {
                     EntryPayload::Blank => ControllerResponse(Ok(Vec::new())),
                     EntryPayload::Normal(cmd) => {
-                        let result = inner.data.metadata.apply(&cmd);
+                        let result = inner.data.metadata.apply_with(&cmd, self.faults);
                         if let Err(e) = &result {
                             tracing::info!(command = %cmd, error = %e, "controller refused a metadata command");
                         }

@@ -13,10 +13,11 @@ use kafka_protocol::messages::produce_response::{PartitionProduceResponse, Topic
 use kafka_protocol::messages::{ProduceRequest, ProduceResponse};
 use kafka_protocol::protocol::StrBytes;
 
-use crate::ack::AckDecision;
+use crate::ack::{self, AckDecision};
 use crate::broker::Broker;
 use crate::config::FlushPolicy;
-use crate::partition::{AppendError, AppendOutcome, Partition};
+use crate::faults::SeededFaults;
+use crate::partition::{AppendError, AppendOutcome, Partition, Role};
 use crate::producer::state::SequenceError;
 use crate::replication::leader::NotEnoughReplicas;
 
@@ -43,6 +44,7 @@ async fn await_acks(
     acks: i16,
     outcome: &AppendOutcome,
     timeout_ms: i32,
+    faults: SeededFaults,
 ) -> i16 {
     let mut changed = partition.subscribe_changed();
     let deadline = tokio::time::Instant::now()
@@ -52,8 +54,14 @@ async fn await_acks(
         let (decision, hw) = {
             let mut inner = partition.lock();
             let hw = inner.state.high_watermark;
+            // A deposed leader's append (`fenced-leader-produce`) completes on the HW it
+            // learns from the new leader.
+            let deposed = inner.state.leader_epoch == outcome.leader_epoch
+                && !matches!(inner.role, Role::Leader(_))
+                && inner.accepts_produce(faults);
             match inner.leader_engine(Some(outcome.leader_epoch)) {
                 Some(engine) => (engine.ack_decision(acks, outcome.last_offset), hw),
+                None if deposed => (ack::decide(acks, outcome.last_offset, hw, faults), hw),
                 None => {
                     tracing::warn!(topic = %partition.topic, partition = partition.index, last_offset = outcome.last_offset, code = 6, "leadership moved while acks=all was waiting");
                     return 6;
@@ -119,7 +127,7 @@ pub async fn handle(broker: &Arc<Broker>, req: ProduceRequest) -> Option<Produce
                         // Followers long-polling for data wake up now, not after the loop.
                         partition.notify_changed();
                     }
-                    let code = await_acks(&partition, acks, &outcome, timeout_ms).await;
+                    let code = await_acks(&partition, acks, &outcome, timeout_ms, faults).await;
                     resp.with_error_code(code)
                         .with_base_offset(outcome.base_offset)
                         .with_log_start_offset(outcome.log_start_offset)

@@ -4,6 +4,7 @@
 //! walked header by header; from that segment on every batch's CRC32C is checked, a torn or
 //! corrupt tail is truncated (and later segments removed), and indexes are rebuilt. The walk
 //! also replays every batch into the producer-state table so deduplication survives restarts.
+//! The `recovery-drops-tail` seeded fault corrupts one decision here: `recovery_end`.
 
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -13,6 +14,7 @@ use thiserror::Error;
 use super::batch::{BatchError, BatchHeader};
 use super::segment::{self, Segment};
 use crate::config::FlushPolicy;
+use crate::faults::{SeededFault, SeededFaults};
 use crate::producer::state::{BatchMetadata, ProducerStateTable};
 use crate::replication::epoch_cache::{EpochEnd, LeaderEpochCache};
 
@@ -67,6 +69,21 @@ pub struct LogOptions {
     pub segment_bytes: u64,
     /// When to fsync.
     pub flush_policy: FlushPolicy,
+    /// Seeded faults of recovery (`recovery-drops-tail`).
+    pub faults: SeededFaults,
+}
+
+/// Where crash recovery ends the log. Kafka re-reads every segment from the recovery point
+/// on and keeps each batch that validates (CRC, offsets), so records written to the page
+/// cache but not yet fsynced survive a process crash: the checkpoint only says how far data
+/// is known to be flushed, not where the log ends. The `recovery-drops-tail` seeded fault
+/// truncates to the checkpoint instead, dropping acknowledged records past it.
+pub fn recovery_end(recovery_point: i64, validated_end: i64, faults: SeededFaults) -> i64 {
+    if faults.has(SeededFault::RecoveryDropsTail) {
+        validated_end.min(recovery_point.max(0))
+    } else {
+        validated_end
+    }
 }
 
 /// One partition's log.
@@ -166,7 +183,7 @@ impl PartitionLog {
         }
         let log_start_offset = segments[0].base_offset();
         let log_end_offset = segments.last().map_or(0, Segment::next_offset);
-        let log = PartitionLog {
+        let mut log = PartitionLog {
             dir: dir.to_path_buf(),
             segments,
             log_end_offset,
@@ -177,6 +194,14 @@ impl PartitionLog {
             options,
             epochs,
         };
+        let end = recovery_end(recovery_point, log_end_offset, options.faults);
+        if end < log_end_offset {
+            tracing::warn!(dir = %dir.display(), recovery_point, log_end_offset, "seeded fault recovery-drops-tail: truncating to the recovery point");
+            log.truncate_to(end, producers)?;
+            report.truncation_reason = Some(format!(
+                "seeded fault recovery-drops-tail: offsets {end}..{log_end_offset} past the recovery point dropped"
+            ));
+        }
         Ok((log, report))
     }
 
@@ -364,6 +389,7 @@ mod tests {
         LogOptions {
             segment_bytes,
             flush_policy: policy,
+            faults: SeededFaults::NONE,
         }
     }
 
@@ -537,6 +563,43 @@ mod tests {
             PartitionLog::open(dir.path(), 0, opts(FlushPolicy::Os, 200), &mut p).expect("reopen");
         assert_eq!(log.log_end_offset(), 20);
         assert_eq!(report.truncated_bytes, 0);
+    }
+
+    // Goal: recovery keeps every valid batch past the recovery point, and the
+    // `recovery-drops-tail` fault cuts the log back to it (with the producer table). Method:
+    // the pure rule, then a log of 5 idempotent batches written without fsync reopened with
+    // a recovery point of 4, once correct and once faulty.
+    #[test]
+    fn recovery_drops_tail_fault_truncates_to_the_recovery_point() {
+        let faulty = SeededFaults::NONE.with(SeededFault::RecoveryDropsTail);
+        assert_eq!(recovery_end(4, 10, SeededFaults::NONE), 10);
+        assert_eq!(recovery_end(4, 10, faulty), 4);
+        assert_eq!(recovery_end(12, 10, faulty), 10);
+        for (faults, leo, producer_next) in [(SeededFaults::NONE, 10, 10), (faulty, 4, 4)] {
+            let dir = tempfile::tempdir().expect("tempdir");
+            let mut p = ProducerStateTable::default();
+            let (mut log, _) =
+                PartitionLog::open(dir.path(), 0, opts(FlushPolicy::Os, 1 << 20), &mut p)
+                    .expect("open");
+            for seq in (0..10).step_by(2) {
+                log.append(&mut make_batch(2, 7, 0, seq), 0)
+                    .expect("append");
+            }
+            drop(log);
+            let options = LogOptions {
+                faults,
+                ..opts(FlushPolicy::Os, 1 << 20)
+            };
+            let mut p = ProducerStateTable::default();
+            let (log, _) = PartitionLog::open(dir.path(), 4, options, &mut p).expect("reopen");
+            assert_eq!(log.log_end_offset(), leo, "faults {faults}");
+            // The next sequence the producer table expects follows the kept records only.
+            assert_eq!(
+                p.check(7, 0, producer_next, producer_next + 1),
+                Ok(SequenceDecision::Append),
+                "faults {faults}"
+            );
+        }
     }
 
     #[test]

@@ -84,6 +84,7 @@ mod tests {
         let options = LogOptions {
             segment_bytes: 200,
             flush_policy: FlushPolicy::Os,
+            faults: crate::faults::SeededFaults::NONE,
         };
         let mut producers = ProducerStateTable::default();
         let (mut log, _) =
@@ -131,6 +132,7 @@ mod tests {
         let options = LogOptions {
             segment_bytes: 1 << 20,
             flush_policy: FlushPolicy::EveryBatch,
+            faults: crate::faults::SeededFaults::NONE,
         };
         let mut producers = ProducerStateTable::default();
         let (mut log, _) =

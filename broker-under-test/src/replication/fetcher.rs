@@ -209,6 +209,9 @@ async fn fetch_once(
             *out_of_range_logged = false;
             let records = data.records.as_deref().unwrap_or_default();
             partition.append_as_follower(target.leader_epoch, records, data.high_watermark)?;
+            // The follower's HW moved: wake what waits on it (only produces a deposed leader
+            // accepted under the `fenced-leader-produce` seeded fault wait on a follower).
+            partition.notify_changed();
             Ok(())
         }
         1 => {

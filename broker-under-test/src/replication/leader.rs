@@ -24,7 +24,7 @@ pub struct LeaderSettings {
     pub min_insync_replicas: i32,
     /// Kafka `replica.lag.time.max.ms`: how long a follower may stay behind before it leaves the ISR.
     pub replica_lag_time_max_ms: u64,
-    /// Seeded faults (`ack-before-replication`, `zombie-leader` act here).
+    /// Seeded faults (`ack-before-replication`, `zombie-leader`, `hw-above-isr` act here).
     pub faults: SeededFaults,
 }
 
@@ -151,6 +151,7 @@ impl LeaderEngine {
                 (r, progress)
             })
             .collect();
+        let settings_faults = settings.faults;
         let mut engine = LeaderEngine {
             settings,
             leader_epoch,
@@ -159,7 +160,7 @@ impl LeaderEngine {
             isr,
             pending: None,
             log_end_offset,
-            high_watermark: high_watermark.min(log_end_offset),
+            high_watermark: initial_high_watermark(high_watermark, log_end_offset, settings_faults),
             epoch_start_offset: log_end_offset,
             followers,
         };
@@ -336,6 +337,23 @@ impl LeaderEngine {
     /// What the leader knows of `replica`.
     pub fn follower(&self, replica: i32) -> Option<FollowerProgress> {
         self.followers.get(&replica).copied()
+    }
+}
+
+/// The high watermark a broker starts leading with. Kafka's makeLeader keeps the HW this
+/// replica last learned (bounded by its own log end): records above it are not known to be
+/// on every ISR member, so they stay invisible until the followers' fetches under the new
+/// epoch prove it. The `hw-above-isr` seeded fault takes the new leader's own LEO instead,
+/// exposing a tail that a later leader without it truncates away.
+pub fn initial_high_watermark(
+    last_known_hw: i64,
+    log_end_offset: i64,
+    faults: SeededFaults,
+) -> i64 {
+    if faults.has(SeededFault::HwAboveIsr) {
+        log_end_offset
+    } else {
+        last_known_hw.min(log_end_offset)
     }
 }
 

@@ -180,3 +180,33 @@ fn new_leader_does_not_expel_isr_followers_before_they_fetch() {
     // Replica 3 (out of the ISR) below the new epoch's start offset cannot rejoin.
     assert!(fetch(&mut e, 3, 6, 10_600).is_empty());
 }
+
+// Goal: a new leader's HW starts at its last known HW, not at its LEO, unless `hw-above-isr`
+// is on. Method: the pure rule, then an engine built over a log longer than the known HW
+// whose followers have not fetched yet.
+#[test]
+fn hw_above_isr_starts_a_new_leader_at_its_own_log_end() {
+    assert_eq!(initial_high_watermark(4, 9, SeededFaults::NONE), 4);
+    assert_eq!(initial_high_watermark(12, 9, SeededFaults::NONE), 9);
+    let faulty = SeededFaults::NONE.with(SeededFault::HwAboveIsr);
+    assert_eq!(initial_high_watermark(4, 9, faulty), 9);
+    let settings = |faults| LeaderSettings {
+        node_id: 1,
+        replicas: vec![1, 2, 3],
+        min_insync_replicas: 1,
+        replica_lag_time_max_ms: LAG,
+        faults,
+    };
+    let correct = LeaderEngine::new(settings(SeededFaults::NONE), 5, 20, vec![1, 2, 3], 9, 4, 0);
+    assert_eq!(
+        correct.high_watermark(),
+        4,
+        "followers' LEOs unknown: HW stays"
+    );
+    let buggy = LeaderEngine::new(settings(faulty), 5, 20, vec![1, 2, 3], 9, 4, 0);
+    assert_eq!(
+        buggy.high_watermark(),
+        9,
+        "records 4..9 served before the ISR has them"
+    );
+}

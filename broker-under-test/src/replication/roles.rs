@@ -47,6 +47,7 @@ impl Partition {
                 // OffsetForLeaderEpoch answers end older epochs here even before the first
                 // append of this epoch.
                 inner.log.assign_leader_epoch(record.leader_epoch, leo);
+                inner.led_epoch = Some(record.leader_epoch);
                 let engine = LeaderEngine::new(
                     settings,
                     record.leader_epoch,

@@ -61,3 +61,51 @@ fn a_committed_isr_shrink_applied_from_metadata_advances_the_hw_and_asks_for_a_w
     // The same record again changes nothing.
     assert!(!p.apply_record(&record(0, 1, &[1, 3]), settings(), 30));
 }
+
+// Goal: a leader deposed by a newer leader epoch refuses produces (NOT_LEADER_OR_FOLLOWER),
+// unless `fenced-leader-produce` is on, which appends them at its own log end next to the
+// new leader's records. Method: the pure rule, then a partition led at epoch 0 that applies
+// a record naming broker 2 leader at epoch 1, produced to once correct and once faulty.
+#[test]
+fn fenced_leader_produce_fault_lets_a_deposed_leader_append() {
+    use crate::faults::SeededFault;
+    use crate::partition::{accepts_produce, AppendError};
+    let faulty = SeededFaults::NONE.with(SeededFault::FencedLeaderProduce);
+    assert!(accepts_produce(true, Some(3), 3, SeededFaults::NONE));
+    assert!(!accepts_produce(false, Some(3), 4, SeededFaults::NONE));
+    assert!(accepts_produce(false, Some(3), 4, faulty));
+    assert!(
+        !accepts_produce(false, None, 4, faulty),
+        "never led: refused"
+    );
+    for faults in [SeededFaults::NONE, faulty] {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let p = unassigned(dir.path());
+        p.apply_record(&record(0, 0, &[1, 2, 3]), settings(), 0);
+        p.append(make_batch(2, -1, -1, -1), 1, faults)
+            .expect("append as leader");
+        let deposed = PartitionRecord {
+            leader: 2,
+            ..record(1, 1, &[1, 2, 3])
+        };
+        assert!(p.apply_record(&deposed, settings(), 10));
+        assert_eq!(p.lock().role.name(), "follower");
+        let result = p.append(make_batch(1, -1, -1, -1), 1, faults);
+        if faults.is_empty() {
+            assert!(
+                matches!(
+                    result,
+                    Err(AppendError::NotLeader {
+                        leader: 2,
+                        leader_epoch: 1
+                    })
+                ),
+                "{result:?}"
+            );
+            assert_eq!(p.log_end_offset(), 2);
+        } else {
+            assert_eq!(result.expect("accepted").base_offset, 2);
+            assert_eq!(p.log_end_offset(), 3);
+        }
+    }
+}

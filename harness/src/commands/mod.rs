@@ -1,5 +1,6 @@
 //! The subcommands of `samsa`, one module each; `main.rs` only dispatches to them.
 
+pub mod campaign;
 pub mod check;
 pub mod export;
 pub mod gen_history;
