@@ -16,9 +16,10 @@ use bollard::query_parameters::{ListContainersOptionsBuilder, ListNetworksOption
 use bollard::Docker;
 use harness::cluster::{
     build_broker_image_with, connect, labels::run_filter, teardown_run, Cluster, ClusterConfig,
-    ClusterError, Profile, TopicSpec,
+    ClusterError, NodeSample, Profile, TopicSpec,
 };
-use nemesis::{iptables, FaultKind, Grudge, NemesisFunction, ScheduleConfig, CLIENTS};
+use harness::run::faults::live_view;
+use nemesis::{iptables, FaultKind, Grudge, LiveView, NemesisFunction, ScheduleConfig, CLIENTS};
 use rdkafka::config::ClientConfig;
 use rdkafka::producer::{FutureProducer, FutureRecord};
 
@@ -145,19 +146,18 @@ async fn cluster_starts_serves_and_tears_down() {
         .create_topic(&spec, Duration::from_secs(10))
         .await
         .expect("create topic");
-    let samples = cluster.sample_partitions().await;
+    let samples = cluster.sample_state().await;
     assert_eq!(samples.len(), 3);
-    assert!(samples.iter().all(|s| s["ok"] == true), "{samples:?}");
+    assert!(samples.iter().all(|s| s.ok), "{samples:?}");
     let topic_seen = samples.iter().any(|s| {
-        s["state"]["partitions"]
-            .as_array()
-            .into_iter()
-            .flatten()
-            .any(|p| p["topic"] == "samsa-test")
+        s.state
+            .iter()
+            .flat_map(|st| &st.partitions)
+            .any(|p| p.topic == "samsa-test")
     });
     assert!(
         topic_seen,
-        "the created topic shows in /partitions: {samples:?}"
+        "the created topic shows in the sampled metadata: {samples:?}"
     );
     assert!(!cluster.leaders().await.is_empty(), "its leader is known");
     let logs_dir = std::env::temp_dir().join(format!("samsa-logs-{}", cluster.run_id()));
@@ -285,15 +285,15 @@ async fn kill_restart_keeps_data_and_pause_freezes() {
             .await
             .expect("produce");
     }
-    let n1_end = |samples: &[serde_json::Value]| {
-        samples[0]["state"]["partitions"]
-            .as_array()
-            .into_iter()
-            .flatten()
-            .find(|p| p["topic"] == "kept")
-            .and_then(|p| p["log_end_offset"].as_i64())
+    let n1_end = |samples: &[NodeSample]| {
+        samples[0]
+            .state
+            .iter()
+            .flat_map(|st| &st.partitions)
+            .find(|p| p.topic == "kept")
+            .and_then(|p| p.log_end_offset)
     };
-    assert_eq!(n1_end(&cluster.sample_partitions().await), Some(10));
+    assert_eq!(n1_end(&cluster.sample_state().await), Some(10));
 
     let killed = vec!["n1".to_string()];
     assert_eq!(
@@ -304,9 +304,9 @@ async fn kill_restart_keeps_data_and_pause_freezes() {
         !connects(n1.ip, 9092, Duration::from_secs(1)).await,
         "killed"
     );
-    let down = cluster.sample_partitions().await;
-    assert_eq!(down[0]["ok"], false, "a down node gives an error sample");
-    assert_eq!(down[1]["ok"], true);
+    let down = cluster.sample_state().await;
+    assert!(!down[0].ok, "a down node gives an error sample");
+    assert!(down[1].ok);
     let restarting = Instant::now();
     nemesis.start(&killed).await.expect("start");
     cluster
@@ -323,17 +323,22 @@ async fn kill_restart_keeps_data_and_pause_freezes() {
     let deadline = Instant::now() + Duration::from_secs(15);
     while kept != Some(10) && Instant::now() < deadline {
         tokio::time::sleep(Duration::from_millis(200)).await;
-        kept = n1_end(&cluster.sample_partitions().await);
+        kept = n1_end(&cluster.sample_state().await);
     }
     assert_eq!(kept, Some(10), "data kept");
 
     let paused = vec!["n2".to_string()];
     nemesis.pause(&paused).await.expect("pause");
-    let frozen = cluster.sample_partitions().await;
-    assert_eq!(frozen[1]["ok"], false, "a paused node does not answer");
+    let sampling = Instant::now();
+    let frozen = cluster.sample_state().await;
+    assert!(!frozen[1].ok, "a paused node does not answer");
+    assert!(
+        sampling.elapsed() < Duration::from_secs(3),
+        "a paused node does not stall the sample"
+    );
     nemesis.resume(&paused).await.expect("resume");
-    let thawed = cluster.sample_partitions().await;
-    assert_eq!(thawed[1]["ok"], true, "{thawed:?}");
+    let thawed = cluster.sample_state().await;
+    assert!(thawed[1].ok, "{thawed:?}");
 }
 
 // A short seeded schedule of every fault kind runs start/stop pairs, and heal_all
@@ -367,9 +372,9 @@ async fn seeded_schedule_applies_and_heals() {
     let mut events = Vec::new();
     for planned in &plan {
         tokio::time::sleep(planned.start_at.saturating_sub(started.elapsed())).await;
-        let leaders = cluster.leaders().await;
+        let live = live_view(&cluster.partition_leaders().await);
         let fault = planned
-            .resolve(&nemesis.node_names(), &leaders)
+            .resolve(&nemesis.node_names(), &live)
             .expect("resolve");
         events.push(nemesis.start_fault(&fault).await.expect("start fault"));
         tokio::time::sleep(planned.stop_at.saturating_sub(started.elapsed())).await;
@@ -485,7 +490,8 @@ async fn broker_never_ready_is_a_clear_error() {
 }
 
 // Five nodes with a profile that has no admin endpoint: readiness by the Kafka port,
-// addresses .11-.15, no state samples, and a bridge partition over five real nodes.
+// addresses .11-.15, state still sampled through the Kafka protocol, and a bridge
+// partition over five real nodes.
 #[tokio::test]
 async fn five_nodes_ready_by_kafka_port() {
     let docker = connect().await.expect("docker daemon");
@@ -503,7 +509,12 @@ async fn five_nodes_ready_by_kafka_port() {
     config.node_count = 5;
     let cluster = Cluster::start(&docker, &config).await.expect("5 nodes");
     assert_eq!(cluster.nodes().len(), 5);
-    assert!(cluster.sample_partitions().await.is_empty());
+    let samples = cluster.sample_state().await;
+    assert_eq!(samples.len(), 5);
+    assert!(
+        samples.iter().all(|s| s.ok && s.state.is_some()),
+        "every node answers Metadata without an admin endpoint: {samples:?}"
+    );
     assert_eq!(
         cluster.bootstrap_servers().split(',').count(),
         5,
@@ -512,7 +523,7 @@ async fn five_nodes_ready_by_kafka_port() {
     );
     let nemesis = cluster.nemesis();
     let grudge = nemesis::PartitionShape::Bridge
-        .grudge_seeded(&nemesis.node_names(), &[], 1)
+        .grudge_seeded(&nemesis.node_names(), &LiveView::default(), 1)
         .expect("bridge");
     nemesis.partition(&grudge).await.expect("partition");
     for node in cluster.nodes() {

@@ -7,10 +7,6 @@ use std::net::Ipv4Addr;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use bollard::Docker;
-use nemesis::{Nemesis, NodeHandle};
-use serde_json::Value;
-
 use crate::cluster::admin::admin_client;
 use crate::cluster::error::ClusterError;
 use crate::cluster::logs::write_log;
@@ -18,9 +14,12 @@ use crate::cluster::network::{create_network, RunNetwork};
 use crate::cluster::node::{address_on, node_specs, start_node, ClusterNode};
 use crate::cluster::profile::Profile;
 use crate::cluster::readiness::{stopped_error, wait_ready};
-use crate::cluster::sample::{leaders_from_samples, sample_partitions};
+use crate::cluster::sample::sample_nodes;
+use crate::cluster::state::{self, NodeSample, PartitionLeader};
 use crate::cluster::sweep::{teardown_run, SweepReport};
 use crate::cluster::topic::{create_topic, TopicSpec};
+use bollard::Docker;
+use nemesis::{Nemesis, NodeHandle};
 
 /// Largest supported cluster.
 pub const NODES_MAX: usize = 9;
@@ -180,18 +179,28 @@ impl Cluster {
         create_topic(&self.bootstrap_servers(), spec, timeout).await
     }
 
-    /// One admin-endpoint sample per node (see [`sample_partitions`]); empty when the
-    /// profile has no admin endpoint. Never fails: a down node gives an error sample.
-    pub async fn sample_partitions(&self) -> Vec<Value> {
-        match &self.profile.admin {
-            Some(admin) => sample_partitions(&self.http, &self.nodes, admin).await,
-            None => Vec::new(),
-        }
+    /// One sample per node through the Kafka protocol (Metadata, ListOffsets), with the
+    /// admin endpoint's LEO and ISR added when the profile has one (see
+    /// [`sample_nodes`]). Never fails: a down node gives an error sample.
+    pub async fn sample_state(&self) -> Vec<NodeSample> {
+        sample_nodes(
+            &self.http,
+            &self.nodes,
+            self.profile.kafka_port,
+            self.profile.admin.as_ref(),
+        )
+        .await
     }
 
-    /// The nodes currently leading at least one partition (for leader-targeted faults).
+    /// Every partition's leader by the leaders' own Metadata answers, sampled now (for
+    /// leader-aimed faults; see [`state::partition_leaders`]).
+    pub async fn partition_leaders(&self) -> Vec<PartitionLeader> {
+        state::partition_leaders(&self.sample_state().await)
+    }
+
+    /// The nodes currently leading at least one partition, sampled now.
     pub async fn leaders(&self) -> Vec<String> {
-        leaders_from_samples(&self.sample_partitions().await)
+        state::leaders(&self.sample_state().await)
     }
 
     /// Write every node's container log to `dir/<node>.log`; a node whose log cannot

@@ -124,10 +124,13 @@ pub async fn run_test(config: RunConfig) -> Result<RunOutcome, RunError> {
             interrupted: true,
         }),
         Some(Err(e)) => Err(e),
-        Some(Ok(())) => {
+        Some(Ok(tally)) => {
             eprintln!("samsa: check");
             let history = checker::history::read_path(&dir)?;
-            let result = checker::check::check(&history, &CheckOptions::default());
+            let mut result = checker::check::check(&history, &CheckOptions::default());
+            if let Some(reason) = tally.none_applied_reason() {
+                result.mark_unknown(reason);
+            }
             let measured = perf::measure(&history);
             print_perf(&measured);
             let perf_path = dir.join("perf.json");
@@ -199,7 +202,7 @@ async fn run_phases(
     config: &RunConfig,
     plan: &[PlannedFault],
     dir: &Path,
-) -> Result<(), RunError> {
+) -> Result<faults::FaultTally, RunError> {
     eprintln!("samsa: setup: starting {} nodes", config.nodes);
     let cluster = Cluster::start(docker, cluster_config).await?;
     let topic = TopicSpec {
@@ -265,7 +268,7 @@ async fn run_phases(
     eprintln!("samsa: heal");
     let heal_result = faults::heal_all(&nemesis, &recorder).await;
     workload_result?;
-    faults_result?;
+    let tally = faults_result?;
     heal_result?;
 
     eprintln!(
@@ -296,7 +299,7 @@ async fn run_phases(
     let logs = dir.join("logs");
     std::fs::create_dir_all(&logs).map_err(io("cannot create", &logs))?;
     cluster.collect_logs(&logs).await?;
-    Ok(())
+    Ok(tally)
 }
 
 /// The seeded fault schedule of the run. The jitter is capped at half the shortest window
