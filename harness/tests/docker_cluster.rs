@@ -595,3 +595,160 @@ async fn sweep_spares_live_runs_and_removes_orphans() {
         "live run spared"
     );
 }
+
+/// kcat's `-L -J` metadata document, as far as the cross-check reads it.
+#[derive(Debug, serde::Deserialize)]
+struct KcatMetadata {
+    topics: Vec<KcatTopic>,
+}
+
+#[derive(Debug, serde::Deserialize)]
+struct KcatTopic {
+    topic: String,
+    #[serde(default)]
+    partitions: Vec<KcatPartition>,
+}
+
+#[derive(Debug, serde::Deserialize)]
+struct KcatPartition {
+    partition: i32,
+    leader: i32,
+    #[serde(default)]
+    isrs: Vec<KcatId>,
+}
+
+#[derive(Debug, serde::Deserialize)]
+struct KcatId {
+    id: i32,
+}
+
+/// `topic/partition -> (leader, sorted ISR)` as `kcat -L -J` reports it from one broker.
+fn kcat_view(ip: Ipv4Addr, topic: &str) -> HashMap<i32, (i32, Vec<i32>)> {
+    let output = Command::new("kcat")
+        .args([
+            "-L",
+            "-J",
+            "-m",
+            "5",
+            "-b",
+            &format!("{ip}:9092"),
+            "-t",
+            topic,
+        ])
+        .output()
+        .expect("kcat runs");
+    assert!(output.status.success(), "kcat: {output:?}");
+    let doc: KcatMetadata = serde_json::from_slice(&output.stdout).expect("kcat -J output");
+    let mut view = HashMap::new();
+    for t in doc.topics.iter().filter(|t| t.topic == topic) {
+        for p in &t.partitions {
+            let mut isr: Vec<i32> = p.isrs.iter().map(|i| i.id).collect();
+            isr.sort();
+            view.insert(p.partition, (p.leader, isr));
+        }
+    }
+    view
+}
+
+/// The same map from one node's protocol sample.
+fn sampled_view(sample: &NodeSample, topic: &str) -> HashMap<i32, (i32, Vec<i32>)> {
+    sample
+        .state
+        .iter()
+        .flat_map(|st| &st.partitions)
+        .filter(|p| p.topic == topic)
+        .map(|p| {
+            let mut isr = p.isr.clone();
+            isr.sort();
+            (p.partition, (p.leader.unwrap_or(-1), isr))
+        })
+        .collect()
+}
+
+// Goal: the protocol sampler reports what kcat (librdkafka) and the admin endpoint report
+// (method: a 3-node cluster with a 3-partition RF-3 topic; for each node, the leaders and
+// ISRs of its Metadata sample equal `kcat -L -J -b <node>`, the self-declared leaders
+// agree, and each leader's admin ISR equals its Metadata ISR; samples taken before and
+// after kcat must agree so a concurrent ISR change cannot make the comparison flaky).
+#[tokio::test]
+async fn protocol_sample_matches_kcat_and_admin() {
+    let (_docker, cluster, _guard) = start_cluster("crosscheck").await;
+    let topic = "crosscheck";
+    let spec = TopicSpec {
+        name: topic.into(),
+        partitions: 3,
+        replication_factor: 3,
+        min_insync_replicas: 2,
+        unclean_leader_election: false,
+    };
+    cluster
+        .create_topic(&spec, Duration::from_secs(10))
+        .await
+        .expect("topic");
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let mut compared = 0;
+    while compared < cluster.nodes().len() {
+        assert!(Instant::now() < deadline, "no stable agreement within 20 s");
+        compared = 0;
+        let before = cluster.sample_state().await;
+        let kcat: Vec<_> = cluster
+            .nodes()
+            .iter()
+            .map(|n| kcat_view(n.ip, topic))
+            .collect();
+        let after = cluster.sample_state().await;
+        let stable = before
+            .iter()
+            .zip(&after)
+            .all(|(a, b)| a.ok && sampled_view(a, topic) == sampled_view(b, topic));
+        let complete = after.iter().all(|s| sampled_view(s, topic).len() == 3);
+        if !stable || !complete {
+            tokio::time::sleep(Duration::from_millis(500)).await;
+            continue;
+        }
+        for (i, sample) in after.iter().enumerate() {
+            assert_eq!(
+                sampled_view(sample, topic),
+                kcat[i],
+                "node {} protocol sample vs kcat",
+                sample.node
+            );
+            compared += 1;
+        }
+        let leaders = harness::cluster::state::partition_leaders(&after);
+        assert_eq!(
+            leaders.len(),
+            3,
+            "every partition has a self-declared leader"
+        );
+        for led in &leaders {
+            let id = cluster
+                .nodes()
+                .iter()
+                .find(|n| n.name == led.leader)
+                .expect("leader is a node")
+                .id;
+            assert_eq!(kcat[0][&led.partition].0, id, "{led:?}");
+            let leader_sample = after.iter().find(|s| s.node == led.leader).expect("sample");
+            let p = leader_sample
+                .state
+                .iter()
+                .flat_map(|st| &st.partitions)
+                .find(|p| p.topic == topic && p.partition == led.partition)
+                .expect("partition");
+            let mut admin_isr = p.admin_isr.clone().expect("admin endpoint answered");
+            admin_isr.sort();
+            let mut isr = p.isr.clone();
+            isr.sort();
+            assert_eq!(admin_isr, isr, "admin vs Metadata ISR of {led:?}");
+            assert!(
+                p.high_watermark.is_some() && p.log_start_offset.is_some(),
+                "{p:?}"
+            );
+            assert!(
+                p.log_end_offset.is_some(),
+                "LEO from the admin endpoint: {p:?}"
+            );
+        }
+    }
+}
