@@ -74,9 +74,15 @@ pub struct Connection {
 }
 
 impl Connection {
-    /// Connects and exchanges ApiVersions; each step bounded by `timeout`.
-    pub async fn open(addr: SocketAddr, timeout: Duration) -> Result<Connection, WireError> {
-        let stream = bounded(addr, "connect", timeout, TcpStream::connect(addr)).await?;
+    /// Connects (bounded by `connect_timeout`) and exchanges ApiVersions; each request
+    /// bounded by `timeout`.
+    pub async fn open(
+        addr: SocketAddr,
+        connect_timeout: Duration,
+        timeout: Duration,
+    ) -> Result<Connection, WireError> {
+        let connect = TcpStream::connect(addr);
+        let stream = bounded(addr, "connect", connect_timeout, connect).await?;
         let mut conn = Connection {
             addr,
             stream,
@@ -310,7 +316,7 @@ mod tests {
     async fn negotiates_versions_with_new_and_old_brokers() {
         for old_only in [false, true] {
             let addr = fake_broker(old_only).await;
-            let conn = Connection::open(addr, Duration::from_secs(2))
+            let conn = Connection::open(addr, Duration::from_secs(2), Duration::from_secs(2))
                 .await
                 .unwrap();
             assert_eq!(conn.version_of::<MetadataRequest>(1).unwrap(), 9);
@@ -327,7 +333,7 @@ mod tests {
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         let started = std::time::Instant::now();
-        let err = Connection::open(addr, Duration::from_millis(200))
+        let err = Connection::open(addr, Duration::from_millis(200), Duration::from_millis(200))
             .await
             .unwrap_err();
         assert!(matches!(err, WireError::Timeout { .. }), "{err}");
