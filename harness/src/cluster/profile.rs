@@ -21,7 +21,7 @@ pub enum Readiness {
         /// The path, e.g. `/health`.
         path: String,
     },
-    /// A TCP connection to the Kafka port is accepted.
+    /// The Kafka port answers ApiVersions and Metadata (any Kafka-compatible broker).
     KafkaPort,
 }
 

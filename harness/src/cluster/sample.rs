@@ -102,6 +102,22 @@ pub async fn sample_node(
     sample
 }
 
+/// Whether the broker at `addr` answers ApiVersions and Metadata: the readiness check for
+/// profiles without an admin endpoint (a port that accepts connections but never answers
+/// Metadata is not a ready broker).
+pub async fn metadata_probe(addr: SocketAddr) -> Result<(), String> {
+    let probe = async {
+        let mut conn = Connection::open(addr, CONNECT_TIMEOUT, REQUEST_TIMEOUT).await?;
+        let version = conn.version_of::<MetadataRequest>(METADATA_VERSION_MIN)?;
+        let mut request = MetadataRequest::default().with_topics(None);
+        if version >= 4 {
+            request = request.with_allow_auto_topic_creation(false);
+        }
+        conn.call(&request, version).await.map(|_| ())
+    };
+    probe.await.map_err(|e| format!("Metadata: {e}"))
+}
+
 /// Metadata for every topic, then ListOffsets for the partitions this node (broker id
 /// `own_id`, the profile's `{node_id}`) says it leads: only a leader answers ListOffsets.
 async fn protocol_state(addr: SocketAddr, own_id: i32) -> Result<NodeState, WireError> {
