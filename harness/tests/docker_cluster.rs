@@ -752,3 +752,58 @@ async fn protocol_sample_matches_kcat_and_admin() {
         }
     }
 }
+
+// Goal: an image built from any binary runs as a cluster node (method: a profile naming
+// broker-under-test by `binary` instead of `image`, no admin endpoint, readiness by a
+// Metadata answer; a single node starts and its state is sampled through the protocol),
+// and a static binary builds with its arguments as the entrypoint while a script is
+// refused before Docker is asked.
+#[tokio::test]
+async fn image_from_binary_runs_as_a_node() {
+    let docker = connect().await.expect("docker daemon");
+    let args = vec!["--version".to_string()];
+    let tag = harness::cluster::build_image_from_binary(
+        &docker,
+        std::path::Path::new("/usr/bin/tini-static"),
+        &args,
+        None,
+    )
+    .await
+    .expect("static binary image");
+    let inspect = docker.inspect_image(&tag).await.expect("inspect");
+    let entry = inspect
+        .config
+        .and_then(|c| c.entrypoint)
+        .unwrap_or_default();
+    assert_eq!(entry, vec!["/tini-static", "--version"], "{tag}");
+    let dir = std::env::temp_dir().join(format!("samsa-script-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let script = dir.join("broker.sh");
+    std::fs::write(&script, "#!/bin/sh\n").expect("script");
+    let err = harness::cluster::build_image_from_binary(&docker, &script, &[], None)
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("is a script"), "{err}");
+    std::fs::remove_dir_all(&dir).expect("remove temp dir");
+
+    let run_id = format!("test-frombin-{}", std::process::id());
+    let _guard = RunGuard {
+        run_id: run_id.clone(),
+    };
+    let mut profile = Profile::broker_under_test("unused");
+    profile.image = None;
+    profile.binary = Some(broker_binary());
+    profile.readiness = harness::cluster::Readiness::KafkaPort;
+    profile.admin = None;
+    let mut config = ClusterConfig::new(&run_id, profile);
+    config.node_count = 1;
+    config.ready_timeout = Duration::from_secs(30);
+    let cluster = Cluster::start(&docker, &config)
+        .await
+        .expect("node from a binary-built image");
+    let image = cluster.profile().image.clone().expect("image set");
+    assert!(image.starts_with("samsa/from-binary:"), "{image}");
+    let samples = cluster.sample_state().await;
+    assert!(samples[0].ok, "{samples:?}");
+}

@@ -9,6 +9,7 @@ use std::time::Duration;
 
 use crate::cluster::admin::admin_client;
 use crate::cluster::error::ClusterError;
+use crate::cluster::image::build_image_from_binary;
 use crate::cluster::logs::write_log;
 use crate::cluster::network::{create_network, RunNetwork};
 use crate::cluster::node::{address_on, node_specs, start_node, ClusterNode};
@@ -66,8 +67,17 @@ pub struct Cluster {
 impl Cluster {
     /// Create the network and nodes and wait until every node is ready. On any failure
     /// everything already created for this run is removed before the error is returned.
+    /// A profile with `binary` instead of `image` gets its image built (or found
+    /// cached) first.
     pub async fn start(docker: &Docker, config: &ClusterConfig) -> Result<Cluster, ClusterError> {
         validate(config)?;
+        let mut config = config.clone();
+        if let (None, Some(binary)) = (&config.profile.image, config.profile.binary.take()) {
+            let tag = build_image_from_binary(docker, &binary, &[], None).await?;
+            tracing::info!(%tag, binary = %binary.display(), "profile image built from its binary");
+            config.profile.image = Some(tag);
+        }
+        let config = &config;
         match Self::start_inner(docker, config).await {
             Ok(cluster) => Ok(cluster),
             Err(error) => {

@@ -28,7 +28,9 @@ pub mod topic;
 
 pub use docker_client::connect;
 pub use error::ClusterError;
-pub use image::{build_broker_image, build_broker_image_with, image_tag_for};
+pub use image::{
+    build_broker_image, build_broker_image_with, build_image_from_binary, image_tag_for,
+};
 pub use lifecycle::{Cluster, ClusterConfig, NODES_MAX};
 pub use node::ClusterNode;
 pub use profile::{AdminEndpoint, Profile, Readiness};
