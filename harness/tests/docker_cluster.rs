@@ -16,9 +16,10 @@ use bollard::query_parameters::{ListContainersOptionsBuilder, ListNetworksOption
 use bollard::Docker;
 use harness::cluster::{
     build_broker_image_with, connect, labels::run_filter, teardown_run, Cluster, ClusterConfig,
-    ClusterError, Profile, TopicSpec,
+    ClusterError, NodeSample, Profile, TopicSpec,
 };
-use nemesis::{iptables, FaultKind, Grudge, NemesisFunction, ScheduleConfig, CLIENTS};
+use harness::run::faults::live_view;
+use nemesis::{iptables, FaultKind, Grudge, LiveView, NemesisFunction, ScheduleConfig, CLIENTS};
 use rdkafka::config::ClientConfig;
 use rdkafka::producer::{FutureProducer, FutureRecord};
 
@@ -145,19 +146,18 @@ async fn cluster_starts_serves_and_tears_down() {
         .create_topic(&spec, Duration::from_secs(10))
         .await
         .expect("create topic");
-    let samples = cluster.sample_partitions().await;
+    let samples = cluster.sample_state().await;
     assert_eq!(samples.len(), 3);
-    assert!(samples.iter().all(|s| s["ok"] == true), "{samples:?}");
+    assert!(samples.iter().all(|s| s.ok), "{samples:?}");
     let topic_seen = samples.iter().any(|s| {
-        s["state"]["partitions"]
-            .as_array()
-            .into_iter()
-            .flatten()
-            .any(|p| p["topic"] == "samsa-test")
+        s.state
+            .iter()
+            .flat_map(|st| &st.partitions)
+            .any(|p| p.topic == "samsa-test")
     });
     assert!(
         topic_seen,
-        "the created topic shows in /partitions: {samples:?}"
+        "the created topic shows in the sampled metadata: {samples:?}"
     );
     assert!(!cluster.leaders().await.is_empty(), "its leader is known");
     let logs_dir = std::env::temp_dir().join(format!("samsa-logs-{}", cluster.run_id()));
@@ -285,15 +285,15 @@ async fn kill_restart_keeps_data_and_pause_freezes() {
             .await
             .expect("produce");
     }
-    let n1_end = |samples: &[serde_json::Value]| {
-        samples[0]["state"]["partitions"]
-            .as_array()
-            .into_iter()
-            .flatten()
-            .find(|p| p["topic"] == "kept")
-            .and_then(|p| p["log_end_offset"].as_i64())
+    let n1_end = |samples: &[NodeSample]| {
+        samples[0]
+            .state
+            .iter()
+            .flat_map(|st| &st.partitions)
+            .find(|p| p.topic == "kept")
+            .and_then(|p| p.log_end_offset)
     };
-    assert_eq!(n1_end(&cluster.sample_partitions().await), Some(10));
+    assert_eq!(n1_end(&cluster.sample_state().await), Some(10));
 
     let killed = vec!["n1".to_string()];
     assert_eq!(
@@ -304,9 +304,9 @@ async fn kill_restart_keeps_data_and_pause_freezes() {
         !connects(n1.ip, 9092, Duration::from_secs(1)).await,
         "killed"
     );
-    let down = cluster.sample_partitions().await;
-    assert_eq!(down[0]["ok"], false, "a down node gives an error sample");
-    assert_eq!(down[1]["ok"], true);
+    let down = cluster.sample_state().await;
+    assert!(!down[0].ok, "a down node gives an error sample");
+    assert!(down[1].ok);
     let restarting = Instant::now();
     nemesis.start(&killed).await.expect("start");
     cluster
@@ -323,17 +323,22 @@ async fn kill_restart_keeps_data_and_pause_freezes() {
     let deadline = Instant::now() + Duration::from_secs(15);
     while kept != Some(10) && Instant::now() < deadline {
         tokio::time::sleep(Duration::from_millis(200)).await;
-        kept = n1_end(&cluster.sample_partitions().await);
+        kept = n1_end(&cluster.sample_state().await);
     }
     assert_eq!(kept, Some(10), "data kept");
 
     let paused = vec!["n2".to_string()];
     nemesis.pause(&paused).await.expect("pause");
-    let frozen = cluster.sample_partitions().await;
-    assert_eq!(frozen[1]["ok"], false, "a paused node does not answer");
+    let sampling = Instant::now();
+    let frozen = cluster.sample_state().await;
+    assert!(!frozen[1].ok, "a paused node does not answer");
+    assert!(
+        sampling.elapsed() < Duration::from_secs(3),
+        "a paused node does not stall the sample"
+    );
     nemesis.resume(&paused).await.expect("resume");
-    let thawed = cluster.sample_partitions().await;
-    assert_eq!(thawed[1]["ok"], true, "{thawed:?}");
+    let thawed = cluster.sample_state().await;
+    assert!(thawed[1].ok, "{thawed:?}");
 }
 
 // A short seeded schedule of every fault kind runs start/stop pairs, and heal_all
@@ -367,9 +372,9 @@ async fn seeded_schedule_applies_and_heals() {
     let mut events = Vec::new();
     for planned in &plan {
         tokio::time::sleep(planned.start_at.saturating_sub(started.elapsed())).await;
-        let leaders = cluster.leaders().await;
+        let live = live_view(&cluster.partition_leaders().await);
         let fault = planned
-            .resolve(&nemesis.node_names(), &leaders)
+            .resolve(&nemesis.node_names(), &live)
             .expect("resolve");
         events.push(nemesis.start_fault(&fault).await.expect("start fault"));
         tokio::time::sleep(planned.stop_at.saturating_sub(started.elapsed())).await;
@@ -485,7 +490,8 @@ async fn broker_never_ready_is_a_clear_error() {
 }
 
 // Five nodes with a profile that has no admin endpoint: readiness by the Kafka port,
-// addresses .11-.15, no state samples, and a bridge partition over five real nodes.
+// addresses .11-.15, state still sampled through the Kafka protocol, and a bridge
+// partition over five real nodes.
 #[tokio::test]
 async fn five_nodes_ready_by_kafka_port() {
     let docker = connect().await.expect("docker daemon");
@@ -503,7 +509,12 @@ async fn five_nodes_ready_by_kafka_port() {
     config.node_count = 5;
     let cluster = Cluster::start(&docker, &config).await.expect("5 nodes");
     assert_eq!(cluster.nodes().len(), 5);
-    assert!(cluster.sample_partitions().await.is_empty());
+    let samples = cluster.sample_state().await;
+    assert_eq!(samples.len(), 5);
+    assert!(
+        samples.iter().all(|s| s.ok && s.state.is_some()),
+        "every node answers Metadata without an admin endpoint: {samples:?}"
+    );
     assert_eq!(
         cluster.bootstrap_servers().split(',').count(),
         5,
@@ -512,7 +523,7 @@ async fn five_nodes_ready_by_kafka_port() {
     );
     let nemesis = cluster.nemesis();
     let grudge = nemesis::PartitionShape::Bridge
-        .grudge_seeded(&nemesis.node_names(), &[], 1)
+        .grudge_seeded(&nemesis.node_names(), &LiveView::default(), 1)
         .expect("bridge");
     nemesis.partition(&grudge).await.expect("partition");
     for node in cluster.nodes() {
@@ -583,4 +594,216 @@ async fn sweep_spares_live_runs_and_removes_orphans() {
         (0, 1),
         "live run spared"
     );
+}
+
+/// kcat's `-L -J` metadata document, as far as the cross-check reads it.
+#[derive(Debug, serde::Deserialize)]
+struct KcatMetadata {
+    topics: Vec<KcatTopic>,
+}
+
+#[derive(Debug, serde::Deserialize)]
+struct KcatTopic {
+    topic: String,
+    #[serde(default)]
+    partitions: Vec<KcatPartition>,
+}
+
+#[derive(Debug, serde::Deserialize)]
+struct KcatPartition {
+    partition: i32,
+    leader: i32,
+    #[serde(default)]
+    isrs: Vec<KcatId>,
+}
+
+#[derive(Debug, serde::Deserialize)]
+struct KcatId {
+    id: i32,
+}
+
+/// `topic/partition -> (leader, sorted ISR)` as `kcat -L -J` reports it from one broker.
+fn kcat_view(ip: Ipv4Addr, topic: &str) -> HashMap<i32, (i32, Vec<i32>)> {
+    let output = Command::new("kcat")
+        .args([
+            "-L",
+            "-J",
+            "-m",
+            "5",
+            "-b",
+            &format!("{ip}:9092"),
+            "-t",
+            topic,
+        ])
+        .output()
+        .expect("kcat runs");
+    assert!(output.status.success(), "kcat: {output:?}");
+    let doc: KcatMetadata = serde_json::from_slice(&output.stdout).expect("kcat -J output");
+    let mut view = HashMap::new();
+    for t in doc.topics.iter().filter(|t| t.topic == topic) {
+        for p in &t.partitions {
+            let mut isr: Vec<i32> = p.isrs.iter().map(|i| i.id).collect();
+            isr.sort();
+            view.insert(p.partition, (p.leader, isr));
+        }
+    }
+    view
+}
+
+/// The same map from one node's protocol sample.
+fn sampled_view(sample: &NodeSample, topic: &str) -> HashMap<i32, (i32, Vec<i32>)> {
+    sample
+        .state
+        .iter()
+        .flat_map(|st| &st.partitions)
+        .filter(|p| p.topic == topic)
+        .map(|p| {
+            let mut isr = p.isr.clone();
+            isr.sort();
+            (p.partition, (p.leader.unwrap_or(-1), isr))
+        })
+        .collect()
+}
+
+// Goal: the protocol sampler reports what kcat (librdkafka) and the admin endpoint report
+// (method: a 3-node cluster with a 3-partition RF-3 topic; for each node, the leaders and
+// ISRs of its Metadata sample equal `kcat -L -J -b <node>`, the self-declared leaders
+// agree, and each leader's admin ISR equals its Metadata ISR; samples taken before and
+// after kcat must agree so a concurrent ISR change cannot make the comparison flaky).
+#[tokio::test]
+async fn protocol_sample_matches_kcat_and_admin() {
+    let (_docker, cluster, _guard) = start_cluster("crosscheck").await;
+    let topic = "crosscheck";
+    let spec = TopicSpec {
+        name: topic.into(),
+        partitions: 3,
+        replication_factor: 3,
+        min_insync_replicas: 2,
+        unclean_leader_election: false,
+    };
+    cluster
+        .create_topic(&spec, Duration::from_secs(10))
+        .await
+        .expect("topic");
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let mut compared = 0;
+    while compared < cluster.nodes().len() {
+        assert!(Instant::now() < deadline, "no stable agreement within 20 s");
+        compared = 0;
+        let before = cluster.sample_state().await;
+        let kcat: Vec<_> = cluster
+            .nodes()
+            .iter()
+            .map(|n| kcat_view(n.ip, topic))
+            .collect();
+        let after = cluster.sample_state().await;
+        let stable = before
+            .iter()
+            .zip(&after)
+            .all(|(a, b)| a.ok && sampled_view(a, topic) == sampled_view(b, topic));
+        let complete = after.iter().all(|s| sampled_view(s, topic).len() == 3);
+        if !stable || !complete {
+            tokio::time::sleep(Duration::from_millis(500)).await;
+            continue;
+        }
+        for (i, sample) in after.iter().enumerate() {
+            assert_eq!(
+                sampled_view(sample, topic),
+                kcat[i],
+                "node {} protocol sample vs kcat",
+                sample.node
+            );
+            compared += 1;
+        }
+        let leaders = harness::cluster::state::partition_leaders(&after);
+        assert_eq!(
+            leaders.len(),
+            3,
+            "every partition has a self-declared leader"
+        );
+        for led in &leaders {
+            let id = cluster
+                .nodes()
+                .iter()
+                .find(|n| n.name == led.leader)
+                .expect("leader is a node")
+                .id;
+            assert_eq!(kcat[0][&led.partition].0, id, "{led:?}");
+            let leader_sample = after.iter().find(|s| s.node == led.leader).expect("sample");
+            let p = leader_sample
+                .state
+                .iter()
+                .flat_map(|st| &st.partitions)
+                .find(|p| p.topic == topic && p.partition == led.partition)
+                .expect("partition");
+            let mut admin_isr = p.admin_isr.clone().expect("admin endpoint answered");
+            admin_isr.sort();
+            let mut isr = p.isr.clone();
+            isr.sort();
+            assert_eq!(admin_isr, isr, "admin vs Metadata ISR of {led:?}");
+            assert!(
+                p.high_watermark.is_some() && p.log_start_offset.is_some(),
+                "{p:?}"
+            );
+            assert!(
+                p.log_end_offset.is_some(),
+                "LEO from the admin endpoint: {p:?}"
+            );
+        }
+    }
+}
+
+// Goal: an image built from any binary runs as a cluster node (method: a profile naming
+// broker-under-test by `binary` instead of `image`, no admin endpoint, readiness by a
+// Metadata answer; a single node starts and its state is sampled through the protocol),
+// and a static binary builds with its arguments as the entrypoint while a script is
+// refused before Docker is asked.
+#[tokio::test]
+async fn image_from_binary_runs_as_a_node() {
+    let docker = connect().await.expect("docker daemon");
+    let args = vec!["--version".to_string()];
+    let tag = harness::cluster::build_image_from_binary(
+        &docker,
+        std::path::Path::new("/usr/bin/tini-static"),
+        &args,
+        None,
+    )
+    .await
+    .expect("static binary image");
+    let inspect = docker.inspect_image(&tag).await.expect("inspect");
+    let entry = inspect
+        .config
+        .and_then(|c| c.entrypoint)
+        .unwrap_or_default();
+    assert_eq!(entry, vec!["/tini-static", "--version"], "{tag}");
+    let dir = std::env::temp_dir().join(format!("samsa-script-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let script = dir.join("broker.sh");
+    std::fs::write(&script, "#!/bin/sh\n").expect("script");
+    let err = harness::cluster::build_image_from_binary(&docker, &script, &[], None)
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("is a script"), "{err}");
+    std::fs::remove_dir_all(&dir).expect("remove temp dir");
+
+    let run_id = format!("test-frombin-{}", std::process::id());
+    let _guard = RunGuard {
+        run_id: run_id.clone(),
+    };
+    let mut profile = Profile::broker_under_test("unused");
+    profile.image = None;
+    profile.binary = Some(broker_binary());
+    profile.readiness = harness::cluster::Readiness::KafkaPort;
+    profile.admin = None;
+    let mut config = ClusterConfig::new(&run_id, profile);
+    config.node_count = 1;
+    config.ready_timeout = Duration::from_secs(30);
+    let cluster = Cluster::start(&docker, &config)
+        .await
+        .expect("node from a binary-built image");
+    let image = cluster.profile().image.clone().expect("image set");
+    assert!(image.starts_with("samsa/from-binary:"), "{image}");
+    let samples = cluster.sample_state().await;
+    assert!(samples[0].ok, "{samples:?}");
 }

@@ -19,6 +19,9 @@ pub enum NemesisError {
     /// A leader-targeted fault was asked for, but no partition currently reports a leader.
     #[error("no current leader is known, cannot target the leaders")]
     NoLeaders,
+    /// No partition has a known leader with another replica to cut it from.
+    #[error("no partition has a known leader and another replica, cannot cut a leader from its replicas")]
+    NoReplicatedLeader,
     /// A node name that is not part of the cluster.
     #[error("unknown node {0:?}")]
     UnknownNode(String),

@@ -24,7 +24,24 @@ pub enum NemesisFunction {
     Pause,
     /// Frozen nodes were thawed (value: the node names).
     Resume,
+    /// A planned fault could not be applied: its targets could not be resolved (no
+    /// known leader, too few nodes) or the applier failed (value: [`NotApplied`]). It is
+    /// recorded so a run whose faults never happened cannot pass for a run that survived
+    /// them.
+    NotApplied,
 }
+
+/// The value of a [`NemesisFunction::NotApplied`] event: which planned fault, and why.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NotApplied {
+    /// The planned fault, as `kill:leaders`, `partition:leader-from-replicas`, ...
+    pub fault: String,
+    /// Why, starting with `not applied: `.
+    pub reason: String,
+}
+
+/// The prefix of every [`NotApplied::reason`].
+pub const NOT_APPLIED: &str = "not applied: ";
 
 /// One fault start or stop, ready to become a history line: `f` and `value` as the
 /// history wants them.
@@ -49,6 +66,18 @@ impl NemesisEvent {
         Self {
             f,
             value: serde_json::to_value(grudge).unwrap_or(Value::Null),
+        }
+    }
+
+    /// A planned fault (`fault`, e.g. `kill:leaders`) that was not applied, and why.
+    pub fn not_applied(fault: &str, why: &str) -> Self {
+        let value = NotApplied {
+            fault: fault.to_string(),
+            reason: format!("{NOT_APPLIED}{why}"),
+        };
+        Self {
+            f: NemesisFunction::NotApplied,
+            value: serde_json::to_value(value).unwrap_or(Value::Null),
         }
     }
 
@@ -79,6 +108,12 @@ mod tests {
         assert_eq!(
             serde_json::to_value(&kill).unwrap(),
             json!({"f": "kill", "value": ["n3"]})
+        );
+        let skipped = NemesisEvent::not_applied("kill:leaders", "no current leader is known");
+        assert_eq!(
+            serde_json::to_value(&skipped).unwrap(),
+            json!({"f": "not-applied", "value": {"fault": "kill:leaders",
+                "reason": "not applied: no current leader is known"}})
         );
     }
 }

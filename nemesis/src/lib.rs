@@ -11,14 +11,16 @@ pub mod error;
 pub mod event;
 pub mod grudge;
 pub mod iptables;
+pub mod live;
 pub mod partition;
 pub mod schedule;
 pub mod targets;
 
 pub use docker::{sweep_chains, Nemesis, NodeHandle};
 pub use error::NemesisError;
-pub use event::{NemesisEvent, NemesisFunction};
+pub use event::{NemesisEvent, NemesisFunction, NotApplied, NOT_APPLIED};
 pub use grudge::{Grudge, CLIENTS};
+pub use live::{LedPartition, LiveView};
 pub use partition::{PartitionShape, ALL_SHAPES};
 pub use schedule::{Fault, FaultKind, FaultSpec, PlannedFault, ScheduleConfig};
 pub use targets::{TargetSpec, ALL_TARGETS};

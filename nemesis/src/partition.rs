@@ -1,18 +1,22 @@
 //! Partition shapes: the ways the network is cut, each turned into a [`Grudge`] from the
 //! node list, the current leaders and a seeded RNG. The shapes are Jepsen's
 //! (`jepsen.nemesis`: halves, random halves, one node isolated, majorities ring, bridge)
-//! plus two Kafka-specific ones: the partition leaders isolated (leaders are where acks=all
-//! promises are decided) and the clients cut from one broker.
+//! plus Kafka-specific ones: the partition leaders isolated (leaders are where acks=all
+//! promises are decided), the clients cut from one broker, and one partition's leader cut
+//! from its replicas while clients still reach it (the zombie leader: it may keep
+//! accepting acks=1 writes, and with acks=all must reject or time out once its ISR
+//! shrinks below min.insync.replicas, while the others elect a new leader).
 
 use std::fmt;
 use std::str::FromStr;
 
 use rand::seq::SliceRandom;
-use rand::Rng;
+use rand::{Rng, RngExt};
 use serde::{Deserialize, Serialize};
 
 use crate::error::NemesisError;
 use crate::grudge::{Grudge, CLIENTS};
+use crate::live::LiveView;
 
 /// How to cut the network.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -34,10 +38,14 @@ pub enum PartitionShape {
     /// One random broker drops all traffic from the clients (the host), but still talks
     /// to its peers: it keeps replicating while producers cannot reach it.
     ClientsCutFromOne,
+    /// The leader of one partition (drawn from the seed) drops traffic from that
+    /// partition's other replicas and they drop its traffic; the clients still reach it
+    /// and the other replicas keep talking to each other (the zombie-leader situation).
+    LeaderFromReplicas,
 }
 
 /// Every shape, in the order `--nemesis-partitions` documents them.
-pub const ALL_SHAPES: [PartitionShape; 7] = [
+pub const ALL_SHAPES: [PartitionShape; 8] = [
     PartitionShape::Halves,
     PartitionShape::RandomHalves,
     PartitionShape::IsolateOne,
@@ -45,10 +53,11 @@ pub const ALL_SHAPES: [PartitionShape; 7] = [
     PartitionShape::Bridge,
     PartitionShape::Leaders,
     PartitionShape::ClientsCutFromOne,
+    PartitionShape::LeaderFromReplicas,
 ];
 
-const SHAPE_NAMES: &str =
-    "halves, random-halves, isolate-one, majorities-ring, bridge, leaders, clients-cut-from-one";
+const SHAPE_NAMES: &str = "halves, random-halves, isolate-one, majorities-ring, bridge, leaders, \
+     clients-cut-from-one, leader-from-replicas";
 
 impl PartitionShape {
     /// The name used on the command line and in schedules.
@@ -61,16 +70,17 @@ impl PartitionShape {
             Self::Bridge => "bridge",
             Self::Leaders => "leaders",
             Self::ClientsCutFromOne => "clients-cut-from-one",
+            Self::LeaderFromReplicas => "leader-from-replicas",
         }
     }
 
-    /// Build this shape's grudge over `nodes`. `leaders` is only read by
-    /// [`PartitionShape::Leaders`]; randomness comes only from `rng`, so a seeded RNG
-    /// gives the same grudge every time.
+    /// Build this shape's grudge over `nodes`. `live` is only read by the leader-aimed
+    /// shapes; randomness comes only from `rng`, so a seeded RNG gives the same grudge
+    /// every time.
     pub fn grudge<R: Rng + ?Sized>(
         self,
         nodes: &[String],
-        leaders: &[String],
+        live: &LiveView,
         rng: &mut R,
     ) -> Result<Grudge, NemesisError> {
         let needed = match self {
@@ -91,7 +101,8 @@ impl PartitionShape {
             Self::IsolateOne => isolate_one(&shuffled(nodes, rng)),
             Self::MajoritiesRing => majorities_ring(&shuffled(nodes, rng)),
             Self::Bridge => bridge(&shuffled(nodes, rng)),
-            Self::Leaders => isolate_leaders(nodes, leaders)?,
+            Self::Leaders => isolate_leaders(nodes, &live.leaders())?,
+            Self::LeaderFromReplicas => leader_from_replicas(nodes, live, rng)?,
             Self::ClientsCutFromOne => {
                 let mut grudge = Grudge::new();
                 grudge.drop_from(&shuffled(nodes, rng)[0], CLIENTS);
@@ -107,11 +118,11 @@ impl PartitionShape {
     pub fn grudge_seeded(
         self,
         nodes: &[String],
-        leaders: &[String],
+        live: &LiveView,
         seed: u64,
     ) -> Result<Grudge, NemesisError> {
         let mut rng = <rand_chacha::ChaCha8Rng as rand::SeedableRng>::seed_from_u64(seed);
-        self.grudge(nodes, leaders, &mut rng)
+        self.grudge(nodes, live, &mut rng)
     }
 }
 
@@ -200,6 +211,38 @@ fn isolate_leaders(nodes: &[String], leaders: &[String]) -> Result<Grudge, Nemes
     }
 }
 
+/// One partition whose leader has at least one other replica, drawn from `rng`; the
+/// leader and those replicas drop each other's traffic. Clients (the host) are never in
+/// the grudge, so producers and consumers still reach the cut-off leader.
+fn leader_from_replicas<R: Rng + ?Sized>(
+    nodes: &[String],
+    live: &LiveView,
+    rng: &mut R,
+) -> Result<Grudge, NemesisError> {
+    for p in &live.partitions {
+        for name in p.replicas.iter().chain([&p.leader]) {
+            if !nodes.contains(name) {
+                return Err(NemesisError::UnknownNode(name.clone()));
+            }
+        }
+    }
+    let candidates: Vec<_> = live
+        .partitions
+        .iter()
+        .filter(|p| p.replicas.iter().any(|r| *r != p.leader))
+        .collect();
+    if candidates.is_empty() {
+        return Err(NemesisError::NoReplicatedLeader);
+    }
+    let chosen = candidates[rng.random_range(0..candidates.len())];
+    let mut grudge = Grudge::new();
+    for replica in chosen.replicas.iter().filter(|r| **r != chosen.leader) {
+        grudge.drop_from(&chosen.leader, replica);
+        grudge.drop_from(replica, &chosen.leader);
+    }
+    Ok(grudge)
+}
+
 #[cfg(test)]
 mod tests {
     use std::collections::BTreeSet;
@@ -208,9 +251,61 @@ mod tests {
     use rand_chacha::ChaCha8Rng;
 
     use super::*;
+    use crate::live::LedPartition;
 
     fn nodes(n: usize) -> Vec<String> {
         (1..=n).map(|i| format!("n{i}")).collect()
+    }
+
+    fn none() -> LiveView {
+        LiveView::default()
+    }
+
+    /// n2 leads partition t/0 with replicas n1, n2, n3.
+    fn view_n2() -> LiveView {
+        LiveView {
+            partitions: vec![LedPartition {
+                name: "t/0".into(),
+                leader: "n2".into(),
+                replicas: vec!["n1".into(), "n2".into(), "n3".into()],
+            }],
+        }
+    }
+
+    // Goal: the zombie-leader shape cuts exactly one partition's leader from that
+    // partition's other replicas, both ways, and never from the clients; the others still
+    // see each other (method: 5 nodes, t/0 on n1-n3 led by n2; a partition with a single
+    // replica is never chosen; nothing to cut is a named error).
+    #[test]
+    fn leader_from_replicas_cuts_one_leader_from_its_replicas() {
+        let all = nodes(5);
+        let mut view = view_n2();
+        view.partitions.push(LedPartition {
+            name: "t/1".into(),
+            leader: "n4".into(),
+            replicas: vec!["n4".into()],
+        });
+        for seed in 0..16 {
+            let mut rng = ChaCha8Rng::seed_from_u64(seed);
+            let g = PartitionShape::LeaderFromReplicas
+                .grudge(&all, &view, &mut rng)
+                .unwrap();
+            assert!(g.drops("n2", "n1") && g.drops("n1", "n2"));
+            assert!(g.drops("n2", "n3") && g.drops("n3", "n2"));
+            assert!(!g.drops("n2", "n4") && !g.drops("n2", CLIENTS));
+            assert!(!g.drops("n1", "n3") && !g.drops("n4", "n5"));
+            assert_eq!(g.visible_from("n1", &all).len(), 4);
+        }
+        let mut rng = ChaCha8Rng::seed_from_u64(0);
+        let lonely = LiveView::from_leaders(&["n1".to_string()]);
+        assert!(matches!(
+            PartitionShape::LeaderFromReplicas.grudge(&all, &lonely, &mut rng),
+            Err(NemesisError::NoReplicatedLeader)
+        ));
+        assert!(matches!(
+            PartitionShape::LeaderFromReplicas.grudge(&all, &none(), &mut rng),
+            Err(NemesisError::NoReplicatedLeader)
+        ));
     }
 
     // Halves keeps the given order: {n1} | {n2, n3}, and {n1, n2} | {n3, n4, n5}.
@@ -218,7 +313,7 @@ mod tests {
     fn halves_split_in_order() {
         let mut rng = ChaCha8Rng::seed_from_u64(1);
         let g = PartitionShape::Halves
-            .grudge(&nodes(5), &[], &mut rng)
+            .grudge(&nodes(5), &none(), &mut rng)
             .unwrap();
         assert_eq!(g.visible_from("n1", &nodes(5)).len(), 2);
         assert_eq!(g.visible_from("n5", &nodes(5)).len(), 3);
@@ -231,14 +326,10 @@ mod tests {
         for shape in ALL_SHAPES {
             let make = |seed| {
                 let mut rng = ChaCha8Rng::seed_from_u64(seed);
-                shape
-                    .grudge(&nodes(5), &["n2".to_string()], &mut rng)
-                    .unwrap()
+                shape.grudge(&nodes(5), &view_n2(), &mut rng).unwrap()
             };
             assert_eq!(make(7), make(7), "{shape}");
-            let seeded = shape
-                .grudge_seeded(&nodes(5), &["n2".to_string()], 7)
-                .unwrap();
+            let seeded = shape.grudge_seeded(&nodes(5), &view_n2(), 7).unwrap();
             assert_eq!(make(7), seeded, "{shape}");
         }
     }
@@ -250,7 +341,7 @@ mod tests {
             let grudges: BTreeSet<String> = (0..32)
                 .map(|seed| {
                     let mut rng = ChaCha8Rng::seed_from_u64(seed);
-                    let g = shape.grudge(&nodes(5), &[], &mut rng).unwrap();
+                    let g = shape.grudge(&nodes(5), &none(), &mut rng).unwrap();
                     serde_json::to_string(&g).unwrap()
                 })
                 .collect();
@@ -264,7 +355,7 @@ mod tests {
         let all = nodes(5);
         let mut rng = ChaCha8Rng::seed_from_u64(3);
         let g = PartitionShape::IsolateOne
-            .grudge(&all, &[], &mut rng)
+            .grudge(&all, &none(), &mut rng)
             .unwrap();
         let alone: Vec<_> = all
             .iter()
@@ -283,7 +374,7 @@ mod tests {
             let all = nodes(n);
             let mut rng = ChaCha8Rng::seed_from_u64(n as u64);
             let g = PartitionShape::MajoritiesRing
-                .grudge(&all, &[], &mut rng)
+                .grudge(&all, &none(), &mut rng)
                 .unwrap();
             let views: BTreeSet<BTreeSet<String>> =
                 all.iter().map(|node| g.visible_from(node, &all)).collect();
@@ -297,7 +388,9 @@ mod tests {
     fn bridge_has_one_node_seeing_all() {
         let all = nodes(5);
         let mut rng = ChaCha8Rng::seed_from_u64(9);
-        let g = PartitionShape::Bridge.grudge(&all, &[], &mut rng).unwrap();
+        let g = PartitionShape::Bridge
+            .grudge(&all, &none(), &mut rng)
+            .unwrap();
         let full: Vec<_> = all
             .iter()
             .filter(|n| g.visible_from(n, &all).len() == 5)
@@ -315,17 +408,21 @@ mod tests {
         let leaders = vec!["n2".to_string(), "n4".to_string(), "n2".to_string()];
         let mut rng = ChaCha8Rng::seed_from_u64(0);
         let g = PartitionShape::Leaders
-            .grudge(&all, &leaders, &mut rng)
+            .grudge(&all, &LiveView::from_leaders(&leaders), &mut rng)
             .unwrap();
         assert_eq!(g.visible_from("n2", &all).len(), 1);
         assert_eq!(g.visible_from("n4", &all).len(), 1);
         assert_eq!(g.visible_from("n1", &all).len(), 3);
         assert!(matches!(
-            PartitionShape::Leaders.grudge(&all, &[], &mut rng),
+            PartitionShape::Leaders.grudge(&all, &none(), &mut rng),
             Err(NemesisError::NoLeaders)
         ));
         assert!(matches!(
-            PartitionShape::Leaders.grudge(&all, &["n9".to_string()], &mut rng),
+            PartitionShape::Leaders.grudge(
+                &all,
+                &LiveView::from_leaders(&["n9".to_string()]),
+                &mut rng
+            ),
             Err(NemesisError::UnknownNode(_))
         ));
     }
@@ -336,7 +433,7 @@ mod tests {
         let all = nodes(3);
         let mut rng = ChaCha8Rng::seed_from_u64(5);
         let g = PartitionShape::ClientsCutFromOne
-            .grudge(&all, &[], &mut rng)
+            .grudge(&all, &none(), &mut rng)
             .unwrap();
         let cut: Vec<_> = g.iter().collect();
         assert_eq!(cut.len(), 1);
@@ -348,7 +445,7 @@ mod tests {
     fn bad_input_is_an_error() {
         let mut rng = ChaCha8Rng::seed_from_u64(0);
         assert!(matches!(
-            PartitionShape::Bridge.grudge(&nodes(2), &[], &mut rng),
+            PartitionShape::Bridge.grudge(&nodes(2), &none(), &mut rng),
             Err(NemesisError::TooFewNodes { needed: 3, .. })
         ));
         assert!("sideways".parse::<PartitionShape>().is_err());

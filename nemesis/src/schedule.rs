@@ -15,6 +15,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::NemesisError;
 use crate::grudge::Grudge;
+use crate::live::LiveView;
 use crate::partition::{PartitionShape, ALL_SHAPES};
 use crate::targets::{TargetSpec, ALL_TARGETS};
 
@@ -77,6 +78,17 @@ pub enum FaultSpec {
     Pause(TargetSpec),
 }
 
+impl std::fmt::Display for FaultSpec {
+    /// The `--nemesis` word that plans this fault: `partition:bridge`, `kill:leaders`.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Partition(shape) => write!(f, "partition:{shape}"),
+            Self::Kill(target) => write!(f, "kill:{target}"),
+            Self::Pause(target) => write!(f, "pause:{target}"),
+        }
+    }
+}
+
 /// A fault with its targets drawn: what the applier executes.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case", tag = "kind", content = "value")]
@@ -104,14 +116,14 @@ pub struct PlannedFault {
 }
 
 impl PlannedFault {
-    /// Draw the targets against the live cluster: `nodes` in a stable order, `leaders`
-    /// read from the admin endpoint just before. Same inputs, same fault.
-    pub fn resolve(&self, nodes: &[String], leaders: &[String]) -> Result<Fault, NemesisError> {
+    /// Draw the targets against the live cluster: `nodes` in a stable order, `live` (the
+    /// partition leaders and replicas) sampled just before. Same inputs, same fault.
+    pub fn resolve(&self, nodes: &[String], live: &LiveView) -> Result<Fault, NemesisError> {
         let mut rng = ChaCha8Rng::seed_from_u64(self.seed);
+        let leaders = live.leaders();
+        let leaders = leaders.as_slice();
         Ok(match self.spec {
-            FaultSpec::Partition(shape) => {
-                Fault::Partition(shape.grudge(nodes, leaders, &mut rng)?)
-            }
+            FaultSpec::Partition(shape) => Fault::Partition(shape.grudge(nodes, live, &mut rng)?),
             FaultSpec::Kill(target) => Fault::Kill(target.select(nodes, leaders, &mut rng)?),
             FaultSpec::Pause(target) => Fault::Pause(target.select(nodes, leaders, &mut rng)?),
         })
@@ -378,11 +390,32 @@ mod tests {
     #[test]
     fn resolve_is_reproducible() {
         let nodes: Vec<String> = (1..=5).map(|i| format!("n{i}")).collect();
-        let leaders = vec!["n2".to_string()];
+        let live = LiveView {
+            partitions: vec![crate::live::LedPartition {
+                name: "t/0".into(),
+                leader: "n2".into(),
+                replicas: vec!["n1".into(), "n2".into(), "n3".into()],
+            }],
+        };
         for fault in config(9).plan().unwrap() {
-            let a = fault.resolve(&nodes, &leaders).unwrap();
-            assert_eq!(a, fault.resolve(&nodes, &leaders).unwrap());
+            let a = fault.resolve(&nodes, &live).unwrap();
+            assert_eq!(a, fault.resolve(&nodes, &live).unwrap());
         }
+    }
+
+    // Goal: a planned fault names itself with the --nemesis word that plans it, and that
+    // word parses back to the same narrowing.
+    #[test]
+    fn spec_label_is_the_nemesis_word() {
+        let spec = FaultSpec::Partition(PartitionShape::LeaderFromReplicas);
+        assert_eq!(spec.to_string(), "partition:leader-from-replicas");
+        assert_eq!(
+            FaultSpec::Kill(TargetSpec::Leaders).to_string(),
+            "kill:leaders"
+        );
+        let words = vec![spec.to_string()];
+        let config = ScheduleConfig::from_words(&words, Duration::from_secs(60), 1).unwrap();
+        assert_eq!(config.shapes, vec![PartitionShape::LeaderFromReplicas]);
     }
 
     // Bad settings are named errors.

@@ -7,20 +7,20 @@ use std::net::Ipv4Addr;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use bollard::Docker;
-use nemesis::{Nemesis, NodeHandle};
-use serde_json::Value;
-
 use crate::cluster::admin::admin_client;
 use crate::cluster::error::ClusterError;
+use crate::cluster::image::build_image_from_binary;
 use crate::cluster::logs::write_log;
 use crate::cluster::network::{create_network, RunNetwork};
 use crate::cluster::node::{address_on, node_specs, start_node, ClusterNode};
 use crate::cluster::profile::Profile;
 use crate::cluster::readiness::{stopped_error, wait_ready};
-use crate::cluster::sample::{leaders_from_samples, sample_partitions};
+use crate::cluster::sample::sample_nodes;
+use crate::cluster::state::{self, NodeSample, PartitionLeader};
 use crate::cluster::sweep::{teardown_run, SweepReport};
 use crate::cluster::topic::{create_topic, TopicSpec};
+use bollard::Docker;
+use nemesis::{Nemesis, NodeHandle};
 
 /// Largest supported cluster.
 pub const NODES_MAX: usize = 9;
@@ -67,8 +67,17 @@ pub struct Cluster {
 impl Cluster {
     /// Create the network and nodes and wait until every node is ready. On any failure
     /// everything already created for this run is removed before the error is returned.
+    /// A profile with `binary` instead of `image` gets its image built (or found
+    /// cached) first.
     pub async fn start(docker: &Docker, config: &ClusterConfig) -> Result<Cluster, ClusterError> {
         validate(config)?;
+        let mut config = config.clone();
+        if let (None, Some(binary)) = (&config.profile.image, config.profile.binary.take()) {
+            let tag = build_image_from_binary(docker, &binary, &[], None).await?;
+            tracing::info!(%tag, binary = %binary.display(), "profile image built from its binary");
+            config.profile.image = Some(tag);
+        }
+        let config = &config;
         match Self::start_inner(docker, config).await {
             Ok(cluster) => Ok(cluster),
             Err(error) => {
@@ -180,18 +189,28 @@ impl Cluster {
         create_topic(&self.bootstrap_servers(), spec, timeout).await
     }
 
-    /// One admin-endpoint sample per node (see [`sample_partitions`]); empty when the
-    /// profile has no admin endpoint. Never fails: a down node gives an error sample.
-    pub async fn sample_partitions(&self) -> Vec<Value> {
-        match &self.profile.admin {
-            Some(admin) => sample_partitions(&self.http, &self.nodes, admin).await,
-            None => Vec::new(),
-        }
+    /// One sample per node through the Kafka protocol (Metadata, ListOffsets), with the
+    /// admin endpoint's LEO and ISR added when the profile has one (see
+    /// [`sample_nodes`]). Never fails: a down node gives an error sample.
+    pub async fn sample_state(&self) -> Vec<NodeSample> {
+        sample_nodes(
+            &self.http,
+            &self.nodes,
+            self.profile.kafka_port,
+            self.profile.admin.as_ref(),
+        )
+        .await
     }
 
-    /// The nodes currently leading at least one partition (for leader-targeted faults).
+    /// Every partition's leader by the leaders' own Metadata answers, sampled now (for
+    /// leader-aimed faults; see [`state::partition_leaders`]).
+    pub async fn partition_leaders(&self) -> Vec<PartitionLeader> {
+        state::partition_leaders(&self.sample_state().await)
+    }
+
+    /// The nodes currently leading at least one partition, sampled now.
     pub async fn leaders(&self) -> Vec<String> {
-        leaders_from_samples(&self.sample_partitions().await)
+        state::leaders(&self.sample_state().await)
     }
 
     /// Write every node's container log to `dir/<node>.log`; a node whose log cannot

@@ -11,6 +11,7 @@ pub mod admin;
 pub mod docker_client;
 pub mod error;
 pub mod image;
+pub mod kafka_wire;
 pub mod labels;
 pub mod ldd;
 pub mod lifecycle;
@@ -20,16 +21,19 @@ pub mod node;
 pub mod profile;
 pub mod readiness;
 pub mod sample;
+pub mod state;
 pub mod sweep;
 pub mod template;
 pub mod topic;
 
 pub use docker_client::connect;
 pub use error::ClusterError;
-pub use image::{build_broker_image, build_broker_image_with, image_tag_for};
+pub use image::{
+    build_broker_image, build_broker_image_with, build_image_from_binary, image_tag_for,
+};
 pub use lifecycle::{Cluster, ClusterConfig, NODES_MAX};
 pub use node::ClusterNode;
 pub use profile::{AdminEndpoint, Profile, Readiness};
-pub use sample::leaders_from_samples;
+pub use state::{NodeSample, PartitionLeader, StateSample};
 pub use sweep::{sweep, sweep_all, sweep_label, teardown_run, SweepReport};
 pub use topic::TopicSpec;

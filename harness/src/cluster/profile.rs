@@ -5,7 +5,7 @@
 //! a new broker needs a file, not code.
 
 use std::collections::BTreeMap;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
@@ -21,7 +21,7 @@ pub enum Readiness {
         /// The path, e.g. `/health`.
         path: String,
     },
-    /// A TCP connection to the Kafka port is accepted.
+    /// The Kafka port answers ApiVersions and Metadata (any Kafka-compatible broker).
     KafkaPort,
 }
 
@@ -57,6 +57,11 @@ pub struct Profile {
     /// The image to run; the built-in profile leaves it empty and takes the built tag.
     #[serde(default)]
     pub image: Option<String>,
+    /// Instead of `image`: a broker binary (ELF; a relative path is relative to the
+    /// profile file) from which a `FROM scratch` image is built on first use, cached by
+    /// its hash, with the binary as entrypoint and `command` as its arguments.
+    #[serde(default)]
+    pub binary: Option<PathBuf>,
     /// Command (arguments after the image's entrypoint), each a template.
     #[serde(default)]
     pub command: Vec<String>,
@@ -109,6 +114,7 @@ impl Profile {
         Profile {
             name: "broker-under-test".into(),
             image: Some(image.to_string()),
+            binary: None,
             command: Vec::new(),
             env: env
                 .into_iter()
@@ -143,7 +149,16 @@ impl Profile {
     pub fn load(path: &Path) -> Result<Profile, ClusterError> {
         let text =
             std::fs::read_to_string(path).map_err(|e| crate::cluster::error::io_error(path, e))?;
-        Self::from_toml(&text, &path.display().to_string())
+        let mut profile = Self::from_toml(&text, &path.display().to_string())?;
+        if let Some(binary) = profile.binary.take() {
+            let base = path.parent().unwrap_or_else(|| Path::new("."));
+            profile.binary = Some(if binary.is_relative() {
+                base.join(binary)
+            } else {
+                binary
+            });
+        }
+        Ok(profile)
     }
 
     /// Check the profile renders for a sample cluster and is self-consistent.
@@ -172,6 +187,19 @@ impl Profile {
             .collect();
         self.render_env(&sample[0], &sample).map_err(&bad)?;
         self.render_command(&sample[0], &sample).map_err(&bad)?;
+        match (&self.image, &self.binary) {
+            (Some(_), Some(_)) => {
+                return Err(bad(
+                    "give either image or binary, not both (binary builds the image)".into(),
+                ))
+            }
+            (None, None) => {
+                return Err(bad(
+                    "no image: give image = \"...\" or binary = \"...\"".into()
+                ))
+            }
+            _ => {}
+        }
         Ok(())
     }
 
@@ -279,5 +307,23 @@ mod tests {
         assert!(err.contains("nodeid"), "{err}");
         let typo = "name='x'\ndata_dir='/d'\npeer_format='{id}'\nimgae='y'\n[readiness]\nkind='kafka-port'\n";
         assert!(Profile::from_toml(typo, "x.toml").is_err());
+    }
+
+    // Goal: `binary` replaces `image` (relative to the profile file), and giving both or
+    // neither is a named error (method: profiles written to a temp dir).
+    #[test]
+    fn binary_profiles_resolve_and_exclude_image() {
+        let body = "name='x'\ndata_dir='/d'\npeer_format='{id}'\n[readiness]\nkind='kafka-port'\n";
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("p.toml");
+        std::fs::write(&path, format!("binary='bin/kafkad'\n{body}")).unwrap();
+        let profile = Profile::load(&path).unwrap();
+        assert_eq!(profile.binary, Some(dir.path().join("bin/kafkad")));
+        assert_eq!(profile.image, None);
+        let both = format!("image='i'\nbinary='/b'\n{body}");
+        let err = Profile::from_toml(&both, "x.toml").unwrap_err().to_string();
+        assert!(err.contains("not both"), "{err}");
+        let err = Profile::from_toml(body, "x.toml").unwrap_err().to_string();
+        assert!(err.contains("no image"), "{err}");
     }
 }

@@ -1,5 +1,5 @@
 //! Waiting for nodes to be ready: the profile's check (admin HTTP path, or the Kafka port
-//! accepting connections) polled with a per-probe timeout and a bounded total wait. A
+//! answering ApiVersions and Metadata) polled with a per-probe timeout and a bounded total wait. A
 //! container that exits while we wait fails at once; a timeout returns the last probe
 //! error and the tail of the broker's log.
 
@@ -8,11 +8,12 @@ use std::time::{Duration, Instant};
 use bollard::models::ContainerStateStatusEnum;
 use bollard::Docker;
 
-use crate::cluster::admin::{admin_client, admin_url, get_ok, ADMIN_REQUEST_TIMEOUT};
+use crate::cluster::admin::{admin_client, admin_url, get_ok};
 use crate::cluster::error::{docker_error, ClusterError};
 use crate::cluster::logs::log_tail;
 use crate::cluster::node::ClusterNode;
 use crate::cluster::profile::{Profile, Readiness};
+use crate::cluster::sample::metadata_probe;
 
 /// Pause between probes of one node.
 pub const PROBE_INTERVAL: Duration = Duration::from_millis(200);
@@ -35,20 +36,8 @@ pub async fn probe(
             get_ok(client, &admin_url(node.ip, admin.port, path)).await
         }
         Readiness::KafkaPort => {
-            let address = (node.ip, profile.kafka_port);
-            match tokio::time::timeout(
-                ADMIN_REQUEST_TIMEOUT,
-                tokio::net::TcpStream::connect(address),
-            )
-            .await
-            {
-                Ok(Ok(_)) => Ok(()),
-                Ok(Err(e)) => Err(format!("connect {}:{}: {e}", node.ip, profile.kafka_port)),
-                Err(_) => Err(format!(
-                    "connect {}:{}: timed out",
-                    node.ip, profile.kafka_port
-                )),
-            }
+            let address = std::net::SocketAddr::from((node.ip, profile.kafka_port));
+            metadata_probe(address).await
         }
     }
 }
@@ -125,5 +114,34 @@ async fn not_ready(
         waited,
         reason,
         log_tail: log_tail(docker, &node.container, LOG_TAIL_LINES).await,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    // Goal: a Kafka port that accepts connections but never answers Metadata is not
+    // ready, and the probe says so within its bound (method: a silent loopback listener).
+    #[tokio::test]
+    async fn silent_kafka_port_is_not_ready() {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let mut profile = Profile::broker_under_test("unused");
+        profile.readiness = Readiness::KafkaPort;
+        profile.kafka_port = listener.local_addr().unwrap().port();
+        let node = ClusterNode {
+            id: 1,
+            name: "n1".into(),
+            container: "none".into(),
+            ip: std::net::Ipv4Addr::LOCALHOST,
+        };
+        let client = admin_client().unwrap();
+        let started = Instant::now();
+        let error = probe(&client, &node, &profile).await.unwrap_err();
+        assert!(
+            error.contains("Metadata") && error.contains("no answer"),
+            "{error}"
+        );
+        assert!(started.elapsed() < Duration::from_secs(2));
     }
 }

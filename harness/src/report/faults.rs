@@ -4,6 +4,10 @@
 //!
 //! The pairs are data, not code: `kill` is closed by `start`, `pause` by `resume`, and any
 //! `start-X` by `stop-X`. A fault never closed lasts until the end of the history.
+//!
+//! Planned faults that were not applied (nemesis `not-applied` operations, the value a
+//! [`nemesis::NotApplied`]) are counted beside the applied ones, so the page and
+//! `junit.xml` say "faults: 7 of 8 planned applied" and why the eighth was not.
 
 use checker::history::model::{Nanos, NemesisEvent};
 
@@ -23,6 +27,70 @@ pub struct FaultInterval {
     pub kind: String,
     /// Whether the history recorded the fault's end.
     pub closed: bool,
+}
+
+/// The history's `f` of a planned fault that was not applied.
+pub const NOT_APPLIED_F: &str = "not-applied";
+
+/// One planned fault that was not applied.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SkippedFault {
+    /// When the harness gave up on it.
+    pub time: Nanos,
+    /// Its `--nemesis` word (`kill:leaders`).
+    pub fault: String,
+    /// Why (`not applied: ...`).
+    pub reason: String,
+}
+
+/// Planned faults against applied ones, from the history's nemesis operations.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct FaultCounts {
+    /// Faults started (every opener: `start-partition`, `kill`, `pause`, ...).
+    pub applied: usize,
+    /// Faults planned but not applied, with the reasons.
+    pub skipped: Vec<SkippedFault>,
+}
+
+impl FaultCounts {
+    /// Applied plus not applied.
+    pub fn planned(&self) -> usize {
+        self.applied + self.skipped.len()
+    }
+
+    /// `faults: 7 of 8 planned applied`.
+    pub fn summary(&self) -> String {
+        format!(
+            "faults: {} of {} planned applied",
+            self.applied,
+            self.planned()
+        )
+    }
+}
+
+/// Counts the applied and the not-applied faults among `events`.
+pub fn counts(events: &[NemesisEvent]) -> FaultCounts {
+    let mut out = FaultCounts::default();
+    for e in events {
+        if e.f == NOT_APPLIED_F {
+            let (fault, reason) =
+                match serde_json::from_value::<nemesis::NotApplied>(e.value.clone()) {
+                    Ok(n) => (n.fault, n.reason),
+                    Err(_) => (
+                        "?".to_owned(),
+                        format!("{}{}", nemesis::NOT_APPLIED, e.value),
+                    ),
+                };
+            out.skipped.push(SkippedFault {
+                time: e.time,
+                fault,
+                reason,
+            });
+        } else if closer_of(&e.f).is_some() {
+            out.applied += 1;
+        }
+    }
+    out
 }
 
 /// The function that closes a fault opened by `f`, if `f` opens one.
@@ -121,6 +189,32 @@ mod tests {
             (20, 40, "kill n3")
         );
         assert_eq!((got[2].start, got[2].end, got[2].closed), (50, 100, false));
+    }
+
+    // Goal: applied faults are the openers, not-applied records are counted with their
+    // reasons, closers and heals count for nothing (method: a mixed event list).
+    #[test]
+    fn counts_applied_and_not_applied() {
+        let skipped =
+            nemesis::NemesisEvent::not_applied("kill:leaders", "no current leader is known");
+        let events = vec![
+            ev(10, "start-partition", json!({"n1": ["n2"]})),
+            ev(20, "stop-partition", json!(null)),
+            ev(30, NOT_APPLIED_F, skipped.value),
+            ev(40, "kill", json!(["n3"])),
+            ev(50, "start", json!(["n3"])),
+        ];
+        let c = counts(&events);
+        assert_eq!(c.summary(), "faults: 2 of 3 planned applied");
+        assert_eq!(c.skipped[0].fault, "kill:leaders");
+        assert_eq!(
+            c.skipped[0].reason,
+            "not applied: no current leader is known"
+        );
+        assert!(intervals(&events, 60)
+            .iter()
+            .all(|i| i.kind != NOT_APPLIED_F));
+        assert_eq!(counts(&[]).planned(), 0);
     }
 
     // Goal: a closer with nothing open, and a harness failure record, make no interval.

@@ -1,13 +1,11 @@
 //! The optional files of a run directory that the report shows beside the history:
 //! `test.json` (configuration, seed, versions, re-run command) and `state.jsonl` (the
-//! cluster's partition state sampled from each broker's admin endpoint). Each may be
+//! cluster's partition state each broker reported, [`StateSample`]). Each may be
 //! missing or damaged; the report then says so instead of failing, because a report for a
 //! bare history (or an interrupted run) is still worth having.
 
 use std::io::BufRead as _;
 use std::path::Path;
-
-use serde::Deserialize;
 
 /// `test.json` of a run.
 pub const TEST_FILE: &str = "test.json";
@@ -18,71 +16,7 @@ pub const RESULTS_FILE: &str = "results.json";
 /// At most this many state samples are read (a sample every 100 ms for ~3 hours).
 pub const STATE_SAMPLES_MAX: usize = 100_000;
 
-/// One line of `state.jsonl`: every node's answer at one instant.
-#[derive(Debug, Clone, Deserialize)]
-pub struct StateSample {
-    /// Nanoseconds since the test started (the history's clock).
-    pub time: u64,
-    /// One answer per node.
-    #[serde(default)]
-    pub nodes: Vec<NodeSample>,
-}
-
-/// One node's answer (or its failure to answer) in a sample.
-#[derive(Debug, Clone, Deserialize)]
-pub struct NodeSample {
-    /// The node's name (`n1`, ...).
-    pub node: String,
-    /// The broker id.
-    #[serde(default)]
-    pub node_id: Option<i32>,
-    /// Whether the admin endpoint answered.
-    #[serde(default)]
-    pub ok: bool,
-    /// The partition state it reported.
-    #[serde(default)]
-    pub state: Option<NodeState>,
-    /// Why it did not answer.
-    #[serde(default)]
-    pub error: Option<String>,
-}
-
-/// What one broker reported about its partitions.
-#[derive(Debug, Clone, Deserialize)]
-pub struct NodeState {
-    /// One entry per partition replica the broker holds.
-    #[serde(default)]
-    pub partitions: Vec<PartitionState>,
-}
-
-/// One replica's view of a partition: who leads (and in which leader epoch), the ISR, and
-/// the high watermark and log end offset (DESIGN.md, "ISR, LEO, HW").
-#[derive(Debug, Clone, Deserialize)]
-pub struct PartitionState {
-    /// The topic.
-    #[serde(default)]
-    pub topic: String,
-    /// The partition (Kafka partitions are `i32`).
-    pub partition: i32,
-    /// The leader this replica believes in.
-    #[serde(default)]
-    pub leader: Option<i32>,
-    /// The leader epoch it believes in.
-    #[serde(default)]
-    pub leader_epoch: Option<i32>,
-    /// The in-sync replica set it believes in.
-    #[serde(default)]
-    pub isr: Vec<i32>,
-    /// The assigned replicas.
-    #[serde(default)]
-    pub replicas: Vec<i32>,
-    /// Its high watermark.
-    #[serde(default)]
-    pub high_watermark: Option<i64>,
-    /// Its log end offset.
-    #[serde(default)]
-    pub log_end_offset: Option<i64>,
-}
+pub use crate::cluster::state::{NodeSample, NodeState, PartitionState, StateSample};
 
 /// The optional inputs of a report, with a note for each one missing or damaged.
 #[derive(Debug, Clone, Default)]

@@ -8,6 +8,7 @@ use checker::check::{promised, CheckResult, Validity};
 use checker::history::model::Guarantees;
 use quick_junit::{NonSuccessKind, Report, TestCase, TestCaseStatus, TestSuite};
 
+use super::faults::FaultCounts;
 use super::ReportError;
 
 /// The guarantees in report order, with their stable names.
@@ -21,13 +22,31 @@ pub const PROPERTIES: [(Property, &str); 4] = [
 /// How many findings of one type the failure message spells out.
 const FINDINGS_LISTED_MAX: usize = 5;
 
-/// Renders `junit.xml` for a run of test `test_name`.
+/// Renders `junit.xml` for a run of test `test_name`. The fault counts become suite
+/// properties (`faults` = "7 of 8 planned applied", `faults_planned`, `faults_applied`)
+/// and the reasons of faults not applied the suite's system-out, so CI shows a run whose
+/// faults never happened for what it is.
 pub fn render(
     test_name: &str,
     guarantees: Guarantees,
     result: &CheckResult,
+    faults: &FaultCounts,
 ) -> Result<String, ReportError> {
     let mut suite = TestSuite::new(format!("samsa.{test_name}"));
+    suite.add_property((
+        "faults",
+        format!("{} of {} planned applied", faults.applied, faults.planned()).as_str(),
+    ));
+    suite.add_property(("faults_planned", faults.planned().to_string().as_str()));
+    suite.add_property(("faults_applied", faults.applied.to_string().as_str()));
+    if !faults.skipped.is_empty() {
+        let lines: Vec<String> = faults
+            .skipped
+            .iter()
+            .map(|f| format!("{}: {}", f.fault, f.reason))
+            .collect();
+        suite.set_system_out(lines.join("\n"));
+    }
     for (property, name) in PROPERTIES {
         let kinds: Vec<AnomalyKind> = result
             .anomaly_types
@@ -114,4 +133,37 @@ fn summarize(result: &CheckResult, kinds: &[AnomalyKind]) -> String {
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::report::faults::SkippedFault;
+
+    // Goal: junit.xml carries the planned/applied fault counts and the reason a fault was
+    // not applied (method: render an empty valid result with one applied, one skipped).
+    #[test]
+    fn fault_counts_are_suite_properties() {
+        let result = checker::check::check(
+            &checker::history::model::History::default(),
+            &checker::check::CheckOptions::default(),
+        );
+        let counts = FaultCounts {
+            applied: 1,
+            skipped: vec![SkippedFault {
+                time: 5,
+                fault: "kill:leaders".into(),
+                reason: "not applied: no current leader is known".into(),
+            }],
+        };
+        let xml = render("queue", Guarantees::default(), &result, &counts).unwrap();
+        assert!(
+            xml.contains(r#"name="faults" value="1 of 2 planned applied""#),
+            "{xml}"
+        );
+        assert!(
+            xml.contains("kill:leaders: not applied: no current leader is known"),
+            "{xml}"
+        );
+    }
 }

@@ -86,7 +86,8 @@ pub fn write_report_with(
         .test_name()
         .or_else(|| history.header.as_ref().and_then(|h| h.test.clone()))
         .unwrap_or_else(|| "samsa".to_owned());
-    let xml = junit::render(&test_name, history.guarantees(), result)?;
+    let fault_counts = faults::counts(&history.nemesis);
+    let xml = junit::render(&test_name, history.guarantees(), result, &fault_counts)?;
     write_file(&dir.join(JUNIT_FILE), xml.as_bytes())?;
     Ok(report)
 }

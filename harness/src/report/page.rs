@@ -26,6 +26,7 @@ pub fn render(
 ) -> Result<String, ReportError> {
     let end = history_end_secs(history);
     let faults = faults::intervals(&history.nemesis, (end * 1e9) as u64);
+    let fault_counts = faults::counts(&history.nemesis);
     let latency = plot_latency::latency_plots(history, &faults)?;
     let throughput = plot_latency::throughput_plot(history, &faults)?;
     let key_logs = keylog::key_logs(history, result)?;
@@ -67,7 +68,7 @@ pub fn render(
                 (run_section(history, result, inputs))
                 (anomaly_section::anomalies(result))
                 (anomaly_section::key_logs(&key_logs))
-                (timeline_section(&latency, &throughput, &faults))
+                (timeline_section(&latency, &throughput, &faults, &fault_counts))
                 (cluster_section(cluster.as_deref()))
                 (history_section())
                 script type="application/json" #history-meta { (PreEscaped(data.meta)) }
@@ -127,9 +128,25 @@ fn timeline_section(
     latency: &[(&str, String)],
     throughput: &str,
     faults: &[FaultInterval],
+    counts: &faults::FaultCounts,
 ) -> Markup {
     html! {
         section #timeline {
+            @if counts.planned() > 0 {
+                p #fault-counts { (counts.summary()) }
+            }
+            @if !counts.skipped.is_empty() {
+                table #faults-not-applied {
+                    tr { th { "planned fault" } th { "at (s)" } th { "why it was not applied" } }
+                    @for f in &counts.skipped {
+                        tr {
+                            td { (f.fault) }
+                            td { (format!("{:.3}", f.time as f64 / 1e9)) }
+                            td { (f.reason) }
+                        }
+                    }
+                }
+            }
             h2 { "Latency, throughput and faults" }
             p { "Grey bands are fault intervals (named at their start). Points: ok in blue, fail in red, info (unknown outcome) in orange; plots are downsampled for long runs." }
             @for (name, svg) in latency { div.plot id={ "latency-" (name) } { (PreEscaped(svg)) } }

@@ -3,6 +3,8 @@
 //! replica out of the ISR, or did not answer. Leader changes, ISR shrinks and two nodes
 //! claiming leadership at once (split brain) are visible at a glance, beside the faults.
 //!
+//! Each node's row comes from its own Metadata answer (the sampler asks every node), so
+//! any Kafka-compatible broker fills it.
 //! The leader's own report is authoritative for the ISR (it is the leader that shrinks and
 //! expands it, DESIGN.md "ISR, LEO, HW"); a node is drawn as leader when it says it leads.
 
@@ -30,7 +32,7 @@ pub enum Role {
     InSync,
     /// It holds a replica but is not in the leader's ISR.
     OutOfSync,
-    /// Its admin endpoint did not answer.
+    /// It did not answer the sampler (Metadata over the Kafka protocol).
     Down,
 }
 
@@ -124,6 +126,11 @@ fn roles_at(s: &StateSample, topic: &str, partition: i32, names: &[String]) -> V
             }
             let p = view(n)?;
             let id = n.node_id;
+            // Metadata lists every partition on every broker: a node that is not one of
+            // the partition's replicas gets no row segment for it.
+            if !p.replicas.is_empty() && id.is_some_and(|i| !p.replicas.contains(&i)) {
+                return None;
+            }
             Some(if id.is_some() && p.leader == id {
                 Role::Leader
             } else if id.is_some_and(|i| isr.contains(&i)) {
@@ -236,5 +243,19 @@ mod tests {
         assert!(seg.contains(&(0, 2.0, 3.0, Role::Down)), "{seg:?}");
         assert!(seg.contains(&(1, 2.0, 3.0, Role::Leader)), "{seg:?}");
         assert!(!cluster_svg(&t[0], &[], 3.0).unwrap().is_empty());
+    }
+
+    // Goal: a broker that is not a replica of the partition (Metadata still lists it)
+    // gets no row segment (method: n3 answers with replicas [1,2]).
+    #[test]
+    fn non_replicas_get_no_segment() {
+        let p = "{\"partition\":0,\"topic\":\"t\",\"leader\":1,\"isr\":[1,2],\"replicas\":[1,2]}";
+        let nodes: Vec<String> = (1..=3)
+            .map(|i| format!("{{\"node\":\"n{i}\",\"node_id\":{i},\"ok\":true,\"state\":{{\"partitions\":[{p}]}}}}"))
+            .collect();
+        let samples = vec![sample(0, &format!("[{}]", nodes.join(",")))];
+        let t = timelines(&samples, 1.0);
+        let rows: BTreeSet<usize> = t[0].segments.iter().map(|s| s.0).collect();
+        assert_eq!(rows, BTreeSet::from([0, 1]), "{:?}", t[0].segments);
     }
 }

@@ -139,10 +139,13 @@ pub async fn run_test(config: RunConfig) -> Result<RunOutcome, RunError> {
             );
             Err(e)
         }
-        Some(Ok(())) => {
+        Some(Ok(tally)) => {
             eprintln!("samsa: check");
             let history = checker::history::read_path(&dir)?;
             let mut result = checker::check::check(&history, &CheckOptions::default());
+            if let Some(reason) = tally.none_applied_reason() {
+                result.mark_unknown(reason);
+            }
             if result.stats.sends_ok == 0 {
                 // The checker's own rule (no `ok` operation, no verdict) does not cover a
                 // run whose polls worked but whose sends never did: it wrote nothing, so
@@ -222,7 +225,7 @@ async fn run_phases(
     config: &RunConfig,
     plan: &[PlannedFault],
     dir: &Path,
-) -> Result<(), RunError> {
+) -> Result<faults::FaultTally, RunError> {
     eprintln!("samsa: setup: starting {} nodes", config.nodes);
     let cluster = Cluster::start(docker, cluster_config).await?;
     let topic = TopicSpec {
@@ -270,12 +273,15 @@ async fn run_phases(
     let start = Instant::now();
     // The faults end with the workload: at the time limit, or early when a client cannot
     // work as configured (then nothing is left to test).
-    let faults = async {
-        tokio::select! {
-            r = faults::drive(&cluster, &nemesis, &recorder, plan, start, active.clone()) => r,
-            () = shared.stopped() => Ok(()),
-        }
-    };
+    let faults = faults::drive(
+        &cluster,
+        &nemesis,
+        &recorder,
+        plan,
+        start,
+        active.clone(),
+        shared.stopped(),
+    );
     let main = async {
         tokio::join!(
             workload::run_main_phase(shared.clone(), config.time_limit),
@@ -301,7 +307,7 @@ async fn run_phases(
     eprintln!("samsa: heal");
     let heal_result = faults::heal_all(&nemesis, &recorder).await;
     workload_result?;
-    faults_result?;
+    let tally = faults_result?;
     heal_result?;
 
     eprintln!(
@@ -332,7 +338,7 @@ async fn run_phases(
     let logs = dir.join("logs");
     std::fs::create_dir_all(&logs).map_err(io("cannot create", &logs))?;
     cluster.collect_logs(&logs).await?;
-    Ok(())
+    Ok(tally)
 }
 
 /// The seeded fault schedule of the run. The jitter is capped at half the shortest window

@@ -1,9 +1,11 @@
-//! `state.jsonl`: the admin endpoint of every node, sampled a few times a second, so the
-//! report can show leader, leader epoch, ISR, HW and LEO over time beside the faults.
+//! `state.jsonl`: every node's view of the cluster through the Kafka protocol (and its
+//! admin endpoint, when it has one), sampled four times a second, so the report can show
+//! leader, leader epoch, ISR, HW, LSO and LEO over time beside the faults. Each line is
+//! one [`StateSample`], the type the report reads back.
 //!
 //! Samples use the history's clock (`time`, nanoseconds since the run started) so the two
 //! files line up. A node that does not answer yields an error sample, never a stall: each
-//! request is bounded by the admin client's timeout.
+//! node's sample is bounded by [`crate::cluster::sample::SAMPLE_TIMEOUT`].
 
 use std::fs::File;
 use std::io::{BufWriter, Write};
@@ -11,9 +13,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
-use serde_json::json;
-
-use crate::cluster::Cluster;
+use crate::cluster::{Cluster, StateSample};
 use crate::recorder::Recorder;
 
 /// Samples until `stop` flips to true; returns how many samples were written.
@@ -36,12 +36,13 @@ pub async fn sample_until(
         if *stop.borrow() {
             break;
         }
-        let nodes = cluster.sample_partitions().await;
-        let line = json!({
-            "time": recorder.now_nanos(),
-            "wall": chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
-            "nodes": nodes,
-        });
+        let time = recorder.now_nanos();
+        let wall = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
+        let line = StateSample {
+            time,
+            wall: Some(wall),
+            nodes: cluster.sample_state().await,
+        };
         serde_json::to_writer(&mut out, &line)?;
         out.write_all(b"\n")?;
         out.flush()?;

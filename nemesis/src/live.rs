@@ -1,0 +1,61 @@
+//! What the harness read from the live cluster just before a fault: the partition leaders
+//! by their own answers, with each partition's replicas. Leader-aimed targets and shapes
+//! (`kill:leaders`, `partition:leaders`, `partition:leader-from-replicas`) are drawn from
+//! it, so the nemesis never asks the cluster itself and stays pure and testable.
+
+use serde::{Deserialize, Serialize};
+
+/// One partition whose leader is known: its name, the leading node, every replica node.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LedPartition {
+    /// `topic/partition`, for the history and reports.
+    pub name: String,
+    /// The node that leads it.
+    pub leader: String,
+    /// Its assigned replicas (node names, the leader included).
+    pub replicas: Vec<String>,
+}
+
+/// The live cluster as the fault resolution sees it.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LiveView {
+    /// The partitions with a known leader, in a stable order.
+    pub partitions: Vec<LedPartition>,
+}
+
+impl LiveView {
+    /// A view from leader names only (one pseudo-partition per leader, no replicas).
+    pub fn from_leaders(leaders: &[String]) -> Self {
+        Self {
+            partitions: leaders
+                .iter()
+                .map(|l| LedPartition {
+                    name: format!("led-by-{l}"),
+                    leader: l.clone(),
+                    replicas: vec![l.clone()],
+                })
+                .collect(),
+        }
+    }
+
+    /// The nodes leading at least one partition, sorted, without duplicates.
+    pub fn leaders(&self) -> Vec<String> {
+        let mut names: Vec<String> = self.partitions.iter().map(|p| p.leader.clone()).collect();
+        names.sort();
+        names.dedup();
+        names
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    // Goal: leaders are deduplicated and sorted whatever the partition order.
+    #[test]
+    fn leaders_are_sorted_and_unique() {
+        let view = LiveView::from_leaders(&["n3".into(), "n1".into(), "n3".into()]);
+        assert_eq!(view.leaders(), vec!["n1", "n3"]);
+        assert!(LiveView::default().leaders().is_empty());
+    }
+}
