@@ -1,15 +1,16 @@
 #!/usr/bin/env bash
 # Installs what samsa's build and tests need on a fresh Debian machine (run as root):
 # cmake and libcurl headers for librdkafka (rdkafka's cmake-build), iptables for the
-# partition nemesis, kcat and kafka-python as independent Kafka clients, Chromium for
-# the report's browser test. Safe to run again.
+# partition nemesis, kcat and kafka-python as independent Kafka clients, tini-static (a
+# static binary for the image-from-binary test), Chromium for the report's browser test.
+# Safe to run again.
 set -euo pipefail
 
 # Root here; elsewhere (a CI runner with a normal user) through sudo.
 sudo_if_needed=()
 if [ "$(id -u)" -ne 0 ]; then sudo_if_needed=(sudo); fi
 
-apt_packages=(cmake libcurl4-openssl-dev pkg-config kcat iptables util-linux chromium)
+apt_packages=(cmake libcurl4-openssl-dev pkg-config kcat iptables util-linux chromium tini)
 missing=()
 for p in "${apt_packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
