@@ -27,7 +27,10 @@ fn view(node: &BrokerProcess) -> (Option<i64>, Vec<(i64, bool)>) {
 }
 
 #[test]
-#[cfg_attr(not(samsa_e2e), ignore = "starts a cluster of real broker processes; SAMSA_E2E=1 runs it (scripts/test.sh and CI do)")]
+#[cfg_attr(
+    not(samsa_e2e),
+    ignore = "starts a cluster of real broker processes; SAMSA_E2E=1 runs it (scripts/test.sh and CI do)"
+)]
 fn quorum_registers_fences_a_killed_broker_and_unfences_it_on_restart() {
     // Cluster::start waits until every node sees 3 registered, unfenced brokers.
     let mut cluster = Cluster::start(3, &["--session-timeout-ms", "1500"]);

@@ -12,7 +12,10 @@ use common::kafka::{consume_all, create_topic, deliveries, flush, idempotent_pro
 use common::BrokerProcess;
 
 #[test]
-#[cfg_attr(not(samsa_e2e), ignore = "kills and restarts real broker processes; SAMSA_E2E=1 runs it (scripts/test.sh and CI do)")]
+#[cfg_attr(
+    not(samsa_e2e),
+    ignore = "kills and restarts real broker processes; SAMSA_E2E=1 runs it (scripts/test.sh and CI do)"
+)]
 fn kill_nine_mid_production_loses_no_ack_and_duplicates_nothing() {
     let tmp = tempfile::tempdir().expect("tempdir");
     let data = tmp.path().join("data");
@@ -100,7 +103,10 @@ fn kill_nine_mid_production_loses_no_ack_and_duplicates_nothing() {
 /// after the last intact batch. Method: kill -9, append half a batch plus garbage to the
 /// active segment file, restart, check the LEO, the log line and the next produced offset.
 #[test]
-#[cfg_attr(not(samsa_e2e), ignore = "kills and restarts real broker processes; SAMSA_E2E=1 runs it (scripts/test.sh and CI do)")]
+#[cfg_attr(
+    not(samsa_e2e),
+    ignore = "kills and restarts real broker processes; SAMSA_E2E=1 runs it (scripts/test.sh and CI do)"
+)]
 fn torn_tail_is_truncated_on_restart_and_offsets_continue() {
     use common::{produce_raw, record_batch, RawClient};
     let tmp = tempfile::tempdir().expect("tempdir");

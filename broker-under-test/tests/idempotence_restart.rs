@@ -8,7 +8,10 @@ use common::kafka::create_topic;
 use common::{init_producer_id, produce_raw, record_batch, BrokerProcess, RawClient};
 
 #[test]
-#[cfg_attr(not(samsa_e2e), ignore = "kills and restarts real broker processes; SAMSA_E2E=1 runs it (scripts/test.sh and CI do)")]
+#[cfg_attr(
+    not(samsa_e2e),
+    ignore = "kills and restarts real broker processes; SAMSA_E2E=1 runs it (scripts/test.sh and CI do)"
+)]
 fn retried_batches_after_restart_are_not_appended_twice() {
     let tmp = tempfile::tempdir().expect("tempdir");
     let data = tmp.path().join("data");

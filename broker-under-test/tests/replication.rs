@@ -53,7 +53,10 @@ fn cluster_with_topic(flags: &[&str], min_insync: &str) -> Cluster {
 }
 
 #[test]
-#[cfg_attr(not(samsa_e2e), ignore = "starts a cluster of real broker processes; SAMSA_E2E=1 runs it (scripts/test.sh and CI do)")]
+#[cfg_attr(
+    not(samsa_e2e),
+    ignore = "starts a cluster of real broker processes; SAMSA_E2E=1 runs it (scripts/test.sh and CI do)"
+)]
 fn killing_the_leader_elects_a_new_one_within_5s_and_loses_no_acknowledged_write() {
     let mut c = cluster_with_topic(&["--session-timeout-ms", "1500"], "2");
     let (leader, _) = leader_view(&c).expect("leader");
@@ -95,7 +98,10 @@ fn killing_the_leader_elects_a_new_one_within_5s_and_loses_no_acknowledged_write
 }
 
 #[test]
-#[cfg_attr(not(samsa_e2e), ignore = "starts a cluster of real broker processes; SAMSA_E2E=1 runs it (scripts/test.sh and CI do)")]
+#[cfg_attr(
+    not(samsa_e2e),
+    ignore = "starts a cluster of real broker processes; SAMSA_E2E=1 runs it (scripts/test.sh and CI do)"
+)]
 fn sigterm_on_the_leader_moves_leadership_at_once_by_controlled_shutdown() {
     // The session timeout is far above the limit: only the controlled shutdown can move
     // the leadership this fast.
@@ -115,7 +121,10 @@ fn sigterm_on_the_leader_moves_leadership_at_once_by_controlled_shutdown() {
 }
 
 #[test]
-#[cfg_attr(not(samsa_e2e), ignore = "starts a cluster of real broker processes; SAMSA_E2E=1 runs it (scripts/test.sh and CI do)")]
+#[cfg_attr(
+    not(samsa_e2e),
+    ignore = "starts a cluster of real broker processes; SAMSA_E2E=1 runs it (scripts/test.sh and CI do)"
+)]
 fn a_paused_follower_leaves_the_isr_and_rejoins_after_it_resumes() {
     // A session timeout far above the lag time: the ISR shrinks through the leader's lag
     // check (AlterPartition), not through fencing.
@@ -167,7 +176,10 @@ fn a_paused_follower_leaves_the_isr_and_rejoins_after_it_resumes() {
 }
 
 #[test]
-#[cfg_attr(not(samsa_e2e), ignore = "starts a cluster of real broker processes; SAMSA_E2E=1 runs it (scripts/test.sh and CI do)")]
+#[cfg_attr(
+    not(samsa_e2e),
+    ignore = "starts a cluster of real broker processes; SAMSA_E2E=1 runs it (scripts/test.sh and CI do)"
+)]
 fn min_insync_replicas_refuses_acks_all_when_the_isr_is_too_small() {
     let mut c = cluster_with_topic(&["--session-timeout-ms", "1500"], "3");
     let (leader, _) = leader_view(&c).expect("leader");
@@ -271,7 +283,10 @@ fn old_leader_returns(flags: &[&str]) -> (i64, i64, i64, bool) {
 }
 
 #[test]
-#[cfg_attr(not(samsa_e2e), ignore = "starts a cluster of real broker processes; SAMSA_E2E=1 runs it (scripts/test.sh and CI do)")]
+#[cfg_attr(
+    not(samsa_e2e),
+    ignore = "starts a cluster of real broker processes; SAMSA_E2E=1 runs it (scripts/test.sh and CI do)"
+)]
 fn a_returning_old_leader_truncates_the_tail_it_wrote_alone() {
     let (before, after, leader_leo, identical) = old_leader_returns(&[]);
     assert_eq!(before, 16);
@@ -286,7 +301,10 @@ fn a_returning_old_leader_truncates_the_tail_it_wrote_alone() {
 }
 
 #[test]
-#[cfg_attr(not(samsa_e2e), ignore = "starts a cluster of real broker processes; SAMSA_E2E=1 runs it (scripts/test.sh and CI do)")]
+#[cfg_attr(
+    not(samsa_e2e),
+    ignore = "starts a cluster of real broker processes; SAMSA_E2E=1 runs it (scripts/test.sh and CI do)"
+)]
 fn no_truncation_fault_keeps_the_divergent_tail() {
     let (before, after, leader_leo, identical) =
         old_leader_returns(&["--seeded-faults", "no-truncation"]);
@@ -335,7 +353,10 @@ fn produce_to_deposed_leader(flags: &[&str]) -> (i16, i64, i64) {
 // Goal: a deposed leader answers NOT_LEADER_OR_FOLLOWER (6) and appends nothing; with
 // `fenced-leader-produce` it accepts and appends. Method: the same run against both.
 #[test]
-#[cfg_attr(not(samsa_e2e), ignore = "starts a cluster of real broker processes; SAMSA_E2E=1 runs it (scripts/test.sh and CI do)")]
+#[cfg_attr(
+    not(samsa_e2e),
+    ignore = "starts a cluster of real broker processes; SAMSA_E2E=1 runs it (scripts/test.sh and CI do)"
+)]
 fn a_deposed_leader_refuses_produces_unless_fenced_leader_produce_is_on() {
     let (code, before, after) = produce_to_deposed_leader(&[]);
     assert_eq!(
@@ -407,7 +428,10 @@ fn leader_after_the_only_isr_member_dies(flags: &[&str]) -> (i64, Vec<i64>) {
 // stays offline (leader -1, KIP-841 keeps the ISR), and `unclean-election` elects the
 // out-of-sync replica instead. Method: the same run against both.
 #[test]
-#[cfg_attr(not(samsa_e2e), ignore = "starts a cluster of real broker processes; SAMSA_E2E=1 runs it (scripts/test.sh and CI do)")]
+#[cfg_attr(
+    not(samsa_e2e),
+    ignore = "starts a cluster of real broker processes; SAMSA_E2E=1 runs it (scripts/test.sh and CI do)"
+)]
 fn the_only_isr_member_dying_leaves_the_partition_offline_unless_unclean_election_is_on() {
     assert_eq!(leader_after_the_only_isr_member_dies(&[]), (-1, vec![1]));
     assert_eq!(

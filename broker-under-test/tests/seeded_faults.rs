@@ -31,7 +31,10 @@ fn retry_once(flags: &[&str]) -> ([i64; 3], i64) {
 }
 
 #[test]
-#[cfg_attr(not(samsa_e2e), ignore = "starts a cluster of real broker processes; SAMSA_E2E=1 runs it (scripts/test.sh and CI do)")]
+#[cfg_attr(
+    not(samsa_e2e),
+    ignore = "starts a cluster of real broker processes; SAMSA_E2E=1 runs it (scripts/test.sh and CI do)"
+)]
 fn no_dedup_appends_a_retry_again_and_the_correct_broker_does_not() {
     assert_eq!(
         retry_once(&[]),
@@ -46,7 +49,6 @@ fn no_dedup_appends_a_retry_again_and_the_correct_broker_does_not() {
 }
 
 #[test]
-#[cfg_attr(not(samsa_e2e), ignore = "starts a cluster of real broker processes; SAMSA_E2E=1 runs it (scripts/test.sh and CI do)")]
 fn unknown_fault_name_is_a_startup_error() {
     let tmp = tempfile::tempdir().expect("tempdir");
     let out = Command::new(env!("CARGO_BIN_EXE_broker-under-test"))
@@ -87,7 +89,10 @@ fn leo_after_kill_nine(flags: &[&str]) -> i64 {
 // `recovery-drops-tail` drops them (truncating to the recovery point, 0). Method: the same
 // run against both.
 #[test]
-#[cfg_attr(not(samsa_e2e), ignore = "starts a cluster of real broker processes; SAMSA_E2E=1 runs it (scripts/test.sh and CI do)")]
+#[cfg_attr(
+    not(samsa_e2e),
+    ignore = "starts a cluster of real broker processes; SAMSA_E2E=1 runs it (scripts/test.sh and CI do)"
+)]
 fn recovery_drops_tail_loses_acknowledged_records_the_correct_broker_recovers() {
     assert_eq!(
         leo_after_kill_nine(&[]),
@@ -104,7 +109,6 @@ fn recovery_drops_tail_loses_acknowledged_records_the_correct_broker_recovers() 
 // Goal: `--list-seeded-faults` prints each fault name once, one per line, each accepted by
 // `--seeded-faults` (the list a detection campaign reads). Method: run the binary.
 #[test]
-#[cfg_attr(not(samsa_e2e), ignore = "starts a cluster of real broker processes; SAMSA_E2E=1 runs it (scripts/test.sh and CI do)")]
 fn list_seeded_faults_prints_every_name_once() {
     let out = Command::new(env!("CARGO_BIN_EXE_broker-under-test"))
         .arg("--list-seeded-faults")

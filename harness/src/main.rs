@@ -32,7 +32,7 @@ enum Command {
     Serve(commands::serve::ServeArgs),
     /// Run a broker cluster in Docker under faults, record a history, check it.
     Test(Box<commands::test::TestArgs>),
-    /// Build the broker-under-test image.
+    /// Build images: broker-under-test, or any broker binary (`from-binary`).
     #[command(subcommand)]
     Image(commands::image::ImageCommand),
     /// Remove the containers and networks of samsa runs whose harness is gone.

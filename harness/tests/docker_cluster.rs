@@ -124,7 +124,10 @@ async fn labelled_leftovers(docker: &Docker, run_id: &str) -> (usize, usize) {
 
 // Start 3 nodes, read addresses back, sample state, create a topic, tear down cleanly.
 #[tokio::test]
-#[cfg_attr(not(samsa_e2e), ignore = "needs Docker and root; SAMSA_E2E=1 runs it (scripts/test.sh and CI do)")]
+#[cfg_attr(
+    not(samsa_e2e),
+    ignore = "needs Docker and root; SAMSA_E2E=1 runs it (scripts/test.sh and CI do)"
+)]
 async fn cluster_starts_serves_and_tears_down() {
     let (docker, cluster, _guard) = start_cluster("lifecycle").await;
     assert_eq!(cluster.nodes().len(), 3);
@@ -174,7 +177,10 @@ async fn cluster_starts_serves_and_tears_down() {
 // Clients cut from n2: the rule is in n2's namespace, host connections to n2 time out
 // while n1 and n3 answer; after healing n2 answers again.
 #[tokio::test]
-#[cfg_attr(not(samsa_e2e), ignore = "needs Docker and root; SAMSA_E2E=1 runs it (scripts/test.sh and CI do)")]
+#[cfg_attr(
+    not(samsa_e2e),
+    ignore = "needs Docker and root; SAMSA_E2E=1 runs it (scripts/test.sh and CI do)"
+)]
 async fn clients_cut_from_one_broker_drops_host_traffic() {
     let (_docker, cluster, _guard) = start_cluster("clients").await;
     let nemesis = cluster.nemesis();
@@ -218,7 +224,10 @@ async fn clients_cut_from_one_broker_drops_host_traffic() {
 // Isolating n1: n2 cannot reach n1 and n1 cannot reach n3 (node-to-node traffic,
 // tested from inside the namespaces), n2 still reaches n3, the host still reaches n1.
 #[tokio::test]
-#[cfg_attr(not(samsa_e2e), ignore = "needs Docker and root; SAMSA_E2E=1 runs it (scripts/test.sh and CI do)")]
+#[cfg_attr(
+    not(samsa_e2e),
+    ignore = "needs Docker and root; SAMSA_E2E=1 runs it (scripts/test.sh and CI do)"
+)]
 async fn isolated_node_is_cut_from_peers_only() {
     let (_docker, cluster, _guard) = start_cluster("isolate").await;
     let nemesis = cluster.nemesis();
@@ -255,7 +264,10 @@ async fn isolated_node_is_cut_from_peers_only() {
 // kill -9 then start: the node comes back at the same address with its data; pause
 // freezes the admin endpoint until resume.
 #[tokio::test]
-#[cfg_attr(not(samsa_e2e), ignore = "needs Docker and root; SAMSA_E2E=1 runs it (scripts/test.sh and CI do)")]
+#[cfg_attr(
+    not(samsa_e2e),
+    ignore = "needs Docker and root; SAMSA_E2E=1 runs it (scripts/test.sh and CI do)"
+)]
 async fn kill_restart_keeps_data_and_pause_freezes() {
     let (_docker, cluster, _guard) = start_cluster("kill").await;
     let nemesis = cluster.nemesis();
@@ -348,7 +360,10 @@ async fn kill_restart_keeps_data_and_pause_freezes() {
 // A short seeded schedule of every fault kind runs start/stop pairs, and heal_all
 // afterwards finds nothing left to repair.
 #[tokio::test]
-#[cfg_attr(not(samsa_e2e), ignore = "needs Docker and root; SAMSA_E2E=1 runs it (scripts/test.sh and CI do)")]
+#[cfg_attr(
+    not(samsa_e2e),
+    ignore = "needs Docker and root; SAMSA_E2E=1 runs it (scripts/test.sh and CI do)"
+)]
 async fn seeded_schedule_applies_and_heals() {
     let (_docker, cluster, _guard) = start_cluster("schedule").await;
     let spec = TopicSpec {
@@ -405,7 +420,10 @@ async fn seeded_schedule_applies_and_heals() {
 // A run abandoned mid-partition (the harness crashed) is swept by label: chains,
 // containers and network go, leaving nothing labelled.
 #[tokio::test]
-#[cfg_attr(not(samsa_e2e), ignore = "needs Docker and root; SAMSA_E2E=1 runs it (scripts/test.sh and CI do)")]
+#[cfg_attr(
+    not(samsa_e2e),
+    ignore = "needs Docker and root; SAMSA_E2E=1 runs it (scripts/test.sh and CI do)"
+)]
 async fn abandoned_run_is_swept() {
     let (docker, cluster, _guard) = start_cluster("sweep").await;
     let nemesis = cluster.nemesis();
@@ -425,7 +443,10 @@ async fn abandoned_run_is_swept() {
 
 // A missing image is a clear error, and the failed start leaves no network behind.
 #[tokio::test]
-#[cfg_attr(not(samsa_e2e), ignore = "needs Docker and root; SAMSA_E2E=1 runs it (scripts/test.sh and CI do)")]
+#[cfg_attr(
+    not(samsa_e2e),
+    ignore = "needs Docker and root; SAMSA_E2E=1 runs it (scripts/test.sh and CI do)"
+)]
 async fn missing_image_is_a_clear_error() {
     let docker = connect().await.expect("docker daemon");
     let run_id = format!("test-noimage-{}", std::process::id());
@@ -445,7 +466,10 @@ async fn missing_image_is_a_clear_error() {
 // A broker that exits at start fails fast with its exit state and log tail; one that
 // never passes its check fails at the bound. Neither leaves anything behind.
 #[tokio::test]
-#[cfg_attr(not(samsa_e2e), ignore = "needs Docker and root; SAMSA_E2E=1 runs it (scripts/test.sh and CI do)")]
+#[cfg_attr(
+    not(samsa_e2e),
+    ignore = "needs Docker and root; SAMSA_E2E=1 runs it (scripts/test.sh and CI do)"
+)]
 async fn broker_never_ready_is_a_clear_error() {
     let docker = connect().await.expect("docker daemon");
     let image = build_broker_image_with(&docker, &broker_binary())
@@ -501,7 +525,10 @@ async fn broker_never_ready_is_a_clear_error() {
 // addresses .11-.15, state still sampled through the Kafka protocol, and a bridge
 // partition over five real nodes.
 #[tokio::test]
-#[cfg_attr(not(samsa_e2e), ignore = "needs Docker and root; SAMSA_E2E=1 runs it (scripts/test.sh and CI do)")]
+#[cfg_attr(
+    not(samsa_e2e),
+    ignore = "needs Docker and root; SAMSA_E2E=1 runs it (scripts/test.sh and CI do)"
+)]
 async fn five_nodes_ready_by_kafka_port() {
     let docker = connect().await.expect("docker daemon");
     let image = build_broker_image_with(&docker, &broker_binary())
@@ -562,7 +589,10 @@ async fn five_nodes_ready_by_kafka_port() {
 // sweep() removes a run whose harness process is gone and spares one whose owner (this
 // test process) is alive.
 #[tokio::test]
-#[cfg_attr(not(samsa_e2e), ignore = "needs Docker and root; SAMSA_E2E=1 runs it (scripts/test.sh and CI do)")]
+#[cfg_attr(
+    not(samsa_e2e),
+    ignore = "needs Docker and root; SAMSA_E2E=1 runs it (scripts/test.sh and CI do)"
+)]
 async fn sweep_spares_live_runs_and_removes_orphans() {
     use harness::cluster::labels::{LABEL_OWNER, LABEL_RUN, LABEL_SAMSA};
     let docker = connect().await.expect("docker daemon");
@@ -681,7 +711,10 @@ fn sampled_view(sample: &NodeSample, topic: &str) -> HashMap<i32, (i32, Vec<i32>
 // agree, and each leader's admin ISR equals its Metadata ISR; samples taken before and
 // after kcat must agree so a concurrent ISR change cannot make the comparison flaky).
 #[tokio::test]
-#[cfg_attr(not(samsa_e2e), ignore = "needs Docker and root; SAMSA_E2E=1 runs it (scripts/test.sh and CI do)")]
+#[cfg_attr(
+    not(samsa_e2e),
+    ignore = "needs Docker and root; SAMSA_E2E=1 runs it (scripts/test.sh and CI do)"
+)]
 async fn protocol_sample_matches_kcat_and_admin() {
     let (_docker, cluster, _guard) = start_cluster("crosscheck").await;
     let topic = "crosscheck";
@@ -770,7 +803,10 @@ async fn protocol_sample_matches_kcat_and_admin() {
 // and a static binary builds with its arguments as the entrypoint while a script is
 // refused before Docker is asked.
 #[tokio::test]
-#[cfg_attr(not(samsa_e2e), ignore = "needs Docker and root; SAMSA_E2E=1 runs it (scripts/test.sh and CI do)")]
+#[cfg_attr(
+    not(samsa_e2e),
+    ignore = "needs Docker and root; SAMSA_E2E=1 runs it (scripts/test.sh and CI do)"
+)]
 async fn image_from_binary_runs_as_a_node() {
     let docker = connect().await.expect("docker daemon");
     let args = vec!["--version".to_string()];
