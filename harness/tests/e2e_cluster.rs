@@ -12,6 +12,9 @@ use std::sync::Mutex;
 
 use serde_json::Value;
 
+mod e2e_support;
+use e2e_support::{fresh_store, history_lines, only_run};
+
 /// One cluster at a time: cargo runs a file's tests on parallel threads.
 static ONE_CLUSTER: Mutex<()> = Mutex::new(());
 
@@ -25,10 +28,7 @@ struct Run {
 /// `samsa test` with `args` into a fresh store; returns the exit status and results.json.
 fn run(name: &str, args: &[&str]) -> Run {
     let _turn = ONE_CLUSTER.lock().unwrap_or_else(|p| p.into_inner());
-    let store = std::env::temp_dir().join(format!("samsa-e2e-{name}-{}", std::process::id()));
-    if store.exists() {
-        std::fs::remove_dir_all(&store).expect("clean the old store");
-    }
+    let store = fresh_store(name);
     let out = Command::new(env!("CARGO_BIN_EXE_samsa"))
         .args(["test", "--name", name])
         .args(args)
@@ -41,7 +41,7 @@ fn run(name: &str, args: &[&str]) -> Run {
         String::from_utf8_lossy(&out.stdout),
         String::from_utf8_lossy(&out.stderr)
     );
-    let dir = only_run(&store.join(name));
+    let dir = only_run(&store, name);
     let results = std::fs::read_to_string(dir.join("results.json"))
         .unwrap_or_else(|e| panic!("no results.json: {e}\n{output}"));
     Run {
@@ -52,20 +52,9 @@ fn run(name: &str, args: &[&str]) -> Run {
     }
 }
 
-fn only_run(test_dir: &Path) -> PathBuf {
-    let mut dirs: Vec<PathBuf> = std::fs::read_dir(test_dir)
-        .expect("the test folder exists")
-        .map(|e| e.expect("dir entry").path())
-        .collect();
-    assert_eq!(dirs.len(), 1, "exactly one run in {dirs:?}");
-    dirs.pop().expect("one run")
-}
-
 fn nemesis_starts(dir: &Path, f: &str) -> usize {
-    std::fs::read_to_string(dir.join("history.jsonl"))
-        .expect("history.jsonl")
-        .lines()
-        .map(|l| serde_json::from_str::<Value>(l).expect("history line is JSON"))
+    history_lines(dir)
+        .iter()
         .filter(|l| l["process"] == "nemesis" && l["f"] == f && l["type"] == "info")
         .count()
 }

@@ -7,11 +7,14 @@
 //! Needs root and a Docker daemon; the broker binary is the one cargo built beside samsa.
 //! One cluster at a time (the machine has two cores).
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::Command;
 use std::sync::Mutex;
 
 use serde_json::Value;
+
+mod e2e_support;
+use e2e_support::{fresh_store, history_lines, json_file, labelled_containers, run_dirs};
 
 /// One cluster at a time: cargo runs a file's tests on parallel threads.
 static ONE_CLUSTER: Mutex<()> = Mutex::new(());
@@ -25,12 +28,7 @@ struct Run {
 impl Run {
     /// The run directories made under the store, sorted.
     fn dirs(&self, name: &str) -> Vec<PathBuf> {
-        let Ok(entries) = std::fs::read_dir(self.store.join(name)) else {
-            return Vec::new();
-        };
-        let mut dirs: Vec<PathBuf> = entries.map(|e| e.expect("dir entry").path()).collect();
-        dirs.sort();
-        dirs
+        run_dirs(&self.store, name)
     }
 
     /// The one run directory.
@@ -59,10 +57,7 @@ impl Run {
 /// `samsa test --name NAME ARGS` into a fresh store.
 fn samsa_test(name: &str, args: &[String]) -> Run {
     let _turn = ONE_CLUSTER.lock().unwrap_or_else(|p| p.into_inner());
-    let store = std::env::temp_dir().join(format!("samsa-e2e-{name}-{}", std::process::id()));
-    if store.exists() {
-        std::fs::remove_dir_all(&store).expect("clean the old store");
-    }
+    let store = fresh_store(name);
     let out = Command::new(env!("CARGO_BIN_EXE_samsa"))
         .args(["test", "--name", name])
         .args(args)
@@ -83,34 +78,6 @@ fn samsa_test(name: &str, args: &[String]) -> Run {
 
 fn words(args: &[&str]) -> Vec<String> {
     args.iter().map(|a| (*a).to_owned()).collect()
-}
-
-fn json_file(path: &Path) -> Value {
-    let text = std::fs::read_to_string(path)
-        .unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()));
-    serde_json::from_str(&text).unwrap_or_else(|e| panic!("{} is not JSON: {e}", path.display()))
-}
-
-fn history_lines(dir: &Path) -> Vec<Value> {
-    std::fs::read_to_string(dir.join("history.jsonl"))
-        .expect("history.jsonl")
-        .lines()
-        .map(|l| serde_json::from_str(l).expect("each history line is JSON"))
-        .collect()
-}
-
-fn containers_of(run_id: &str) -> String {
-    let out = Command::new("docker")
-        .args([
-            "ps",
-            "-a",
-            "-q",
-            "--filter",
-            &format!("label=samsa.run={run_id}"),
-        ])
-        .output()
-        .expect("docker ps");
-    String::from_utf8_lossy(&out.stdout).trim().to_owned()
 }
 
 /// One row of the guarantees table: flags, and the header it must promise.
@@ -255,7 +222,11 @@ fn a_client_that_cannot_be_created_stops_the_run_with_its_message() {
     let dir = run.dir("client-refused");
     assert!(!history_lines(&dir).is_empty(), "the history is kept");
     for id in run.run_ids() {
-        assert_eq!(containers_of(&id), "", "containers of {id} left behind");
+        assert_eq!(
+            labelled_containers(&id),
+            "",
+            "containers of {id} left behind"
+        );
     }
 }
 

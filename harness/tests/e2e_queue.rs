@@ -2,54 +2,16 @@
 //! path (image, cluster, librdkafka clients, nemesis, history, final reads, check).
 //! Needs root and a Docker daemon; the broker binary is the one cargo built beside samsa.
 
-use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
+mod e2e_support;
+use e2e_support::{fresh_store as store, history_lines, labelled_containers, only_run as run_dir};
+
 fn samsa() -> Command {
     Command::new(env!("CARGO_BIN_EXE_samsa"))
-}
-
-fn store(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("samsa-e2e-{name}-{}", std::process::id()));
-    if dir.exists() {
-        std::fs::remove_dir_all(&dir).expect("clean the old store");
-    }
-    dir
-}
-
-/// The single run directory under `store/<test>/`.
-fn run_dir(store: &Path, test: &str) -> PathBuf {
-    let mut dirs: Vec<PathBuf> = std::fs::read_dir(store.join(test))
-        .expect("the test folder exists")
-        .map(|e| e.expect("dir entry").path())
-        .collect();
-    assert_eq!(dirs.len(), 1, "exactly one run in {dirs:?}");
-    dirs.pop().expect("one run")
-}
-
-fn history_lines(dir: &Path) -> Vec<Value> {
-    std::fs::read_to_string(dir.join("history.jsonl"))
-        .expect("history.jsonl")
-        .lines()
-        .map(|l| serde_json::from_str(l).expect("each history line is JSON"))
-        .collect()
-}
-
-fn labelled_containers(run_id: &str) -> String {
-    let out = Command::new("docker")
-        .args([
-            "ps",
-            "-a",
-            "-q",
-            "--filter",
-            &format!("label=samsa.run={run_id}"),
-        ])
-        .output()
-        .expect("docker ps");
-    String::from_utf8_lossy(&out.stdout).trim().to_owned()
 }
 
 // Goal: a correct single-node broker survives kill -9 and pause with nothing lost,
