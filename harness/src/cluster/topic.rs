@@ -45,11 +45,18 @@ pub async fn create_topic(
         topic: spec.name.clone(),
         detail,
     };
-    let admin: AdminClient<DefaultClientContext> = ClientConfig::new()
-        .set("bootstrap.servers", bootstrap_servers)
-        .set("socket.timeout.ms", timeout.as_millis().to_string())
-        .create()
-        .map_err(|e| fail(format!("cannot create the admin client: {e}")))?;
+    // A fresh admin client per attempt, refreshing metadata every second: a client whose
+    // first Metadata answer came before the controller quorum had a leader can keep
+    // waiting for a controller it never learns (seen once as ten local timeouts in a row
+    // on a cluster that had just started).
+    let new_admin = || -> Result<AdminClient<DefaultClientContext>, ClusterError> {
+        ClientConfig::new()
+            .set("bootstrap.servers", bootstrap_servers)
+            .set("socket.timeout.ms", timeout.as_millis().to_string())
+            .set("topic.metadata.refresh.interval.ms", "1000")
+            .create()
+            .map_err(|e| fail(format!("cannot create the admin client: {e}")))
+    };
     let min_isr = spec.min_insync_replicas.to_string();
     let unclean = spec.unclean_leader_election.to_string();
     let topic = NewTopic::new(
@@ -64,6 +71,7 @@ pub async fn create_topic(
         .operation_timeout(Some(timeout));
     let mut last_error = String::new();
     for attempt in 1..=CREATE_ATTEMPTS_MAX {
+        let admin = new_admin()?;
         let call = admin.create_topics([&topic], &options);
         let outcome = tokio::time::timeout(timeout + Duration::from_secs(1), call).await;
         match outcome {
