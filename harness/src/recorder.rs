@@ -12,34 +12,8 @@ use std::path::Path;
 use std::sync::Mutex;
 use std::time::Instant;
 
-use serde::Serialize;
-use serde_json::{json, Value};
-
-/// Who performed an operation: a client process number, or the nemesis.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Actor {
-    /// A client process (one outstanding operation at a time).
-    Client(u64),
-    /// The fault injector; its operations are always of type `info`.
-    Nemesis,
-    /// The harness itself (process `"harness"`): notes such as the watchdog's, never an
-    /// operation on the broker; always of type `info`.
-    Harness,
-}
-
-/// The `type` of a history line.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum OpType {
-    /// The operation is about to be attempted.
-    Invoke,
-    /// It happened.
-    Ok,
-    /// It certainly did not happen.
-    Fail,
-    /// Unknown whether it happened.
-    Info,
-}
+pub use checker::history::line::{HeaderLine, Line, LineFunction, LineType, LineValue, Process};
+use checker::history::model::Function;
 
 /// Optional fields of a line besides the required ones.
 #[derive(Debug, Clone, Default)]
@@ -80,7 +54,7 @@ pub struct Recorder {
 
 impl Recorder {
     /// Creates the history file and writes its header (the run's promised guarantees).
-    pub fn create(path: &Path, header: &Value) -> Result<Recorder, RecorderError> {
+    pub fn create(path: &Path, header: &HeaderLine) -> Result<Recorder, RecorderError> {
         let err = |source| RecorderError {
             path: path.display().to_string(),
             source,
@@ -126,42 +100,63 @@ impl Recorder {
         self.inner.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    /// Appends one line and flushes it; returns the line's `index`.
+    /// Appends one client line (`f` is a client function) and flushes it; returns the
+    /// line's `index`.
     pub fn record(
         &self,
-        actor: Actor,
-        op_type: OpType,
-        f: &str,
-        value: Value,
+        client: u64,
+        op_type: LineType,
+        f: Function,
+        value: LineValue,
         extra: &Extra,
     ) -> Result<u64, RecorderError> {
+        self.record_line(Process::Client(client), op_type, f.into(), value, extra)
+            .map(|line| line.index)
+    }
+
+    /// Appends one `info` line of the nemesis or the harness (`f` names the event) and
+    /// flushes it; returns the line's `index`.
+    pub fn record_event(
+        &self,
+        process: Process,
+        f: &str,
+        value: serde_json::Value,
+        extra: &Extra,
+    ) -> Result<u64, RecorderError> {
+        self.record_line(
+            process,
+            LineType::Info,
+            LineFunction::Event(f.to_owned()),
+            LineValue::Other(value),
+            extra,
+        )
+        .map(|line| line.index)
+    }
+
+    /// Appends one line, numbering and timing it under the lock, and flushes it; returns
+    /// the line as written.
+    pub fn record_line(
+        &self,
+        process: Process,
+        op_type: LineType,
+        f: LineFunction,
+        value: LineValue,
+        extra: &Extra,
+    ) -> Result<Line, RecorderError> {
         let mut inner = self.lock();
         let time = self.now_nanos().max(inner.last_time);
-        let index = inner.next_index;
-        let process = match actor {
-            Actor::Client(p) => json!(p),
-            Actor::Nemesis => json!("nemesis"),
-            Actor::Harness => json!("harness"),
+        let line = Line {
+            index: inner.next_index,
+            time,
+            wall: Some(chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Micros, true)),
+            process,
+            kind: op_type,
+            f,
+            value,
+            error: extra.error.clone(),
+            producer: extra.producer,
+            is_final: extra.is_final,
         };
-        let mut line = json!({
-            "index": index,
-            "time": time,
-            "wall": chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Micros, true),
-            "process": process,
-            "type": op_type,
-            "f": f,
-            "value": value,
-        });
-        let map = line.as_object_mut().expect("a json! object literal");
-        if let Some(e) = &extra.error {
-            map.insert("error".into(), json!(e));
-        }
-        if let Some(p) = extra.producer {
-            map.insert("producer".into(), json!(p));
-        }
-        if extra.is_final {
-            map.insert("final".into(), json!(true));
-        }
         let mut bytes = serde_json::to_vec(&line).map_err(|e| self.error(e.into()))?;
         bytes.push(b'\n');
         inner
@@ -171,14 +166,14 @@ impl Recorder {
             .map_err(|e| self.error(e))?;
         inner.next_index += 1;
         inner.last_time = time;
-        if matches!(actor, Actor::Client(_)) && op_type != OpType::Invoke {
+        if matches!(process, Process::Client(_)) && op_type != LineType::Invoke {
             inner.ops_completed += 1;
-            if op_type == OpType::Ok {
+            if op_type == LineType::Ok {
                 inner.ops_ok += 1;
                 inner.last_ok_time = Some(time);
             }
         }
-        Ok(index)
+        Ok(line)
     }
 
     fn error(&self, source: std::io::Error) -> RecorderError {
@@ -192,52 +187,52 @@ impl Recorder {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use checker::history::model::Guarantees;
+    use serde_json::{json, Value};
 
     // Goal: lines are numbered in file order with non-decreasing times, and optional
     // fields appear only when set. Method: record three lines and read the file back.
     #[test]
     fn records_numbered_flushed_lines() {
-        let dir = std::env::temp_dir().join(format!("samsa-rec-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
-        let path = dir.join("history.jsonl");
-        let rec = Recorder::create(&path, &json!({"format": "samsa-history/1"})).unwrap();
-        let v = json!([["send", "0", 1]]);
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join(checker::history::HISTORY_FILE);
+        let header = HeaderLine::new(None, Guarantees::default());
+        let rec = Recorder::create(&path, &header).unwrap();
+        let none = Extra::default();
         rec.record(
-            Actor::Client(0),
-            OpType::Invoke,
-            "send",
-            v.clone(),
-            &Extra::default(),
+            0,
+            LineType::Invoke,
+            Function::Send,
+            LineValue::send("0", 1),
+            &none,
         )
         .unwrap();
         let extra = Extra {
             producer: Some(3),
             ..Extra::default()
         };
-        rec.record(Actor::Client(0), OpType::Ok, "send", v, &extra)
+        let ok = LineValue::sent("0", Some(0), 1);
+        rec.record(0, LineType::Ok, Function::Send, ok, &extra)
             .unwrap();
-        rec.record(
-            Actor::Nemesis,
-            OpType::Info,
-            "kill",
-            json!(["n1"]),
-            &Extra::default(),
-        )
-        .unwrap();
+        rec.record_event(Process::Nemesis, "kill", json!(["n1"]), &none)
+            .unwrap();
         let text = std::fs::read_to_string(&path).unwrap();
         let lines: Vec<Value> = text
             .lines()
             .map(|l| serde_json::from_str(l).unwrap())
             .collect();
         assert_eq!(lines.len(), 4);
+        assert_eq!(lines[0]["format"], checker::history::line::FORMAT);
         assert_eq!(lines[1]["index"], 0);
         assert_eq!(lines[3]["index"], 2);
         assert_eq!(lines[3]["process"], "nemesis");
+        assert_eq!(lines[3]["type"], "info");
         assert_eq!(lines[2]["producer"], 3);
+        assert_eq!(lines[2]["value"], json!([["send", "0", [0, 1]]]));
         assert!(lines[1].get("producer").is_none());
+        assert!(lines[1].get("final").is_none());
         assert!(lines[2]["time"].as_u64() >= lines[1]["time"].as_u64());
         assert_eq!(rec.completed(), 1);
         assert_eq!(rec.ok_progress(), (1, lines[2]["time"].as_u64()));
-        std::fs::remove_dir_all(&dir).unwrap();
     }
 }

@@ -7,10 +7,12 @@
 use serde_json::value::RawValue;
 
 use super::error::LineProblem;
+use super::line::AssignValue as RawAssignment;
+pub(crate) use super::line::{LineType, Process};
 use super::model::{
     Assignment, Function, Guarantees, Header, KeyRead, KeyTable, LineIndex, MicroOp, Nanos, Offset,
 };
-use super::raw::{FastFunction, FastLine, FastType, FastValue, RawAssignment, RawLine, RawMop};
+use super::raw::{FastLine, FastValue, RawLine, RawMop};
 
 /// One line decoded as far as it can be without knowing the lines before it, so that
 /// worker threads can decode lines in any order while [`super::pair::Builder`] still
@@ -30,6 +32,7 @@ pub(crate) enum Decoded {
         source: EventSource,
         f: Result<String, FieldError>,
         value: serde_json::Value,
+        error: Option<String>,
     },
     /// A client line.
     Client(ClientOp),
@@ -101,6 +104,7 @@ fn slow_line(bytes: &[u8], first: bool, keys: &mut KeyTable) -> Result<Decoded, 
             },
             f: nemesis_f(&raw),
             value: nemesis_value(&raw),
+            error: error_text(&raw),
             common,
         }),
         Process::Client(process) => Ok(Decoded::Client(client_op(
@@ -135,23 +139,6 @@ fn client_op(mut line: ClientLine<'_>, keys: &mut KeyTable) -> ClientOp {
 
 /// A field-level failure: which field, and what is wrong with it.
 pub(crate) type FieldError = (Option<&'static str>, LineProblem);
-
-/// The `type` of an operation line.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum LineType {
-    Invoke,
-    Ok,
-    Fail,
-    Info,
-}
-
-/// Who ran the operation.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Process {
-    Client(u64),
-    Nemesis,
-    Harness,
-}
 
 /// Who recorded a non-client line: the fault injector, or the harness itself (a
 /// watchdog's note that no operation completed for a while).
@@ -209,10 +196,12 @@ pub(crate) fn common(line: &RawLine<'_>) -> Result<Common, FieldError> {
     let process_raw = required("process", line.process)?;
     let process = match serde_json::from_str::<u64>(process_raw.get()) {
         Ok(p) => Process::Client(p),
-        Err(_) => match decode_str("process", process_raw) {
-            Ok(s) if s == "nemesis" => Process::Nemesis,
-            Ok(s) if s == "harness" => Process::Harness,
-            _ => {
+        Err(_) => match decode_str("process", process_raw)
+            .ok()
+            .and_then(|s| Process::from_event_name(&s))
+        {
+            Some(p) => p,
+            None => {
                 return Err(wrong(
                     "process",
                     "a non-negative integer, \"nemesis\" or \"harness\"",
@@ -222,13 +211,9 @@ pub(crate) fn common(line: &RawLine<'_>) -> Result<Common, FieldError> {
         },
     };
     let type_raw = required("type", line.kind)?;
-    let line_type = match &*decode_str("type", type_raw)? {
-        "invoke" => LineType::Invoke,
-        "ok" => LineType::Ok,
-        "fail" => LineType::Fail,
-        "info" => LineType::Info,
-        other => return Err((Some("type"), LineProblem::UnknownType(other.to_owned()))),
-    };
+    let name = decode_str("type", type_raw)?;
+    let line_type = LineType::from_name(&name)
+        .ok_or_else(|| (Some("type"), LineProblem::UnknownType(name.into_owned())))?;
     Ok(Common {
         index,
         time,
@@ -252,15 +237,7 @@ pub(crate) fn nemesis_value(line: &RawLine<'_>) -> serde_json::Value {
 /// A client function.
 pub(crate) fn function(line: &RawLine<'_>) -> Result<Function, FieldError> {
     let s = decode_str("f", required("f", line.f)?)?;
-    match &*s {
-        "send" => Ok(Function::Send),
-        "poll" => Ok(Function::Poll),
-        "txn" => Ok(Function::Txn),
-        "assign" => Ok(Function::Assign),
-        "subscribe" => Ok(Function::Subscribe),
-        "crash" => Ok(Function::Crash),
-        other => Err((Some("f"), LineProblem::UnknownFunction(other.to_owned()))),
-    }
+    Function::from_name(&s).ok_or_else(|| (Some("f"), LineProblem::UnknownFunction(s.into_owned())))
 }
 
 /// The `error` field as text (a string as is, anything else as its JSON).
@@ -331,20 +308,8 @@ pub(crate) fn fast_client_line(fast: FastLine<'_>) -> Option<ClientLine<'_>> {
     if fast.format.is_some() {
         return None;
     }
-    let line_type = match fast.kind {
-        FastType::Invoke => LineType::Invoke,
-        FastType::Ok => LineType::Ok,
-        FastType::Fail => LineType::Fail,
-        FastType::Info => LineType::Info,
-    };
-    let f = match fast.f {
-        FastFunction::Send => Function::Send,
-        FastFunction::Poll => Function::Poll,
-        FastFunction::Txn => Function::Txn,
-        FastFunction::Assign => Function::Assign,
-        FastFunction::Subscribe => Function::Subscribe,
-        FastFunction::Crash => Function::Crash,
-    };
+    let line_type = fast.kind;
+    let f = fast.f;
     let value_needed = matches!(line_type, LineType::Invoke | LineType::Ok);
     let fits = match (&fast.value, f) {
         (_, _) if !value_needed => true,
@@ -446,7 +411,7 @@ fn checked_mops(
         Function::Send | Function::Poll if parsed.len() != 1 => {
             return Err(malformed(format!(
                 "a {} operation holds exactly one micro-operation, found {}",
-                if f == Function::Send { "send" } else { "poll" },
+                f.name(),
                 parsed.len()
             )))
         }

@@ -108,9 +108,9 @@ pub struct Header {
     pub extra: serde_json::Map<String, serde_json::Value>,
 }
 
-/// How an operation ended (the `type` of its completion line).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
+/// How an operation ended (the `type` of its completion line). Its names are those of
+/// [`super::line::LineType`], the one table of `type` values.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Outcome {
     /// It happened.
     Ok,
@@ -120,8 +120,10 @@ pub enum Outcome {
     Info,
 }
 
-/// What a client operation does (its `f`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+/// What a client operation does (its `f`). The names written in a history are those of
+/// [`FUNCTIONS`], the one table every reader and writer of `f` uses; adding a client
+/// operation type is a variant here and a row there.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Function {
     /// Produce one record.
     Send,
@@ -135,6 +137,85 @@ pub enum Function {
     Subscribe,
     /// The client was torn down and re-created (a new producer session follows).
     Crash,
+}
+
+/// Every client function with the `f` it is written as, in the order of the variants of
+/// [`Function`] (a report numbers them by this position).
+pub const FUNCTIONS: [(Function, &str); 6] = [
+    (Function::Send, "send"),
+    (Function::Poll, "poll"),
+    (Function::Txn, "txn"),
+    (Function::Assign, "assign"),
+    (Function::Subscribe, "subscribe"),
+    (Function::Crash, "crash"),
+];
+
+impl Function {
+    /// The `f` this function is written as in a history line.
+    pub fn name(self) -> &'static str {
+        FUNCTIONS[self.position()].1
+    }
+
+    /// The client function written as `name`, if it is one.
+    pub fn from_name(name: &str) -> Option<Function> {
+        FUNCTIONS.iter().find(|(_, n)| *n == name).map(|(f, _)| *f)
+    }
+
+    /// This function's row in [`FUNCTIONS`].
+    pub fn position(self) -> usize {
+        self as usize
+    }
+
+    /// Every client function, in table order.
+    pub fn all() -> impl Iterator<Item = Function> {
+        FUNCTIONS.iter().map(|(f, _)| *f)
+    }
+
+    /// Whether the value of this function is a list of micro-operations (`send`, `poll`,
+    /// `txn`) rather than an assignment (`assign`, `subscribe`) or nothing (`crash`).
+    pub fn has_mops(self) -> bool {
+        matches!(self, Function::Send | Function::Poll | Function::Txn)
+    }
+
+    /// Whether the value of this function is an assignment (`assign`, `subscribe`).
+    pub fn has_assignment(self) -> bool {
+        matches!(self, Function::Assign | Function::Subscribe)
+    }
+}
+
+impl Serialize for Function {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.name())
+    }
+}
+
+impl<'de> Deserialize<'de> for Function {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let name = <std::borrow::Cow<'de, str>>::deserialize(d)?;
+        Function::from_name(&name)
+            .ok_or_else(|| serde::de::Error::custom(format!("unknown client function {name:?}")))
+    }
+}
+
+impl Outcome {
+    /// Every outcome, in the order of the variants (a report numbers them by position).
+    pub const ALL: [Outcome; 3] = [Outcome::Ok, Outcome::Fail, Outcome::Info];
+
+    /// The `type` of the completion line that ends so.
+    pub fn name(self) -> &'static str {
+        super::line::LineType::from(self).name()
+    }
+
+    /// This outcome's position in [`Outcome::ALL`].
+    pub fn position(self) -> usize {
+        self as usize
+    }
+}
+
+impl Serialize for Outcome {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.name())
+    }
 }
 
 /// One micro-operation inside an operation's `value`.
@@ -233,6 +314,8 @@ pub struct NemesisEvent {
     pub f: String,
     /// The targets, as recorded.
     pub value: serde_json::Value,
+    /// Why a fault was not applied, or what a harness note says, if recorded.
+    pub error: Option<String>,
 }
 
 /// A whole history, paired and interned: the input of every analysis.

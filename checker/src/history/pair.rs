@@ -121,6 +121,7 @@ impl Builder {
                 source,
                 f,
                 value,
+                error,
             } => {
                 self.check_order(&common)?;
                 let events = match source {
@@ -132,6 +133,7 @@ impl Builder {
                     time: common.time,
                     f: f?,
                     value,
+                    error,
                 });
                 self.advance(&common);
                 Ok(())

@@ -12,7 +12,8 @@ use serde::de::{self, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde::Deserialize;
 use serde_json::value::RawValue;
 
-use super::model::{Offset, Value};
+use super::line::{AssignValue as RawAssignment, LineType, MOP_POLL, MOP_SEND};
+use super::model::{Function, Offset, Value};
 
 /// One line, every field still raw. Unknown fields are ignored.
 #[derive(Deserialize)]
@@ -95,8 +96,8 @@ pub(crate) struct FastLine<'a> {
     pub time: u64,
     pub process: u64,
     #[serde(rename = "type")]
-    pub kind: FastType,
-    pub f: FastFunction,
+    pub kind: LineType,
+    pub f: Function,
     #[serde(borrow)]
     pub value: FastValue<'a>,
     #[serde(default, borrow)]
@@ -107,28 +108,6 @@ pub(crate) struct FastLine<'a> {
     pub is_final: bool,
     #[serde(default)]
     pub format: Option<IgnoredAny>,
-}
-
-/// `type` on the fast path.
-#[derive(Deserialize, Clone, Copy, Debug)]
-#[serde(rename_all = "lowercase")]
-pub(crate) enum FastType {
-    Invoke,
-    Ok,
-    Fail,
-    Info,
-}
-
-/// A client `f` on the fast path.
-#[derive(Deserialize, Clone, Copy, Debug)]
-#[serde(rename_all = "lowercase")]
-pub(crate) enum FastFunction {
-    Send,
-    Poll,
-    Txn,
-    Assign,
-    Subscribe,
-    Crash,
 }
 
 /// A client `value` on the fast path: micro-operations, an assignment, or null.
@@ -172,18 +151,6 @@ impl<'de> Visitor<'de> for FastValueVisitor {
     }
 }
 
-/// The value of `assign` and `subscribe`.
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub(crate) struct RawAssignment {
-    pub keys: Vec<String>,
-    #[serde(default)]
-    pub seek_to_beginning: bool,
-    /// Final reads only: the end of each key's readable log when the read began.
-    #[serde(default)]
-    pub end_offsets: Option<std::collections::BTreeMap<String, i64>>,
-}
-
 impl<'de> Deserialize<'de> for RawMop<'de> {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         d.deserialize_seq(MopVisitor)
@@ -204,7 +171,7 @@ impl<'de> Visitor<'de> for MopVisitor {
             .next_element()?
             .ok_or_else(|| de::Error::custom("empty micro-operation"))?;
         let mop = match &*tag.0 {
-            "send" => {
+            MOP_SEND => {
                 let KeyStr(key) = seq
                     .next_element()?
                     .ok_or_else(|| de::Error::custom("send without a key"))?;
@@ -217,7 +184,7 @@ impl<'de> Visitor<'de> for MopVisitor {
                     ack: arg.ack,
                 }
             }
-            "poll" => {
+            MOP_POLL => {
                 let reads: Option<PollReads> = seq.next_element()?;
                 RawMop::Poll {
                     reads: reads.map(|r| r.0).unwrap_or_default(),

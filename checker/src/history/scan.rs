@@ -10,8 +10,10 @@
 
 use std::borrow::Cow;
 
+use super::line::{LineType, MOP_POLL, MOP_SEND};
+use super::model::Function;
 use super::model::{Offset, Value};
-use super::raw::{FastFunction, FastLine, FastType, FastValue, KeyRecords, RawMop};
+use super::raw::{FastLine, FastValue, KeyRecords, RawMop};
 
 /// The line as [`FastLine`], or `None` when serde must decide.
 pub(crate) fn fast_line(bytes: &[u8]) -> Option<FastLine<'_>> {
@@ -206,8 +208,9 @@ impl<'a> Scanner<'a> {
     /// `["poll", {key: [[offset, v], ...], ...}]`.
     fn mop(&mut self) -> Option<RawMop<'a>> {
         self.eat(b'[')?;
-        let mop = match self.raw_string()? {
-            b"send" => {
+        let tag = self.raw_string()?;
+        let mop = if tag == MOP_SEND.as_bytes() {
+            {
                 self.eat(b',')?;
                 let key = Cow::Borrowed(self.string()?);
                 self.eat(b',')?;
@@ -228,7 +231,8 @@ impl<'a> Scanner<'a> {
                 };
                 RawMop::Send { key, value, ack }
             }
-            b"poll" => {
+        } else if tag == MOP_POLL.as_bytes() {
+            {
                 let reads = if self.peek()? == b',' {
                     self.i += 1;
                     self.poll_reads()?
@@ -237,7 +241,8 @@ impl<'a> Scanner<'a> {
                 };
                 RawMop::Poll { reads }
             }
-            _ => return None,
+        } else {
+            return None;
         };
         self.eat(b']')?;
         Some(mop)
@@ -302,26 +307,12 @@ impl<'a> Scanner<'a> {
     }
 }
 
-fn line_type(s: &[u8]) -> Option<FastType> {
-    Some(match s {
-        b"invoke" => FastType::Invoke,
-        b"ok" => FastType::Ok,
-        b"fail" => FastType::Fail,
-        b"info" => FastType::Info,
-        _ => return None,
-    })
+fn line_type(s: &[u8]) -> Option<LineType> {
+    LineType::from_name(std::str::from_utf8(s).ok()?)
 }
 
-fn function(s: &[u8]) -> Option<FastFunction> {
-    Some(match s {
-        b"send" => FastFunction::Send,
-        b"poll" => FastFunction::Poll,
-        b"txn" => FastFunction::Txn,
-        b"assign" => FastFunction::Assign,
-        b"subscribe" => FastFunction::Subscribe,
-        b"crash" => FastFunction::Crash,
-        _ => return None,
-    })
+fn function(s: &[u8]) -> Option<Function> {
+    Function::from_name(std::str::from_utf8(s).ok()?)
 }
 
 #[cfg(test)]

@@ -167,6 +167,7 @@ mod tests {
             time,
             f: f.to_owned(),
             value,
+            error: None,
         }
     }
 

@@ -37,10 +37,6 @@ use serde::Serialize;
 
 use checker::history::model::{Function, History, KeyId, MicroOp, NemesisEvent, Op, Outcome};
 
-/// The outcome names, by the position the rows use.
-pub const OUTCOMES: [&str; 3] = ["ok", "fail", "info"];
-/// Client functions, by the position the rows use; nemesis functions follow them.
-const CLIENT_FUNCTIONS: [&str; 6] = ["send", "poll", "txn", "assign", "subscribe", "crash"];
 /// A summary longer than this many characters is cut (a poll may return thousands of
 /// records); the page's script cuts at the same length.
 pub const SUMMARY_CHARS_MAX: usize = 160;
@@ -78,25 +74,6 @@ pub const PART_TAGS: [&str; 8] = [
     "error",
     "text",
 ];
-
-fn function_index(f: Function) -> usize {
-    match f {
-        Function::Send => 0,
-        Function::Poll => 1,
-        Function::Txn => 2,
-        Function::Assign => 3,
-        Function::Subscribe => 4,
-        Function::Crash => 5,
-    }
-}
-
-fn outcome_index(o: Outcome) -> usize {
-    match o {
-        Outcome::Ok => 0,
-        Outcome::Fail => 1,
-        Outcome::Info => 2,
-    }
-}
 
 /// Nanoseconds to whole microseconds (the view shows milliseconds with three decimals).
 fn micros(nanos: u64) -> i64 {
@@ -524,7 +501,8 @@ fn rows(history: &History) -> impl Iterator<Item = Row<'_>> {
 /// Encodes the whole history for the page.
 pub fn encode(history: &History) -> Result<HistoryData, std::io::Error> {
     let keys: Vec<&str> = history.keys.ids().map(|k| history.keys.name(k)).collect();
-    let mut functions: Vec<String> = CLIENT_FUNCTIONS.iter().map(|s| (*s).to_owned()).collect();
+    // Client functions by their position in the checker's table; nemesis functions follow.
+    let mut functions: Vec<String> = Function::all().map(|f| f.name().to_owned()).collect();
     for e in &history.nemesis {
         if !functions.contains(&e.f) {
             functions.push(e.f.clone());
@@ -554,8 +532,8 @@ pub fn encode(history: &History) -> Result<HistoryData, std::io::Error> {
                         .map_or(0, |c| c as i64 - op.invoke_index as i64),
                 );
                 process.push(op.process as i64);
-                function.push(function_index(op.f) as i64);
-                outcome.push(outcome_index(op.outcome) as i64);
+                function.push(op.f.position() as i64);
+                outcome.push(op.outcome.position() as i64);
                 time.push(micros(op.invoke_time));
                 latency.push(
                     op.complete_time
@@ -569,7 +547,7 @@ pub fn encode(history: &History) -> Result<HistoryData, std::io::Error> {
                 complete.push(0);
                 process.push(-1);
                 function.push(functions.iter().position(|x| *x == e.f).unwrap_or(0) as i64);
-                outcome.push(outcome_index(Outcome::Info) as i64);
+                outcome.push(Outcome::Info.position() as i64);
                 time.push(micros(e.time));
                 latency.push(-1);
                 keysets.push(-1);
@@ -606,7 +584,7 @@ pub fn encode(history: &History) -> Result<HistoryData, std::io::Error> {
         summary_max: SUMMARY_CHARS_MAX,
         keys,
         f: functions,
-        outcomes: OUTCOMES,
+        outcomes: Outcome::ALL.map(Outcome::name),
         keysets: tables.keysets,
         columns,
         strings,

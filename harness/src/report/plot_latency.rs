@@ -29,12 +29,8 @@ const THROUGHPUT_BUCKETS_MAX: usize = 200;
 /// Latencies below this (ms) are drawn at it: the axis is logarithmic.
 const LATENCY_FLOOR_MS: f64 = 0.01;
 
-/// The operation types plotted, with their names.
-const PLOTTED: [(Function, &str); 3] = [
-    (Function::Send, "send"),
-    (Function::Poll, "poll"),
-    (Function::Txn, "txn"),
-];
+/// The operation types plotted.
+const PLOTTED: [Function; 3] = [Function::Send, Function::Poll, Function::Txn];
 
 /// The end of the history in seconds (last invoke or completion, or fault), at least 1 ms.
 pub fn history_end_secs(history: &History) -> f64 {
@@ -54,7 +50,8 @@ pub fn latency_plots(
 ) -> Result<Vec<(&'static str, String)>, ReportError> {
     let end = history_end_secs(history);
     let mut plots = Vec::new();
-    for (f, name) in PLOTTED {
+    for f in PLOTTED {
+        let name = f.name();
         let mut series: [Vec<(f64, f64)>; 3] = [Vec::new(), Vec::new(), Vec::new()];
         for op in history.ops.iter().filter(|o| o.f == f) {
             let Some(done) = op.complete_time else {
@@ -183,7 +180,8 @@ pub fn throughput_plot(history: &History, faults: &[FaultInterval]) -> Result<St
     let width = end / count as f64;
     let mut lines: Vec<(&str, RGBColor, Vec<f64>)> = Vec::new();
     let colors = [OK_COLOR, INFO_COLOR, FAIL_COLOR];
-    for ((f, name), color) in PLOTTED.iter().zip(colors) {
+    for (f, color) in PLOTTED.iter().zip(colors) {
+        let name = f.name();
         let mut buckets = vec![0f64; count];
         let mut any = false;
         for op in history

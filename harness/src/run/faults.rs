@@ -13,10 +13,9 @@ use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 use nemesis::{LedPartition, LiveView, Nemesis, NemesisEvent, PlannedFault};
-use serde_json::json;
 
 use crate::cluster::{Cluster, PartitionLeader};
-use crate::recorder::{Actor, Extra, OpType, Recorder, RecorderError};
+use crate::recorder::{Extra, Process, Recorder, RecorderError};
 
 /// What fault is active now, for the progress line.
 pub type ActiveFault = Arc<Mutex<Option<String>>>;
@@ -48,13 +47,7 @@ fn record_with(
         .ok()
         .and_then(|v| v.as_str().map(str::to_owned))
         .unwrap_or_else(|| format!("{:?}", event.f));
-    recorder.record(
-        Actor::Nemesis,
-        OpType::Info,
-        &f,
-        event.value.clone(),
-        &extra,
-    )
+    recorder.record_event(Process::Nemesis, &f, event.value.clone(), &extra)
 }
 
 fn record_failure(recorder: &Recorder, f: &str, error: &str) -> Result<u64, RecorderError> {
@@ -62,7 +55,7 @@ fn record_failure(recorder: &Recorder, f: &str, error: &str) -> Result<u64, Reco
         error: Some(error.to_owned()),
         ..Extra::default()
     };
-    recorder.record(Actor::Nemesis, OpType::Info, f, json!(null), &extra)
+    recorder.record_event(Process::Nemesis, f, serde_json::Value::Null, &extra)
 }
 
 /// How many planned faults were applied, and why the others were not: what the summary,

@@ -21,10 +21,9 @@ use std::time::{Duration, Instant};
 
 use checker::check::{CheckOptions, CheckResult};
 use nemesis::{PlannedFault, ScheduleConfig};
-use serde_json::json;
 
 use crate::cluster::{self, Cluster, ClusterConfig, ClusterError, Profile, TopicSpec};
-use crate::recorder::{Recorder, RecorderError};
+use crate::recorder::{HeaderLine, Recorder, RecorderError};
 use crate::workload::consumer::ConsumerOptions;
 use crate::workload::producer::ProducerOptions;
 use crate::workload::{self, Shared, WorkloadOptions};
@@ -240,8 +239,7 @@ async fn run_phases(
         .await?;
 
     let guarantees = promised_guarantees(config);
-    let header =
-        json!({"format": "samsa-history/1", "test": config.test, "guarantees": guarantees});
+    let header = HeaderLine::new(Some(config.test.clone()), guarantees);
     let history_path = dir.join(checker::history::HISTORY_FILE);
     let recorder = Arc::new(Recorder::create(&history_path, &header)?);
     let shared = Shared::new(

@@ -5,7 +5,7 @@
 
 use std::collections::BTreeMap;
 
-use checker::history::model::{Function, History, Outcome};
+use checker::history::model::History;
 use serde::Serialize;
 
 /// Latency percentiles of one kind of operation, in milliseconds.
@@ -34,25 +34,6 @@ pub struct Perf {
     pub latency: BTreeMap<String, Latency>,
 }
 
-fn function_name(f: Function) -> &'static str {
-    match f {
-        Function::Send => "send",
-        Function::Poll => "poll",
-        Function::Txn => "txn",
-        Function::Assign => "assign",
-        Function::Subscribe => "subscribe",
-        Function::Crash => "crash",
-    }
-}
-
-fn outcome_name(o: Outcome) -> &'static str {
-    match o {
-        Outcome::Ok => "ok",
-        Outcome::Fail => "fail",
-        Outcome::Info => "info",
-    }
-}
-
 /// Nearest-rank percentile of sorted values.
 fn percentile(sorted: &[f64], q: f64) -> f64 {
     assert!(!sorted.is_empty(), "percentile of nothing");
@@ -72,7 +53,7 @@ pub fn measure(history: &History) -> Perf {
         ops += 1;
         first = first.min(op.invoke_time);
         last = last.max(done);
-        let key = format!("{} {}", function_name(op.f), outcome_name(op.outcome));
+        let key = format!("{} {}", op.f.name(), op.outcome.name());
         let ms = done.saturating_sub(op.invoke_time) as f64 / 1e6;
         samples.entry(key).or_default().push(ms);
     }
@@ -122,11 +103,37 @@ mod tests {
     // Goal: throughput counts completed non-final ops over the span they cover.
     #[test]
     fn measures_a_small_history() {
-        let text = r#"{"index":0,"time":0,"process":0,"type":"invoke","f":"send","value":[["send","0",1]]}
-{"index":1,"time":2000000,"process":0,"type":"ok","f":"send","value":[["send","0",[0,1]]]}
-{"index":2,"time":2000000,"process":0,"type":"invoke","f":"send","value":[["send","0",2]]}
-{"index":3,"time":1000000000,"process":0,"type":"ok","f":"send","value":[["send","0",[1,2]]]}
-"#;
+        use checker::history::line::{to_jsonl, Line, LineType, LineValue};
+        use checker::history::model::Function::Send;
+        let ms = 1_000_000;
+        let lines = [
+            Line::client(0, 0, 0, LineType::Invoke, Send, LineValue::send("0", 1)),
+            Line::client(
+                1,
+                2 * ms,
+                0,
+                LineType::Ok,
+                Send,
+                LineValue::sent("0", Some(0), 1),
+            ),
+            Line::client(
+                2,
+                2 * ms,
+                0,
+                LineType::Invoke,
+                Send,
+                LineValue::send("0", 2),
+            ),
+            Line::client(
+                3,
+                1000 * ms,
+                0,
+                LineType::Ok,
+                Send,
+                LineValue::sent("0", Some(1), 2),
+            ),
+        ];
+        let text = to_jsonl(None, &lines);
         let history = checker::history::read(text.as_bytes()).expect("valid history");
         let perf = measure(&history);
         assert_eq!(perf.ops, 2);

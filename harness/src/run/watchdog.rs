@@ -17,7 +17,7 @@ use std::time::Duration;
 use serde_json::json;
 
 use super::faults::ActiveFault;
-use crate::recorder::{Actor, Extra, OpType, Recorder, RecorderError};
+use crate::recorder::{Extra, Process, Recorder, RecorderError};
 
 /// How long the main phase may go without an `ok` outside fault windows before the
 /// watchdog speaks.
@@ -83,9 +83,8 @@ pub async fn watch(
             eprintln!(
                 "samsa: main   watchdog: no client operation completed ok for {seconds:.0}s with no fault active ({ok_count} ok so far)"
             );
-            recorder.record(
-                Actor::Harness,
-                OpType::Info,
+            recorder.record_event(
+                Process::Harness,
                 "watchdog",
                 json!({"quiet_s": (seconds * 10.0).round() / 10.0, "ok_so_far": ok_count}),
                 &Extra {

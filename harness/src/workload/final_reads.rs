@@ -11,12 +11,13 @@ use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use serde_json::json;
+use checker::history::line::LineValue;
+use checker::history::model::Function;
 
 use super::consumer::ConsumerSession;
 use super::worker::{assign_value, poll_value};
 use super::Shared;
-use crate::recorder::{Actor, Extra, OpType, RecorderError};
+use crate::recorder::{Extra, LineType, RecorderError};
 
 /// How the final read of one key ended.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -47,7 +48,6 @@ async fn read_key(
     time_max: Duration,
 ) -> Result<FinalRead, RecorderError> {
     let process = shared.next_process.fetch_add(1, Ordering::Relaxed);
-    let actor = Actor::Client(process);
     let final_extra = Extra {
         is_final: true,
         ..Extra::default()
@@ -86,12 +86,16 @@ async fn read_key(
         .flatten()
         .max();
     let mut value = assign_value(&[key], true);
-    if let Some(end) = end {
-        value["end_offsets"] = json!({ key.to_string(): end });
+    if let (Some(end), LineValue::Assignment(a)) = (end, &mut value) {
+        a.end_offsets = Some([(key.to_string(), end)].into());
     }
-    shared
-        .recorder
-        .record(actor, OpType::Invoke, "assign", value.clone(), &final_extra)?;
+    shared.recorder.record(
+        process,
+        LineType::Invoke,
+        Function::Assign,
+        value.clone(),
+        &final_extra,
+    )?;
     if let Err(e) = consumer.assign(&[key], true) {
         let extra = Extra {
             error: Some(e.to_string()),
@@ -99,7 +103,7 @@ async fn read_key(
         };
         shared
             .recorder
-            .record(actor, OpType::Fail, "assign", value, &extra)?;
+            .record(process, LineType::Fail, Function::Assign, value, &extra)?;
         return Ok(FinalRead {
             key,
             complete: false,
@@ -108,7 +112,7 @@ async fn read_key(
     }
     shared
         .recorder
-        .record(actor, OpType::Ok, "assign", value, &final_extra)?;
+        .record(process, LineType::Ok, Function::Assign, value, &final_extra)?;
     let mut empty_polls = 0;
     while Instant::now() < deadline {
         let reached = matches!((read_to, target), (Some(r), Some(t)) if r >= t);
@@ -118,10 +122,10 @@ async fn read_key(
             break;
         }
         shared.recorder.record(
-            actor,
-            OpType::Invoke,
-            "poll",
-            json!([["poll"]]),
+            process,
+            LineType::Invoke,
+            Function::Poll,
+            LineValue::poll(),
             &final_extra,
         )?;
         match consumer.poll().await {
@@ -136,16 +140,20 @@ async fn read_key(
                 let v = poll_value(&result);
                 shared
                     .recorder
-                    .record(actor, OpType::Ok, "poll", v, &final_extra)?;
+                    .record(process, LineType::Ok, Function::Poll, v, &final_extra)?;
             }
             Err(e) => {
                 let extra = Extra {
                     error: Some(e.to_string()),
                     ..final_extra.clone()
                 };
-                shared
-                    .recorder
-                    .record(actor, OpType::Fail, "poll", json!([["poll"]]), &extra)?;
+                shared.recorder.record(
+                    process,
+                    LineType::Fail,
+                    Function::Poll,
+                    LineValue::poll(),
+                    &extra,
+                )?;
                 tokio::time::sleep(Duration::from_millis(200)).await;
             }
         }

@@ -18,14 +18,14 @@ use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Duration;
 
-use serde_json::{json, Value};
+use checker::history::model::Function;
 
 use super::client_error::is_misconfiguration;
 use super::consumer::{ConsumerSession, PollResult};
 use super::generator::{OpGenerator, PlannedOp};
 use super::producer::{ProducerSession, SendOutcome};
 use super::Shared;
-use crate::recorder::{Actor, Extra, OpType, RecorderError};
+use crate::recorder::{Extra, LineType, LineValue, RecorderError};
 
 /// A process's clients: its own producer session, and its slot's consumer.
 struct Clients {
@@ -195,12 +195,17 @@ async fn perform(
     op: PlannedOp,
 ) -> Result<Next, RecorderError> {
     let rec = &shared.recorder;
-    let actor = Actor::Client(process);
     let none = Extra::default();
     match op {
         PlannedOp::Send { key, value } => {
-            let invoke = json!([["send", key.to_string(), value]]);
-            rec.record(actor, OpType::Invoke, "send", invoke.clone(), &none)?;
+            let invoke = LineValue::send(key.to_string(), value);
+            rec.record(
+                process,
+                LineType::Invoke,
+                Function::Send,
+                invoke.clone(),
+                &none,
+            )?;
             let outcome = clients.producer.send(key, value).await;
             if let Some(error) = outcome.misconfiguration() {
                 shared.stop_misconfigured(&format!("a send failed: {error}"));
@@ -214,27 +219,34 @@ async fn perform(
                     if let Some(o) = offset {
                         shared.acked.note(key, o);
                     }
-                    let done = json!([["send", key.to_string(), [offset, value]]]);
-                    rec.record(actor, OpType::Ok, "send", done, &extra)?;
+                    let done = LineValue::sent(key.to_string(), offset, value);
+                    rec.record(process, LineType::Ok, Function::Send, done, &extra)?;
                     Ok(Next::Continue)
                 }
                 SendOutcome::Fail { error, .. } => {
                     extra.error = Some(error);
-                    rec.record(actor, OpType::Fail, "send", invoke, &extra)?;
+                    rec.record(process, LineType::Fail, Function::Send, invoke, &extra)?;
                     Ok(Next::Continue)
                 }
                 SendOutcome::Info { error, .. } => {
                     extra.error = Some(error);
-                    rec.record(actor, OpType::Info, "send", invoke, &extra)?;
+                    rec.record(process, LineType::Info, Function::Send, invoke, &extra)?;
                     Ok(Next::Retire)
                 }
             }
         }
         PlannedOp::Poll => {
-            rec.record(actor, OpType::Invoke, "poll", json!([["poll"]]), &none)?;
+            rec.record(
+                process,
+                LineType::Invoke,
+                Function::Poll,
+                LineValue::poll(),
+                &none,
+            )?;
             match clients.consumer.poll().await {
                 Ok(result) => {
-                    rec.record(actor, OpType::Ok, "poll", poll_value(&result), &none)?;
+                    let done = poll_value(&result);
+                    rec.record(process, LineType::Ok, Function::Poll, done, &none)?;
                 }
                 Err(e) => {
                     if is_misconfiguration(&e) {
@@ -246,7 +258,13 @@ async fn perform(
                         error: Some(e.to_string()),
                         ..Extra::default()
                     };
-                    rec.record(actor, OpType::Fail, "poll", json!([["poll"]]), &extra)?;
+                    rec.record(
+                        process,
+                        LineType::Fail,
+                        Function::Poll,
+                        LineValue::poll(),
+                        &extra,
+                    )?;
                 }
             }
             Ok(Next::Continue)
@@ -256,7 +274,13 @@ async fn perform(
             seek_to_beginning,
         } => {
             let value = assign_value(&keys, seek_to_beginning);
-            rec.record(actor, OpType::Invoke, "assign", value.clone(), &none)?;
+            rec.record(
+                process,
+                LineType::Invoke,
+                Function::Assign,
+                value.clone(),
+                &none,
+            )?;
             // The process's one consumer instance is re-positioned at absolute offsets
             // (see `ConsumerSession::assign`). A new librdkafka client per assignment
             // (threads, connections, metadata, offset resolution) left most polls waiting
@@ -266,7 +290,7 @@ async fn perform(
             let outcome =
                 off_runtime(move || consumer.assign(&partitions, seek_to_beginning)).await;
             match outcome {
-                Ok(()) => rec.record(actor, OpType::Ok, "assign", value, &none)?,
+                Ok(()) => rec.record(process, LineType::Ok, Function::Assign, value, &none)?,
                 Err(e) => {
                     if is_misconfiguration(&e) {
                         shared.stop_misconfigured(&format!("an assign failed: {e}"));
@@ -275,54 +299,67 @@ async fn perform(
                         error: Some(e.to_string()),
                         ..Extra::default()
                     };
-                    rec.record(actor, OpType::Fail, "assign", value, &extra)?
+                    rec.record(process, LineType::Fail, Function::Assign, value, &extra)?
                 }
             };
             Ok(Next::Continue)
         }
         PlannedOp::Crash => {
-            rec.record(actor, OpType::Invoke, "crash", Value::Null, &none)?;
+            rec.record(
+                process,
+                LineType::Invoke,
+                Function::Crash,
+                LineValue::null(),
+                &none,
+            )?;
             let extra = Extra {
                 error: Some("client re-created by the generator".into()),
                 producer: Some(clients.producer.session),
                 ..Extra::default()
             };
-            rec.record(actor, OpType::Info, "crash", Value::Null, &extra)?;
+            rec.record(
+                process,
+                LineType::Info,
+                Function::Crash,
+                LineValue::null(),
+                &extra,
+            )?;
             Ok(Next::Retire)
         }
     }
 }
 
-/// `[["poll", {"key": [[offset, value], ...]}]]` as HISTORY.md writes a poll's result.
-pub fn poll_value(result: &PollResult) -> Value {
-    let reads: serde_json::Map<String, Value> = result
-        .iter()
-        .map(|(p, records)| (p.to_string(), json!(records)))
-        .collect();
-    json!([["poll", reads]])
+/// `[["poll", {"key": [[offset, value], ...]}]]`: a poll's result as a history value.
+pub fn poll_value(result: &PollResult) -> LineValue {
+    LineValue::polled(
+        result
+            .iter()
+            .map(|(p, records)| (p.to_string(), records.clone()))
+            .collect(),
+    )
 }
 
 /// `{"keys": [...], "seek_to_beginning": bool}`, the value of an assign.
-pub fn assign_value(keys: &[i32], seek_to_beginning: bool) -> Value {
-    let keys: Vec<String> = keys.iter().map(i32::to_string).collect();
-    json!({"keys": keys, "seek_to_beginning": seek_to_beginning})
+pub fn assign_value(keys: &[i32], seek_to_beginning: bool) -> LineValue {
+    LineValue::assign(keys.iter().map(i32::to_string).collect(), seek_to_beginning)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::json;
 
-    // Goal: poll and assign values have HISTORY.md's shapes.
+    // Goal: poll and assign values have the shapes of docs/history-format.md.
     #[test]
     fn values_have_the_history_shapes() {
         let mut r = PollResult::new();
         r.insert(0, vec![(41, 16), (42, 17)]);
         assert_eq!(
-            poll_value(&r),
+            serde_json::to_value(poll_value(&r)).unwrap(),
             json!([["poll", {"0": [[41, 16], [42, 17]]}]])
         );
         assert_eq!(
-            assign_value(&[0, 2], true),
+            serde_json::to_value(assign_value(&[0, 2], true)).unwrap(),
             json!({"keys": ["0", "2"], "seek_to_beginning": true})
         );
     }
