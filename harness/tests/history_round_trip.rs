@@ -247,7 +247,7 @@ fn every_line_kind_survives_the_recorder_and_the_reader() {
         .into_iter()
         .map(|l| Line { wall: None, ..l })
         .collect();
-    let read_back = unpair::lines(&history);
+    let read_back: Vec<Line> = unpair::lines(&history).collect();
     for (got, want) in read_back.iter().zip(&expected) {
         assert_eq!(got, want, "line {}", want.index);
     }

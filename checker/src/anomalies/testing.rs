@@ -1,7 +1,9 @@
-//! Test helper: writes tiny histories line by line (indices and times filled in) and reads
-//! them with the real reader, so detector tests exercise exactly what `samsa check` sees.
+//! Test helper: writes tiny histories line by line (indices and times filled in) as typed
+//! [`Line`]s and reads them with the real reader, so detector tests exercise exactly what
+//! `samsa check` sees.
 
-use crate::history::model::History;
+use crate::history::line::{Line, LineType, LineValue};
+use crate::history::model::{Function, History};
 
 /// Builds a history one line at a time.
 #[derive(Default)]
@@ -11,12 +13,18 @@ pub(crate) struct Script {
 }
 
 impl Script {
-    fn push(&mut self, process: &str, kind: &str, f: &str, value: &str, extra: &str) -> &mut Self {
-        let index = self.lines.len() - self.header_lines;
-        self.lines.push(format!(
-            r#"{{"index": {index}, "time": {}, "process": {process}, "type": "{kind}", "f": "{f}", "value": {value}{extra}}}"#,
-            index * 10
-        ));
+    fn push(
+        &mut self,
+        p: u64,
+        kind: LineType,
+        f: Function,
+        value: LineValue,
+        is_final: bool,
+    ) -> &mut Self {
+        let index = (self.lines.len() - self.header_lines) as u64;
+        let mut line = Line::client(index, index * 10, p, kind, f, value);
+        line.is_final = is_final;
+        self.lines.push(line.to_json());
         self
     }
 
@@ -27,19 +35,22 @@ impl Script {
         self
     }
 
-    /// Any client line, written as given.
+    /// Any client line: its `type` and `f` by name, its value as JSON text.
     pub(crate) fn push_raw(&mut self, p: u64, kind: &str, f: &str, value: &str) -> &mut Self {
-        self.push(&p.to_string(), kind, f, value, "")
+        let kind = LineType::from_name(kind).expect("a line type");
+        let f = Function::from_name(f).expect("a client function");
+        let value = LineValue::from_json(&f.into(), value).expect("a JSON value");
+        self.push(p, kind, f, value, false)
     }
 
     /// An invoke of a send of `value` to `key`.
     pub(crate) fn send_invoke(&mut self, p: u64, key: &str, value: i64) -> &mut Self {
         self.push(
-            &p.to_string(),
-            "invoke",
-            "send",
-            &format!(r#"[["send", "{key}", {value}]]"#),
-            "",
+            p,
+            LineType::Invoke,
+            Function::Send,
+            LineValue::send(key, value),
+            false,
         )
     }
 
@@ -51,25 +62,14 @@ impl Script {
         value: i64,
         offset: Option<i64>,
     ) -> &mut Self {
-        let o = offset.map_or("null".to_owned(), |o| o.to_string());
-        self.push(
-            &p.to_string(),
-            "ok",
-            "send",
-            &format!(r#"[["send", "{key}", [{o}, {value}]]]"#),
-            "",
-        )
+        let done = LineValue::sent(key, offset, value);
+        self.push(p, LineType::Ok, Function::Send, done, false)
     }
 
     /// A send's non-ok completion (`fail` or `info`).
     pub(crate) fn send_end(&mut self, p: u64, kind: &str, key: &str, value: i64) -> &mut Self {
-        self.push(
-            &p.to_string(),
-            kind,
-            "send",
-            &format!(r#"[["send", "{key}", {value}]]"#),
-            "",
-        )
+        let kind = LineType::from_name(kind).expect("a line type");
+        self.push(p, kind, Function::Send, LineValue::send(key, value), false)
     }
 
     /// A whole acknowledged send: invoke then ok.
@@ -80,41 +80,48 @@ impl Script {
 
     /// A whole poll of one key returning `records`.
     pub(crate) fn poll(&mut self, p: u64, key: &str, records: &[(i64, i64)]) -> &mut Self {
-        self.poll_with(p, key, records, "")
+        self.poll_with(p, key, records, false)
     }
 
     /// A whole final poll (`final: true`).
     pub(crate) fn final_poll(&mut self, p: u64, key: &str, records: &[(i64, i64)]) -> &mut Self {
-        self.poll_with(p, key, records, r#", "final": true"#)
+        self.poll_with(p, key, records, true)
     }
 
-    fn poll_with(&mut self, p: u64, key: &str, records: &[(i64, i64)], extra: &str) -> &mut Self {
-        let recs: Vec<String> = records.iter().map(|(o, v)| format!("[{o}, {v}]")).collect();
-        self.push(&p.to_string(), "invoke", "poll", r#"[["poll"]]"#, extra);
+    fn poll_with(
+        &mut self,
+        p: u64,
+        key: &str,
+        records: &[(i64, i64)],
+        is_final: bool,
+    ) -> &mut Self {
         self.push(
-            &p.to_string(),
-            "ok",
-            "poll",
-            &format!(r#"[["poll", {{"{key}": [{}]}}]]"#, recs.join(", ")),
-            extra,
-        )
+            p,
+            LineType::Invoke,
+            Function::Poll,
+            LineValue::poll(),
+            is_final,
+        );
+        let reads = LineValue::polled(vec![(key.to_owned(), records.to_vec())]);
+        self.push(p, LineType::Ok, Function::Poll, reads, is_final)
     }
 
     /// A whole `assign` of `keys`.
     pub(crate) fn assign(&mut self, p: u64, keys: &[&str], seek_to_beginning: bool) -> &mut Self {
-        let ks: Vec<String> = keys.iter().map(|k| format!("\"{k}\"")).collect();
-        let v = format!(
-            r#"{{"keys": [{}], "seek_to_beginning": {seek_to_beginning}}}"#,
-            ks.join(", ")
-        );
-        self.push(&p.to_string(), "invoke", "assign", &v, "");
-        self.push(&p.to_string(), "ok", "assign", &v, "")
+        let v = || {
+            LineValue::assign(
+                keys.iter().map(|k| (*k).to_owned()).collect(),
+                seek_to_beginning,
+            )
+        };
+        self.push(p, LineType::Invoke, Function::Assign, v(), false);
+        self.push(p, LineType::Ok, Function::Assign, v(), false)
     }
 
     /// A whole `txn` with the given invoke and ok values (JSON lists of micro-operations).
     pub(crate) fn txn(&mut self, p: u64, invoke: &str, ok: &str) -> &mut Self {
-        self.push(&p.to_string(), "invoke", "txn", invoke, "");
-        self.push(&p.to_string(), "ok", "txn", ok, "")
+        self.push_raw(p, "invoke", "txn", invoke);
+        self.push_raw(p, "ok", "txn", ok)
     }
 
     /// Reads the script with the real reader.

@@ -13,34 +13,56 @@ pub fn header_line(history: &History) -> Option<HeaderLine> {
     history.header.as_ref().map(HeaderLine::from)
 }
 
+/// Where a line comes from: an operation's invoke or completion, or an event.
+#[derive(Clone, Copy)]
+enum Source {
+    Invoke(u32),
+    Completion(u32),
+    Nemesis(u32),
+    Harness(u32),
+}
+
 /// Every operation line of `history` (client operations, faults and harness notes) in
-/// `index` order.
-pub fn lines(history: &History) -> Vec<Line> {
-    let mut out: Vec<Line> = Vec::with_capacity(history.ops.len() * 2 + history.nemesis.len());
-    for op in &history.ops {
-        let (invoke, completion) = op_lines(&history.keys, op);
-        out.push(invoke);
-        out.extend(completion);
+/// `index` order, each built when the iterator reaches it (a history of millions of
+/// operations is never held twice).
+pub fn lines(history: &History) -> impl Iterator<Item = Line> + '_ {
+    let mut order: Vec<(u64, Source)> =
+        Vec::with_capacity(history.ops.len() * 2 + history.nemesis.len());
+    for (i, op) in history.ops.iter().enumerate() {
+        let i = i as u32;
+        order.push((op.invoke_index, Source::Invoke(i)));
+        if let Some(c) = op.complete_index {
+            order.push((c, Source::Completion(i)));
+        }
     }
-    out.extend(
-        history
-            .nemesis
-            .iter()
-            .map(|e| event_line(e, Process::Nemesis)),
-    );
-    out.extend(
-        history
-            .harness_events
-            .iter()
-            .map(|e| event_line(e, Process::Harness)),
-    );
-    out.sort_by_key(|l| l.index);
-    out
+    let events = |list: &[NemesisEvent], source: fn(u32) -> Source| {
+        list.iter()
+            .enumerate()
+            .map(move |(i, e)| (e.index, source(i as u32)))
+            .collect::<Vec<_>>()
+    };
+    order.extend(events(&history.nemesis, Source::Nemesis));
+    order.extend(events(&history.harness_events, Source::Harness));
+    order.sort_unstable_by_key(|(index, _)| *index);
+    order.into_iter().map(move |(_, source)| match source {
+        Source::Invoke(i) => invoke_line(&history.keys, &history.ops[i as usize]),
+        Source::Completion(i) => {
+            let op = &history.ops[i as usize];
+            completion_line(&history.keys, op).expect("a completion index has a line")
+        }
+        Source::Nemesis(i) => event_line(&history.nemesis[i as usize], Process::Nemesis),
+        Source::Harness(i) => event_line(&history.harness_events[i as usize], Process::Harness),
+    })
 }
 
 /// The invoke line of `op`, and its completion line unless it was left open.
 pub fn op_lines(keys: &KeyTable, op: &Op) -> (Line, Option<Line>) {
-    let invoke = Line {
+    (invoke_line(keys, op), completion_line(keys, op))
+}
+
+/// The invoke line of `op`.
+pub fn invoke_line(keys: &KeyTable, op: &Op) -> Line {
+    Line {
         index: op.invoke_index,
         time: op.invoke_time,
         wall: None,
@@ -51,8 +73,12 @@ pub fn op_lines(keys: &KeyTable, op: &Op) -> (Line, Option<Line>) {
         error: None,
         producer: None,
         is_final: op.is_final,
-    };
-    let completion = op.complete_index.map(|index| Line {
+    }
+}
+
+/// The completion line of `op`, unless it was left open.
+pub fn completion_line(keys: &KeyTable, op: &Op) -> Option<Line> {
+    op.complete_index.map(|index| Line {
         index,
         time: op.complete_time.unwrap_or(op.invoke_time),
         wall: None,
@@ -63,8 +89,7 @@ pub fn op_lines(keys: &KeyTable, op: &Op) -> (Line, Option<Line>) {
         error: op.error.clone(),
         producer: op.producer,
         is_final: op.is_final,
-    });
-    (invoke, completion)
+    })
 }
 
 /// The line of a fault or harness event.

@@ -18,7 +18,7 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::Context as _;
-use checker::history::model::History;
+use checker::history::model::{Function, History};
 use checker::history::HistoryError;
 use edn_format::{Keyword, Value as Edn};
 use serde_json::Value as Json;
@@ -110,7 +110,9 @@ fn op_to_edn(op: &Json) -> Edn {
         let value = match (k.as_str(), v) {
             ("type" | "f", Json::String(s)) => keyword(s),
             ("process", Json::String(s)) => keyword(s),
-            ("value", Json::Array(mops)) if matches!(f, "send" | "poll" | "txn") => {
+            ("value", Json::Array(mops))
+                if Function::from_name(f).is_some_and(Function::has_mops) =>
+            {
                 Edn::Vector(mops.iter().map(mop_to_edn).collect())
             }
             _ => json_to_edn(v),
@@ -372,17 +374,20 @@ fn name_of(v: &Edn) -> Result<String, FieldProblem> {
 /// The `:value` of an operation: micro-ops for send/poll/txn, Jepsen's key vector for
 /// assign/subscribe, anything else as JSON.
 fn value_from_edn(f: &str, v: &Edn) -> Result<Json, String> {
-    match (f, v) {
-        ("send" | "poll" | "txn", Edn::Vector(mops) | Edn::List(mops)) => mops
+    let f = Function::from_name(f);
+    let mops = f.is_some_and(Function::has_mops);
+    let assignment = f.is_some_and(Function::has_assignment);
+    match v {
+        Edn::Vector(mops_edn) | Edn::List(mops_edn) if mops => mops_edn
             .iter()
             .map(mop_from_edn)
             .collect::<Result<_, _>>()
             .map(Json::Array),
-        ("assign" | "subscribe", Edn::Vector(keys) | Edn::List(keys)) => Ok(serde_json::json!({
+        Edn::Vector(keys) | Edn::List(keys) if assignment => Ok(serde_json::json!({
             "keys": keys.iter().map(partition_from_edn).collect::<Result<Vec<_>, _>>()?,
             "seek_to_beginning": false,
         })),
-        ("assign" | "subscribe", Edn::Map(m)) => {
+        Edn::Map(m) if assignment => {
             let mut out = serde_json::Map::new();
             for (k, v) in m {
                 let name = name_of(k).map_err(|(_, p)| p)?;

@@ -6,6 +6,7 @@
 //! `process * VALUES_PER_PROCESS + n` — HISTORY.md requires that the harness never sends
 //! the same value twice.
 
+use checker::history::model::Function;
 use rand::{RngExt, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
@@ -43,14 +44,15 @@ impl std::str::FromStr for OpMix {
             let weight: u32 = weight.trim().parse().map_err(|e| {
                 format!("mix item {item:?}: the weight is not a non-negative integer: {e}")
             })?;
-            let slot = match name.trim() {
-                "send" => &mut mix.send,
-                "poll" => &mut mix.poll,
-                "assign" => &mut mix.assign,
-                "crash" => &mut mix.crash,
-                other => {
+            let slot = match Function::from_name(name.trim()) {
+                Some(Function::Send) => &mut mix.send,
+                Some(Function::Poll) => &mut mix.poll,
+                Some(Function::Assign) => &mut mix.assign,
+                Some(Function::Crash) => &mut mix.crash,
+                _ => {
                     return Err(format!(
-                        "mix item {item:?}: unknown operation {other:?} (send, poll, assign, crash)"
+                        "mix item {item:?}: unknown operation {:?} (send, poll, assign, crash)",
+                        name.trim()
                     ))
                 }
             };
