@@ -6,4 +6,5 @@ pub mod cluster;
 pub mod recorder;
 pub mod report;
 pub mod run;
+pub mod run_dir;
 pub mod workload;

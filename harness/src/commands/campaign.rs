@@ -18,7 +18,6 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode, Stdio};
 use std::time::{Duration, Instant};
 
-use checker::anomaly::AnomalyKind;
 use checker::history::model::{History, LineIndex, Nanos};
 use serde::{Deserialize, Serialize};
 
@@ -144,48 +143,7 @@ pub struct CampaignReport {
     pub summary: Vec<FaultSummary>,
 }
 
-/// The parts of a run's `results.json` the campaign reads (HISTORY.md, "Results"); unknown
-/// fields are ignored.
-#[derive(Debug, Clone, Deserialize)]
-pub struct RunResults {
-    /// Every anomaly type found, counted or not.
-    #[serde(default)]
-    pub anomaly_types: Vec<String>,
-    /// Findings by type name.
-    #[serde(default)]
-    pub anomalies: BTreeMap<String, Vec<FindingWitness>>,
-    /// Types found that do not count against the verdict.
-    #[serde(default)]
-    pub not_counted: Vec<NotCountedKind>,
-}
-
-/// The witness of one finding.
-#[derive(Debug, Clone, Deserialize)]
-pub struct FindingWitness {
-    /// History `index` values of the operations that prove it.
-    #[serde(default)]
-    pub ops: Vec<LineIndex>,
-}
-
-/// A type found but not counted.
-#[derive(Debug, Clone, Deserialize)]
-pub struct NotCountedKind {
-    /// Its name.
-    pub kind: String,
-}
-
-impl RunResults {
-    /// The anomaly types that count against the verdict: found, known to the checker, and
-    /// not listed as not counted.
-    pub fn invalidating(&self) -> Vec<String> {
-        self.anomaly_types
-            .iter()
-            .filter(|name| AnomalyKind::from_name(name).is_some())
-            .filter(|name| !self.not_counted.iter().any(|n| &n.kind == *name))
-            .cloned()
-            .collect()
-    }
-}
+pub use harness::run_dir::RunResults;
 
 /// Parses a comma-separated seed list; empty entries, non-numbers and repeats are errors.
 pub fn parse_seeds(s: &str) -> Result<Vec<u64>, String> {
@@ -560,12 +518,9 @@ fn spawn_and_wait(
 
 /// The invalidating anomaly types and the detection latency of a finished run.
 fn read_run(dir: &Path) -> Result<(Vec<String>, Option<f64>), String> {
-    let results_path = dir.join(harness::report::inputs::RESULTS_FILE);
-    let text = std::fs::read_to_string(&results_path)
-        .map_err(|e| format!("cannot read {}: {e}", results_path.display()))?;
-    let results: RunResults =
-        serde_json::from_str(&text).map_err(|e| format!("{}: {e}", results_path.display()))?;
-    let history_path = dir.join("history.jsonl");
+    let run = harness::run_dir::RunDir::new(dir);
+    let results = run.read_results().map_err(|e| e.to_string())?;
+    let history_path = run.history();
     let history = checker::history::read_path(&history_path)
         .map_err(|e| format!("{}: {e}", history_path.display()))?;
     Ok((results.invalidating(), detection_ms(&history, &results)))

@@ -3,6 +3,9 @@
 //! "Results"). The JSON lists at most N findings per anomaly type and names the types it
 //! cut in `truncated`, so a broken run's output stays bounded.
 //!
+//! Checking a run directory rewrites its `results.json`, `report.html` and `junit.xml`
+//! from the one verdict it prints.
+//!
 //! Exit statuses are part of the contract: 0 valid, 1 invalid, 2 unknown, 3 the input
 //! could not be read (the message names the file, line and problem).
 
@@ -12,6 +15,7 @@ use std::time::{Duration, Instant};
 
 use checker::check::{check, CheckOptions, CheckResult, Validity, WITNESSES_PER_TYPE_MAX};
 use checker::linear::{Engine, LinearOptions};
+use harness::run_dir::{self, RunDir, RunDirError};
 
 /// How many findings of each type the human summary prints.
 const FINDINGS_SHOWN_MAX: usize = 3;
@@ -92,9 +96,21 @@ fn run_inner(args: &CheckArgs) -> anyhow::Result<Validity> {
     let mut result = check(&history, &options);
     result.stats.time.read_ms = Some((read_ms * 1e3).round() / 1e3);
     if args.path.is_dir() {
-        // A run directory gets its report (and junit.xml) regenerated with the verdict; a
-        // report that cannot be written is a warning, the verdict's exit status stands.
-        match harness::report::write_run_report(&args.path, &history, &result) {
+        // A run directory gets results.json, report.html and junit.xml rewritten from this
+        // one verdict, so they cannot disagree; the harness's own reasons of the run (in
+        // the previous results.json) are applied again. A report that cannot be drawn is
+        // a warning, the verdict's exit status stands.
+        let dir = RunDir::new(&args.path);
+        let harness_reasons = match dir.read_results() {
+            Ok(previous) => previous.harness_unknown_reasons,
+            Err(RunDirError::Io { source, .. })
+                if source.kind() == std::io::ErrorKind::NotFound =>
+            {
+                Vec::new()
+            }
+            Err(e) => anyhow::bail!("{e} (move it away to re-check from the history alone)"),
+        };
+        match run_dir::write_verdict(&dir, &history, &mut result, &harness_reasons)? {
             Ok(report) => eprintln!("report: {}", report.display()),
             Err(e) => eprintln!("samsa check: warning: report not written: {e}"),
         }

@@ -66,10 +66,10 @@ fn run_inner(args: &ReportArgs) -> anyhow::Result<Validity> {
     };
     let result = check(&history, &options);
     let mut run_inputs = inputs::RunInputs::load(&dir);
-    if !dir.join(inputs::RESULTS_FILE).is_file() {
+    if !harness::run_dir::RunDir::new(&dir).results().is_file() {
         run_inputs.notes.push(format!(
             "{} is missing: the verdict shown was computed by `samsa report`",
-            inputs::RESULTS_FILE
+            harness::run_dir::RESULTS_FILE
         ));
     }
     let path = write_report_with(&dir, &history, &result, &run_inputs)

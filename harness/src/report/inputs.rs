@@ -7,12 +7,8 @@
 use std::io::BufRead as _;
 use std::path::Path;
 
-/// `test.json` of a run.
-pub const TEST_FILE: &str = "test.json";
-/// `state.jsonl` of a run.
-pub const STATE_FILE: &str = "state.jsonl";
-/// `results.json` of a run.
-pub const RESULTS_FILE: &str = "results.json";
+use crate::run_dir::{RunDir, RunDirError, TestJson};
+pub use crate::run_dir::{RESULTS_FILE, STATE_FILE, TEST_FILE};
 /// At most this many state samples are read (a sample every 100 ms for ~3 hours).
 pub const STATE_SAMPLES_MAX: usize = 100_000;
 
@@ -22,7 +18,7 @@ pub use crate::cluster::state::{NodeSample, NodeState, PartitionState, StateSamp
 #[derive(Debug, Clone, Default)]
 pub struct RunInputs {
     /// `test.json`, parsed.
-    pub test: Option<serde_json::Value>,
+    pub test: Option<TestJson>,
     /// `state.jsonl`, parsed; `None` when the file is absent.
     pub states: Option<Vec<StateSample>>,
     /// What the page should say about missing or damaged inputs.
@@ -33,31 +29,22 @@ impl RunInputs {
     /// Reads the optional files of `dir`; never fails, notes problems instead.
     pub fn load(dir: &Path) -> RunInputs {
         let mut inputs = RunInputs::default();
-        match std::fs::read_to_string(dir.join(TEST_FILE)) {
-            Ok(text) => match serde_json::from_str(&text) {
-                Ok(v) => inputs.test = Some(v),
-                Err(e) => inputs.notes.push(format!("{TEST_FILE} is not valid JSON: {e}")),
-            },
-            Err(_) => inputs.notes.push(format!(
+        match RunDir::new(dir).read_test() {
+            Ok(t) => inputs.test = Some(t),
+            Err(RunDirError::Json { source, .. }) => inputs
+                .notes
+                .push(format!("{TEST_FILE} is not valid: {source}")),
+            Err(RunDirError::Io { .. }) => inputs.notes.push(format!(
                 "{TEST_FILE} is missing: configuration, seed, versions and the re-run command are unknown"
             )),
         }
-        inputs.states = read_states(&dir.join(STATE_FILE), &mut inputs.notes);
+        inputs.states = read_states(&RunDir::new(dir).state(), &mut inputs.notes);
         inputs
     }
 
     /// The test's name from `test.json`.
     pub fn test_name(&self) -> Option<String> {
-        self.test_str("test")
-    }
-
-    /// A top-level string field of `test.json`.
-    pub fn test_str(&self, field: &str) -> Option<String> {
-        let v = self.test.as_ref()?.get(field)?;
-        Some(match v {
-            serde_json::Value::String(s) => s.clone(),
-            other => other.to_string(),
-        })
+        self.test.as_ref()?.test.clone()
     }
 }
 
@@ -127,7 +114,7 @@ mod tests {
         let inputs = RunInputs::load(dir.path());
         assert_eq!(inputs.states.as_ref().unwrap().len(), 1);
         assert_eq!(inputs.test_name().as_deref(), Some("queue"));
-        assert_eq!(inputs.test_str("seed").as_deref(), Some("7"));
+        assert_eq!(inputs.test.as_ref().and_then(|t| t.seed), Some(7));
         assert!(inputs.notes.iter().any(|n| n.contains("1 unreadable")));
     }
 }

@@ -27,10 +27,7 @@ use std::path::{Path, PathBuf};
 use checker::check::CheckResult;
 use checker::history::model::History;
 
-/// The page written into every run directory.
-pub const REPORT_FILE: &str = "report.html";
-/// The JUnit file written into every run directory, for CI test-result viewers.
-pub const JUNIT_FILE: &str = "junit.xml";
+pub use crate::run_dir::{JUNIT_FILE, REPORT_FILE};
 
 /// Why a report could not be written.
 #[derive(Debug, thiserror::Error)]

@@ -88,12 +88,9 @@ fn run_section(history: &History, result: &CheckResult, inputs: &RunInputs) -> M
         .map(|(_, n)| *n)
         .collect();
     let s = &result.stats;
-    let versions = inputs
-        .test
-        .as_ref()
-        .and_then(|t| t.get("versions"))
-        .and_then(|v| v.as_object());
-    let config = inputs.test.as_ref().and_then(|t| t.get("config"));
+    let test = inputs.test.clone().unwrap_or_default();
+    let versions = test.versions.as_ref().map(|v| v.entries());
+    let config = test.config.as_ref();
     html! {
         section #run {
             h2 { "The run" }
@@ -101,19 +98,19 @@ fn run_section(history: &History, result: &CheckResult, inputs: &RunInputs) -> M
                 tr { th { "verdict" } td { (match result.valid { Validity::Valid => "valid: every promised property held", Validity::Invalid => "invalid: a promised property was violated", Validity::Unknown => "unknown: nothing was violated, but the run cannot be called valid" }) } }
                 @for reason in &result.unknown_reasons { tr.unknown-reason { th { "unknown because" } td { (reason) } } }
                 tr { th { "promised" } td { (if promised.is_empty() { "nothing".to_owned() } else { promised.join(", ") }) } }
-                @if let Some(id) = inputs.test_str("run_id") { tr { th { "run id" } td { (id) } } }
-                @if let Some(started) = inputs.test_str("started") { tr { th { "started" } td { (started) } } }
-                tr { th { "seed" } td #seed { (inputs.test_str("seed").unwrap_or_else(|| "unknown (no test.json)".to_owned())) } }
+                @if let Some(id) = &test.run_id { tr { th { "run id" } td { (id) } } }
+                @if let Some(started) = &test.started { tr { th { "started" } td { (started) } } }
+                tr { th { "seed" } td #seed { (test.seed.map_or_else(|| "unknown (no test.json)".to_owned(), |s| s.to_string())) } }
                 @if let Some(v) = versions {
                     @for (name, value) in v {
-                        tr { th { "version: " (name) } td { (value.as_str().map_or_else(|| value.to_string(), str::to_owned)) } }
+                        tr { th { "version: " (name) } td { (value) } }
                     }
                 }
                 tr { th { "history" } td { (s.ops) " operations (" (s.lines) " lines) on " (s.keys) " keys; sends " (s.sends_ok) " ok / " (s.sends_fail) " fail / " (s.sends_info) " info; polls " (s.polls_ok) " ok / " (s.polls_other) " other; " (s.records_read) " records read; " (s.nemesis_events) " nemesis events" } }
                 tr { th { "checking time" } td { "index " (s.time.index_ms) " ms, anomalies " (s.time.anomalies_ms) " ms, linearizability " (s.time.linear_ms) " ms" } }
             }
             h3 { "Re-run it" }
-            @match inputs.test_str("command") {
+            @match &test.command {
                 Some(c) => pre #command { (c) },
                 None => p { "unknown: the run directory has no test.json" },
             }

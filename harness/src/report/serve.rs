@@ -20,6 +20,7 @@ use serde::Deserialize;
 use tower_http::services::ServeDir;
 
 use super::store_index::{list_runs, RunEntry};
+use crate::run_dir::REPORT_FILE;
 
 /// Where `samsa serve` listens unless told otherwise: loopback only.
 pub const DEFAULT_BIND: &str = "127.0.0.1:8700";
@@ -176,8 +177,8 @@ fn index_page(runs: &[RunEntry], filter: &Filter) -> Markup {
                             td { (run.started.clone().unwrap_or_else(|| run.stamp.clone())) }
                             td { (run.duration_s.map_or_else(String::new, |d| format!("{d:.1}"))) }
                             td class=(run.verdict) {
-                                @if run.files.iter().any(|f| f == "report.html") {
-                                    a href=(run_url(run, "report.html")) { (run.verdict) }
+                                @if run.files.iter().any(|f| f == REPORT_FILE) {
+                                    a href=(run_url(run, REPORT_FILE)) { (run.verdict) }
                                 } @else { (run.verdict) }
                             }
                             td { (run.counts.iter().map(|(k, v)| format!("{k}: {v}")).collect::<Vec<_>>().join(", ")) }

@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
-use super::inputs::{RESULTS_FILE, TEST_FILE};
+use crate::run_dir::{RunDir, LOGS_DIR};
 
 /// At most this many runs are listed.
 pub const RUNS_MAX: usize = 5_000;
@@ -43,7 +43,8 @@ pub fn list_runs(store: &Path) -> std::io::Result<Vec<RunEntry>> {
     let mut runs = Vec::new();
     for test in sorted_dirs(store)? {
         for run in sorted_dirs(&test)? {
-            if run.join("history.jsonl").is_file() || run.join(RESULTS_FILE).is_file() {
+            let dir = RunDir::new(&run);
+            if dir.history().is_file() || dir.results().is_file() {
                 runs.push(entry(store, &run));
             }
         }
@@ -68,29 +69,12 @@ fn name_of(p: &Path) -> String {
         .map_or_else(String::new, |n| n.to_string_lossy().into_owned())
 }
 
-fn read_json(path: &Path) -> Option<serde_json::Value> {
-    serde_json::from_str(&std::fs::read_to_string(path).ok()?).ok()
-}
-
 fn entry(store: &Path, run: &Path) -> RunEntry {
-    let test_json = read_json(&run.join(TEST_FILE));
-    let results = read_json(&run.join(RESULTS_FILE));
-    let verdict = match results.as_ref().and_then(|r| r.get("valid")) {
-        Some(serde_json::Value::Bool(true)) => "valid",
-        Some(serde_json::Value::Bool(false)) => "invalid",
-        Some(_) => "unknown",
-        None => "unchecked",
-    };
-    let counts = results
-        .as_ref()
-        .and_then(|r| r.pointer("/stats/counts"))
-        .and_then(|c| c.as_object())
-        .map(|c| {
-            c.iter()
-                .map(|(k, v)| (k.clone(), v.as_u64().unwrap_or(0)))
-                .collect()
-        })
-        .unwrap_or_default();
+    let dir = RunDir::new(run);
+    let test_json = dir.read_test().ok();
+    let results = dir.read_results().ok();
+    let verdict = results.as_ref().map_or("unchecked", |r| r.verdict());
+    let counts = results.map(|r| r.stats.counts).unwrap_or_default();
     let rel = run.strip_prefix(store).unwrap_or(run);
     RunEntry {
         test: run.parent().map_or_else(String::new, name_of),
@@ -100,12 +84,8 @@ fn entry(store: &Path, run: &Path) -> RunEntry {
             .map(|c| c.as_os_str().to_string_lossy().into_owned())
             .collect::<Vec<_>>()
             .join("/"),
-        started: test_json
-            .as_ref()
-            .and_then(|t| t.get("started"))
-            .and_then(|s| s.as_str())
-            .map(str::to_owned),
-        duration_s: last_time_ns(&run.join("history.jsonl")).map(|t| t as f64 / 1e9),
+        started: test_json.and_then(|t| t.started),
+        duration_s: last_time_ns(&dir.history()).map(|t| t as f64 / 1e9),
         verdict: verdict.to_owned(),
         counts,
         files: files_of(run),
@@ -129,7 +109,11 @@ pub fn last_time_ns(path: &Path) -> Option<u64> {
 
 fn files_of(run: &Path) -> Vec<String> {
     let mut files = Vec::new();
-    for (dir, prefix) in [(run.to_path_buf(), ""), (run.join("logs"), "logs/")] {
+    let logs_prefix = format!("{LOGS_DIR}/");
+    for (dir, prefix) in [
+        (run.to_path_buf(), ""),
+        (RunDir::new(run).logs(), logs_prefix.as_str()),
+    ] {
         let Ok(entries) = std::fs::read_dir(&dir) else {
             continue;
         };
@@ -147,6 +131,7 @@ fn files_of(run: &Path) -> Vec<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::run_dir::{HISTORY_FILE, RESULTS_FILE};
 
     // Goal: runs are found two levels down, newest first, with verdict and counts from results.json.
     #[test]
@@ -157,7 +142,7 @@ mod tests {
         std::fs::create_dir_all(old.join("logs")).unwrap();
         std::fs::create_dir_all(&new).unwrap();
         std::fs::write(
-            old.join("history.jsonl"),
+            old.join(HISTORY_FILE),
             "{\"time\":5}\n{\"time\":2000000000}\n",
         )
         .unwrap();

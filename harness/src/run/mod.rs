@@ -24,6 +24,7 @@ use nemesis::{PlannedFault, ScheduleConfig};
 
 use crate::cluster::{self, Cluster, ClusterConfig, ClusterError, Profile, TopicSpec};
 use crate::recorder::{HeaderLine, Recorder, RecorderError};
+use crate::run_dir::{self, RunDir};
 use crate::workload::consumer::ConsumerOptions;
 use crate::workload::producer::ProducerOptions;
 use crate::workload::{self, Shared, WorkloadOptions};
@@ -55,6 +56,9 @@ pub enum RunError {
         #[source]
         source: std::io::Error,
     },
+    /// `test.json`, `results.json` or `perf.json` could not be written.
+    #[error("cannot write the run directory: {0}")]
+    RunDir(#[from] crate::run_dir::RunDirError),
     /// The history was written but cannot be read back.
     #[error("the recorded history cannot be read: {0}")]
     History(#[from] checker::history::HistoryError),
@@ -81,8 +85,9 @@ fn io(what: &'static str, path: &Path) -> impl FnOnce(std::io::Error) -> RunErro
 
 /// Runs one test end to end. See the module documentation for the phases.
 pub async fn run_test(config: RunConfig) -> Result<RunOutcome, RunError> {
-    let dir = store::create_run_dir(&config.store, &config.test)
+    let run_dir = RunDir::create(&config.store, &config.test)
         .map_err(io("cannot create the run directory", &config.store))?;
+    let dir = run_dir.path().to_path_buf();
     let run_id = format!(
         "samsa-{}-{}",
         std::process::id(),
@@ -101,8 +106,7 @@ pub async fn run_test(config: RunConfig) -> Result<RunOutcome, RunError> {
     }
     let profile = resolve_profile(&config).await?;
     let image = profile.image.clone().unwrap_or_default();
-    store::write_test_json(&dir, &config, &run_id, &image)
-        .map_err(io("cannot write test.json in", &dir))?;
+    store::write_test_json(&run_dir, &config, &run_id, &image)?;
 
     let mut cluster_config = ClusterConfig::new(&run_id, profile);
     cluster_config.node_count = config.nodes;
@@ -142,33 +146,22 @@ pub async fn run_test(config: RunConfig) -> Result<RunOutcome, RunError> {
             eprintln!("samsa: check");
             let history = checker::history::read_path(&dir)?;
             let mut result = checker::check::check(&history, &CheckOptions::default());
-            if let Some(reason) = tally.none_applied_reason() {
-                result.mark_unknown(reason);
-            }
+            let mut harness_reasons: Vec<String> =
+                tally.none_applied_reason().into_iter().collect();
             if result.stats.sends_ok == 0 {
                 // The checker's own rule (no `ok` operation, no verdict) does not cover a
                 // run whose polls worked but whose sends never did: it wrote nothing, so
                 // it proved nothing.
-                result.mark_unknown(
-                    "the main phase recorded no acknowledged send: nothing was written, so nothing was tested",
+                harness_reasons.push(
+                    "the main phase recorded no acknowledged send: nothing was written, so nothing was tested".to_owned(),
                 );
             }
             let measured = perf::measure(&history);
             print_perf(&measured);
-            let perf_path = dir.join("perf.json");
-            let text = serde_json::to_string_pretty(&measured).map_err(std::io::Error::other);
-            std::fs::write(&perf_path, text.map_err(io("cannot encode", &perf_path))?)
-                .map_err(io("cannot write", &perf_path))?;
-            let results_path = dir.join("results.json");
-            let text = serde_json::to_string_pretty(&result).map_err(std::io::Error::other);
-            std::fs::write(
-                &results_path,
-                text.map_err(io("cannot encode", &results_path))?,
-            )
-            .map_err(io("cannot write", &results_path))?;
-            // The verdict is already on disk; a report that cannot be drawn is a warning,
-            // not a reason to lose the run's exit status.
-            match crate::report::write_run_report(&dir, &history, &result) {
+            run_dir.write_perf(&measured)?;
+            // The verdict is on disk before the report; a report that cannot be drawn is
+            // a warning, not a reason to lose the run's exit status.
+            match run_dir::write_verdict(&run_dir, &history, &mut result, &harness_reasons)? {
                 Ok(report) => eprintln!("samsa: report: {}", report.display()),
                 Err(e) => eprintln!("samsa: warning: report not written: {e}"),
             }
@@ -240,7 +233,8 @@ async fn run_phases(
 
     let guarantees = promised_guarantees(config);
     let header = HeaderLine::new(Some(config.test.clone()), guarantees);
-    let history_path = dir.join(checker::history::HISTORY_FILE);
+    let run_dir = RunDir::new(dir);
+    let history_path = run_dir.history();
     let recorder = Arc::new(Recorder::create(&history_path, &header)?);
     let shared = Shared::new(
         workload_options(config, &cluster, &topic.name),
@@ -248,7 +242,7 @@ async fn run_phases(
     );
 
     let (stop_sampling, sampling_stopped) = tokio::sync::watch::channel(false);
-    let state_path = dir.join("state.jsonl");
+    let state_path = run_dir.state();
     let sampler = tokio::spawn(sampler::sample_until(
         cluster.clone(),
         recorder.clone(),
@@ -333,7 +327,7 @@ async fn run_phases(
         Ok(Err(e)) => eprintln!("samsa: warning: state.jsonl incomplete: {e}"),
         Err(e) => eprintln!("samsa: warning: the state sampler ended abnormally: {e}"),
     }
-    let logs = dir.join("logs");
+    let logs = run_dir.logs();
     std::fs::create_dir_all(&logs).map_err(io("cannot create", &logs))?;
     cluster.collect_logs(&logs).await?;
     Ok(tally)

@@ -1,43 +1,34 @@
-//! The run directory, `histories/<test>/<timestamp>/`, and `test.json`: everything needed
-//! to understand and reproduce a run, written before the run starts so even an interrupted
-//! run is documented.
+//! `test.json` of a run ([`crate::run_dir::TestJson`]), filled in from the run's
+//! configuration before the run starts so even an interrupted run is documented.
 
-use std::path::{Path, PathBuf};
-
-use serde_json::json;
+use crate::run_dir::{RunDir, RunDirError, TestJson, Versions};
 
 use super::config::{promised_guarantees, RunConfig};
 
-/// Creates a fresh run directory under `store/test/` named by the UTC start time.
-pub fn create_run_dir(store: &Path, test: &str) -> std::io::Result<PathBuf> {
-    let stamp = chrono::Utc::now().format("%Y%m%dT%H%M%S%.3fZ").to_string();
-    let dir = store.join(test).join(stamp);
-    std::fs::create_dir_all(&dir)?;
-    Ok(dir)
-}
-
 /// Writes `test.json`: configuration, seed, versions and the command that re-runs it.
 pub fn write_test_json(
-    dir: &Path,
+    dir: &RunDir,
     config: &RunConfig,
     run_id: &str,
     broker_image: &str,
-) -> std::io::Result<()> {
+) -> Result<(), RunDirError> {
     let (_, librdkafka) = rdkafka::util::get_rdkafka_version();
-    let doc = json!({
-        "test": config.test,
-        "run_id": run_id,
-        "seed": config.seed,
-        "started": chrono::Utc::now().to_rfc3339(),
-        "command": config.command,
-        "guarantees": promised_guarantees(config),
-        "config": config,
-        "versions": {
-            "samsa": env!("CARGO_PKG_VERSION"),
-            "librdkafka": librdkafka,
-            "broker_image": broker_image,
-        },
-    });
-    let text = serde_json::to_string_pretty(&doc).map_err(std::io::Error::other)?;
-    std::fs::write(dir.join("test.json"), text)
+    let config_json = serde_json::to_value(config).map_err(|source| RunDirError::Json {
+        path: dir.test_json(),
+        source,
+    })?;
+    dir.write_test(&TestJson {
+        test: Some(config.test.clone()),
+        run_id: Some(run_id.to_owned()),
+        seed: Some(config.seed),
+        started: Some(chrono::Utc::now().to_rfc3339()),
+        command: Some(config.command.clone()),
+        guarantees: Some(promised_guarantees(config)),
+        config: Some(config_json),
+        versions: Some(Versions {
+            samsa: Some(env!("CARGO_PKG_VERSION").to_owned()),
+            librdkafka: Some(librdkafka),
+            broker_image: Some(broker_image.to_owned()),
+        }),
+    })
 }
