@@ -171,6 +171,67 @@ fn read_json<T: serde::de::DeserializeOwned>(path: &Path) -> Result<T, RunDirErr
     })
 }
 
+/// Appends [`StateSample`] lines to `state.jsonl`, each flushed as written (a run killed
+/// at any moment keeps the samples so far).
+pub struct StateWriter {
+    out: std::io::BufWriter<std::fs::File>,
+}
+
+impl StateWriter {
+    /// Creates (or truncates) `path`.
+    pub fn create(path: &Path) -> std::io::Result<StateWriter> {
+        Ok(StateWriter {
+            out: std::io::BufWriter::new(std::fs::File::create(path)?),
+        })
+    }
+
+    /// Appends one sample as one line.
+    pub fn append(&mut self, sample: &StateSample) -> std::io::Result<()> {
+        use std::io::Write as _;
+        serde_json::to_writer(&mut self.out, sample)?;
+        self.out.write_all(b"\n")?;
+        self.out.flush()
+    }
+}
+
+/// What [`read_states`] found in `state.jsonl`.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct StateLines {
+    /// The samples read, in file order.
+    pub samples: Vec<StateSample>,
+    /// Lines that were not a sample (skipped), or could not be read (the read stops).
+    pub bad_lines: usize,
+    /// Whether reading stopped at the bound with samples left unread.
+    pub cut: bool,
+}
+
+/// Reads at most `max` samples of `state.jsonl`, skipping (and counting) lines that are not
+/// one: a damaged line costs one sample, never the report. Fails only when the file
+/// cannot be opened.
+pub fn read_states(path: &Path, max: usize) -> std::io::Result<StateLines> {
+    use std::io::BufRead as _;
+    let file = std::fs::File::open(path)?;
+    let mut read = StateLines::default();
+    for line in std::io::BufReader::new(file).lines() {
+        let Ok(line) = line else {
+            read.bad_lines += 1;
+            break;
+        };
+        if line.trim().is_empty() {
+            continue;
+        }
+        if read.samples.len() >= max {
+            read.cut = true;
+            break;
+        }
+        match serde_json::from_str::<StateSample>(&line) {
+            Ok(s) => read.samples.push(s),
+            Err(_) => read.bad_lines += 1,
+        }
+    }
+    Ok(read)
+}
+
 /// `test.json`: everything needed to understand and reproduce a run, written before the
 /// run starts so even an interrupted run is documented. Every field is optional when
 /// read, so a file written by hand or by an older samsa still shows what it has.

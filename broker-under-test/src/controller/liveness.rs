@@ -12,8 +12,9 @@ use std::time::Duration;
 
 use tokio::sync::watch;
 
+use super::clock::now_ms;
 use super::commands::{MetadataCommand, MetadataError};
-use super::node::{now_ms, ControllerNode};
+use super::node::ControllerNode;
 use super::raft_types::ControllerResponse;
 
 /// What the loop needs to know about this broker.

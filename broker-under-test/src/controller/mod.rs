@@ -9,6 +9,7 @@
 //! `raft_state_machine` applies commands to `MetadataState`. The network transport and the
 //! node wiring are not written yet (see the README's "Part 2 status").
 
+pub mod clock;
 pub mod commands;
 pub mod election;
 pub mod liveness;

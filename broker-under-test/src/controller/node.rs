@@ -19,6 +19,7 @@ use thiserror::Error;
 use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
 
+use super::clock::stamp;
 use super::commands::MetadataCommand;
 use super::metadata::MetadataState;
 use super::raft_log::ControllerLogStore;
@@ -126,38 +127,6 @@ pub struct ControllerNode {
     /// All voters, for forwarding proposals to the leader.
     pub peers: Peers,
     server: JoinHandle<()>,
-}
-
-/// Milliseconds since the Unix epoch on this host (the leader's clock for liveness).
-pub fn now_ms() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
-}
-
-/// Stamps registrations and heartbeats with the proposing leader's clock, so every voter
-/// applies the same time and liveness is judged by one clock at a time.
-pub fn stamp(cmd: MetadataCommand) -> MetadataCommand {
-    match cmd {
-        MetadataCommand::RegisterBroker {
-            broker_id,
-            host,
-            port,
-            incarnation,
-            ..
-        } => MetadataCommand::RegisterBroker {
-            broker_id,
-            host,
-            port,
-            now_ms: now_ms(),
-            incarnation,
-        },
-        MetadataCommand::Heartbeat { broker_id, .. } => MetadataCommand::Heartbeat {
-            broker_id,
-            now_ms: now_ms(),
-        },
-        other => other,
-    }
 }
 
 fn raft_id(id: i32) -> Result<u64, ControllerError> {

@@ -22,8 +22,8 @@ use serde::{Deserialize, Serialize};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 
+use super::clock::stamp;
 use super::commands::MetadataCommand;
-use super::node::stamp;
 use super::raft_state_machine::ControllerStateMachine;
 use super::raft_types::{ControllerResponse, ControllerTypes, ControllerVote};
 

@@ -84,7 +84,7 @@ pub fn serve_limit(high_watermark: i64, log_end_offset: i64, faults: SeededFault
 /// produces waiting for acks=all (and consumers' fetches), an ISR expansion goes to the
 /// controller.
 fn record_follower_fetch(broker: &Arc<Broker>, req: &FetchRequest) {
-    let now = crate::controller::node::now_ms();
+    let now = crate::controller::clock::now_ms();
     for topic in &req.topics {
         for fp in &topic.partitions {
             let Some(partition) = broker.partition(topic.topic.as_str(), fp.partition) else {

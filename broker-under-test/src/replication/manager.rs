@@ -17,8 +17,9 @@ use tokio::task::JoinHandle;
 use super::alter;
 use super::fetcher::{self, FollowTarget};
 use crate::broker::Broker;
+use crate::controller::clock::now_ms;
 use crate::controller::metadata::{MetadataState, TopicRecord};
-use crate::controller::node::{now_ms, ControllerNode};
+use crate::controller::node::ControllerNode;
 use crate::partition::Partition;
 use crate::topics::TopicConfig;
 

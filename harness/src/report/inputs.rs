@@ -4,7 +4,6 @@
 //! missing or damaged; the report then says so instead of failing, because a report for a
 //! bare history (or an interrupted run) is still worth having.
 
-use std::io::BufRead as _;
 use std::path::Path;
 
 use crate::run_dir::{RunDir, RunDirError, TestJson};
@@ -49,39 +48,24 @@ impl RunInputs {
 }
 
 fn read_states(path: &Path, notes: &mut Vec<String>) -> Option<Vec<StateSample>> {
-    let Ok(file) = std::fs::File::open(path) else {
+    let Ok(read) = crate::run_dir::read_states(path, STATE_SAMPLES_MAX) else {
         notes.push(format!(
             "{STATE_FILE} is missing: the cluster's leaders and ISRs over time are unknown"
         ));
         return None;
     };
-    let mut states = Vec::new();
-    let mut bad_lines = 0usize;
-    for line in std::io::BufReader::new(file).lines() {
-        let Ok(line) = line else {
-            bad_lines += 1;
-            break;
-        };
-        if line.trim().is_empty() {
-            continue;
-        }
-        if states.len() >= STATE_SAMPLES_MAX {
-            notes.push(format!(
-                "{STATE_FILE}: only the first {STATE_SAMPLES_MAX} samples are shown"
-            ));
-            break;
-        }
-        match serde_json::from_str::<StateSample>(&line) {
-            Ok(s) => states.push(s),
-            Err(_) => bad_lines += 1,
-        }
-    }
-    if bad_lines > 0 {
+    if read.cut {
         notes.push(format!(
-            "{STATE_FILE}: {bad_lines} unreadable line(s) were skipped"
+            "{STATE_FILE}: only the first {STATE_SAMPLES_MAX} samples are shown"
         ));
     }
-    Some(states)
+    if read.bad_lines > 0 {
+        notes.push(format!(
+            "{STATE_FILE}: {} unreadable line(s) were skipped",
+            read.bad_lines
+        ));
+    }
+    Some(read.samples)
 }
 
 #[cfg(test)]

@@ -7,14 +7,13 @@
 //! files line up. A node that does not answer yields an error sample, never a stall: each
 //! node's sample is bounded by [`crate::cluster::sample::SAMPLE_TIMEOUT`].
 
-use std::fs::File;
-use std::io::{BufWriter, Write};
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
 use crate::cluster::{Cluster, StateSample};
 use crate::recorder::Recorder;
+use crate::run_dir::StateWriter;
 
 /// Samples until `stop` flips to true; returns how many samples were written.
 pub async fn sample_until(
@@ -24,7 +23,7 @@ pub async fn sample_until(
     every: Duration,
     mut stop: tokio::sync::watch::Receiver<bool>,
 ) -> std::io::Result<u64> {
-    let mut out = BufWriter::new(File::create(&path)?);
+    let mut out = StateWriter::create(&path)?;
     let mut ticker = tokio::time::interval(every);
     ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
     let mut written = 0;
@@ -43,9 +42,7 @@ pub async fn sample_until(
             wall: Some(wall),
             nodes: cluster.sample_state().await,
         };
-        serde_json::to_writer(&mut out, &line)?;
-        out.write_all(b"\n")?;
-        out.flush()?;
+        out.append(&line)?;
         written += 1;
     }
     Ok(written)
