@@ -342,10 +342,11 @@ pub struct FindingWitness {
     pub ops: Vec<checker::history::model::LineIndex>,
 }
 
-/// A type found but not counted.
+/// A type found but not counted (`{"type": ..., "reason": ...}`).
 #[derive(Debug, Clone, Deserialize)]
 pub struct NotCountedKind {
     /// Its name.
+    #[serde(rename = "type")]
     pub kind: String,
 }
 
@@ -449,6 +450,10 @@ mod tests {
         let read = run.read_results().unwrap();
         assert_eq!(read.verdict(), "unknown");
         assert_eq!(read.harness_unknown_reasons, reasons);
+        // The send nobody read is `unseen`, found but not counted.
+        assert_eq!(read.anomaly_types, vec!["unseen"]);
+        assert_eq!(read.not_counted[0].kind, "unseen");
+        assert!(read.invalidating().is_empty());
         assert!(run.report().is_file() && run.junit().is_file());
     }
 }

@@ -778,7 +778,7 @@ mod tests {
         let results: RunResults = serde_json::from_str(
             r#"{"valid":false,"anomaly_types":["lost-write","unseen"],
                 "anomalies":{"lost-write":[{"ops":[7,4,3]}],"unseen":[{"ops":[0]}]},
-                "not_counted":[{"kind":"unseen","reason":"information"}]}"#,
+                "not_counted":[{"type":"unseen","reason":"information"}]}"#,
         )
         .expect("results");
         assert_eq!(results.invalidating(), vec!["lost-write"]);
