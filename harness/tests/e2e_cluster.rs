@@ -13,6 +13,7 @@ use std::sync::Mutex;
 use serde_json::Value;
 
 mod e2e_support;
+use checker::history::line::{LineType, Process};
 use e2e_support::{fresh_store, history_lines, only_run};
 
 /// One cluster at a time: cargo runs a file's tests on parallel threads.
@@ -55,7 +56,7 @@ fn run(name: &str, args: &[&str]) -> Run {
 fn nemesis_starts(dir: &Path, f: &str) -> usize {
     history_lines(dir)
         .iter()
-        .filter(|l| l["process"] == "nemesis" && l["f"] == f && l["type"] == "info")
+        .filter(|l| l.process == Process::Nemesis && l.f.name() == f && l.kind == LineType::Info)
         .count()
 }
 

@@ -14,7 +14,10 @@ use std::sync::Mutex;
 use serde_json::Value;
 
 mod e2e_support;
-use e2e_support::{fresh_store, history_lines, json_file, labelled_containers, run_dirs};
+use checker::history::line::Process;
+use e2e_support::{
+    fresh_store, history_header, history_lines, json_file, labelled_containers, run_dirs,
+};
 
 /// One cluster at a time: cargo runs a file's tests on parallel threads.
 static ONE_CLUSTER: Mutex<()> = Mutex::new(());
@@ -154,15 +157,10 @@ fn every_row_of_the_guarantees_table_is_run_and_judged_by_its_promises() {
             row.name,
             run.output
         );
-        let header = &history_lines(&dir)[0];
-        let g = &header["guarantees"];
-        let got = [
-            g["no_loss"].as_bool(),
-            g["no_duplicates"].as_bool(),
-            g["ordered"].as_bool(),
-            g["linearizable"].as_bool(),
-        ];
-        assert_eq!(got, row.promises.map(Some), "{}: header {header}", row.name);
+        let header = history_header(&dir);
+        let g = header.guarantees;
+        let got = [g.no_loss, g.no_duplicates, g.ordered, g.linearizable];
+        assert_eq!(got, row.promises, "{}: header {header:?}", row.name);
         if row.name.starts_with("acks-0") || row.name.starts_with("acks-1") {
             assert!(
                 run.output
@@ -270,7 +268,7 @@ fn a_run_with_no_acknowledged_send_is_unknown_and_the_watchdog_speaks() {
     assert!(run.output.contains("watchdog"), "{}", run.output);
     let watchdog_notes = history_lines(&dir)
         .iter()
-        .filter(|l| l["process"] == "harness" && l["f"] == "watchdog")
+        .filter(|l| l.process == Process::Harness && l.f.name() == "watchdog")
         .count();
     assert!(watchdog_notes >= 1, "the watchdog's note is in the history");
     let junit = std::fs::read_to_string(dir.join("junit.xml")).expect("junit.xml");

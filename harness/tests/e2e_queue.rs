@@ -8,6 +8,8 @@ use std::time::{Duration, Instant};
 use serde_json::Value;
 
 mod e2e_support;
+use checker::history::line::{Line, LineFunction, LineType, Process};
+use checker::history::model::Function;
 use e2e_support::{fresh_store as store, history_lines, labelled_containers, only_run as run_dir};
 
 fn samsa() -> Command {
@@ -48,11 +50,13 @@ fn single_node_run_with_kills_and_pauses_is_valid() {
     assert_eq!(results["valid"], Value::Bool(true));
 
     let history = history_lines(&dir);
-    let count = |pred: &dyn Fn(&Value) -> bool| history.iter().filter(|l| pred(l)).count();
-    let kills = count(&|l| l["process"] == "nemesis" && l["f"] == "kill");
-    let pauses = count(&|l| l["process"] == "nemesis" && l["f"] == "pause");
-    let acked = count(&|l| l["type"] == "ok" && l["f"] == "send");
-    let finals = count(&|l| l["final"] == true && l["f"] == "poll" && l["type"] == "ok");
+    let count = |pred: &dyn Fn(&Line) -> bool| history.iter().filter(|l| pred(l)).count();
+    let fault = |l: &Line, f: &str| l.process == Process::Nemesis && l.f.name() == f;
+    let kills = count(&|l| fault(l, "kill"));
+    let pauses = count(&|l| fault(l, "pause"));
+    let ok = |l: &Line, f: Function| l.kind == LineType::Ok && l.f == LineFunction::Client(f);
+    let acked = count(&|l| ok(l, Function::Send));
+    let finals = count(&|l| l.is_final && ok(l, Function::Poll));
     assert!(
         kills + pauses >= 2,
         "faults happened: {kills} kills, {pauses} pauses"

@@ -5,6 +5,8 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+use checker::history::line::{HeaderLine, Line};
+use harness::run_dir::RunDir;
 use serde_json::Value;
 
 /// An empty store directory for the test `name` (removed first if a previous attempt of
@@ -34,12 +36,20 @@ pub fn only_run(store: &Path, test: &str) -> PathBuf {
     dirs.pop().expect("one run")
 }
 
-/// Every line of a run's history, as JSON.
-pub fn history_lines(dir: &Path) -> Vec<Value> {
-    std::fs::read_to_string(dir.join("history.jsonl"))
+/// The header of a run's history.
+pub fn history_header(dir: &Path) -> HeaderLine {
+    let text = std::fs::read_to_string(RunDir::new(dir).history()).expect("history.jsonl");
+    let first = text.lines().next().expect("a header line");
+    serde_json::from_str(first).unwrap_or_else(|e| panic!("the header {first}: {e}"))
+}
+
+/// Every operation line of a run's history (the header left out), typed.
+pub fn history_lines(dir: &Path) -> Vec<Line> {
+    std::fs::read_to_string(RunDir::new(dir).history())
         .expect("history.jsonl")
         .lines()
-        .map(|l| serde_json::from_str(l).expect("each history line is JSON"))
+        .skip(1)
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{l}: {e}")))
         .collect()
 }
 

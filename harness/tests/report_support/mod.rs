@@ -7,8 +7,11 @@
 use std::path::{Path, PathBuf};
 
 use checker::check::{check, CheckOptions, CheckResult};
+use checker::history::line::{to_jsonl, Line, LineFunction, LineType, LineValue, Process};
 use checker::history::model::History;
-use checker::synth::{generate, write_jsonl, SynthOptions};
+use checker::history::{unpair, HISTORY_FILE};
+use checker::synth::{generate, SynthOptions};
+use harness::run_dir::{RunDir, TestJson, Versions};
 use serde_json::{json, Value};
 
 /// The faults spliced in, as (fraction of the lines, f, value).
@@ -52,10 +55,9 @@ pub fn make_run(
         ..SynthOptions::default()
     };
     let (history, _) = generate(&options).unwrap();
-    let mut bytes = Vec::new();
-    write_jsonl(&history, &mut bytes).unwrap();
-    let lines = splice_faults(std::str::from_utf8(&bytes).unwrap());
-    std::fs::write(dir.join("history.jsonl"), lines.join("\n") + "\n").unwrap();
+    let lines = splice_faults(unpair::lines(&history).collect());
+    let header = unpair::header_line(&history);
+    std::fs::write(dir.join(HISTORY_FILE), to_jsonl(header.as_ref(), &lines)).unwrap();
     let history = checker::history::read_path(&dir).unwrap();
     let end = history
         .ops
@@ -64,23 +66,28 @@ pub fn make_run(
         .max()
         .unwrap_or(1);
     if test_json {
-        let doc = json!({
-            "test": "queue",
-            "run_id": "samsa-test-1",
-            "seed": 7,
-            "started": "2026-11-21T05:00:00Z",
-            "command": "samsa test --nodes 3 --nemesis partition,kill --seed 7",
-            "config": {"nodes": 3, "acks": "All", "idempotence": true},
-            "versions": {"samsa": "0.1.0", "broker_image": "samsa/broker-under-test:test"},
-        });
-        std::fs::write(
-            dir.join("test.json"),
-            serde_json::to_string_pretty(&doc).unwrap(),
-        )
-        .unwrap();
+        let test = TestJson {
+            test: Some("queue".into()),
+            run_id: Some("samsa-test-1".into()),
+            seed: Some(7),
+            started: Some("2026-11-21T05:00:00Z".into()),
+            command: Some("samsa test --nodes 3 --nemesis partition,kill --seed 7".into()),
+            guarantees: None,
+            config: Some(json!({"nodes": 3, "acks": "All", "idempotence": true})),
+            versions: Some(Versions {
+                samsa: Some("0.1.0".into()),
+                librdkafka: None,
+                broker_image: Some("samsa/broker-under-test:test".into()),
+            }),
+        };
+        RunDir::new(&dir).write_test(&test).unwrap();
     }
     if state {
-        std::fs::write(dir.join("state.jsonl"), state_lines(end).join("\n") + "\n").unwrap();
+        std::fs::write(
+            dir.join(harness::run_dir::STATE_FILE),
+            state_lines(end).join("\n") + "\n",
+        )
+        .unwrap();
     }
     let result = check(&history, &CheckOptions::default());
     Run {
@@ -91,28 +98,31 @@ pub fn make_run(
 }
 
 /// Inserts the nemesis lines at their fractions of the history and renumbers `index`.
-fn splice_faults(jsonl: &str) -> Vec<String> {
-    let mut lines: Vec<Value> = jsonl
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect();
-    let header = lines.remove(0);
+fn splice_faults(mut lines: Vec<Line>) -> Vec<Line> {
     let n = lines.len();
     for (at, f, value) in FAULTS.iter().rev() {
         let pos = ((n as f64) * at) as usize;
-        let time = lines[pos.saturating_sub(1)]["time"].as_u64().unwrap();
+        let time = lines[pos.saturating_sub(1)].time;
         lines.insert(
             pos,
-            json!({"index": 0, "time": time, "process": "nemesis", "type": "info", "f": f,
-                   "value": serde_json::from_str::<Value>(value).unwrap()}),
+            Line {
+                index: 0,
+                time,
+                wall: None,
+                process: Process::Nemesis,
+                kind: LineType::Info,
+                f: LineFunction::Event((*f).to_owned()),
+                value: LineValue::Other(serde_json::from_str(value).unwrap()),
+                error: None,
+                producer: None,
+                is_final: false,
+            },
         );
     }
-    let mut out = vec![header.to_string()];
-    for (i, mut l) in lines.into_iter().enumerate() {
-        l["index"] = json!(i);
-        out.push(l.to_string());
+    for (i, l) in lines.iter_mut().enumerate() {
+        l.index = i as u64;
     }
-    out
+    lines
 }
 
 /// A sample every `end / 40`: n1 leads, n3 leads during the partition (n1 out of its ISR),
