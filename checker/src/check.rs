@@ -378,19 +378,19 @@ mod tests {
     // the twin adds one ok send and is valid.
     #[test]
     fn a_history_without_an_ok_operation_is_unknown() {
-        let header = r#"{"format": "samsa-history/1"}"#;
-        let failed = concat!(
-            r#"{"index": 0, "time": 1, "process": 0, "type": "invoke", "f": "send", "value": [["send", "0", 1]]}"#,
-            "\n",
-            r#"{"index": 1, "time": 2, "process": 0, "type": "fail", "f": "send", "value": [["send", "0", 1]]}"#,
-            "\n",
-            r#"{"index": 2, "time": 3, "process": 1, "type": "invoke", "f": "poll", "value": [["poll"]]}"#,
-            "\n",
-            r#"{"index": 3, "time": 4, "process": 1, "type": "info", "f": "poll", "value": [["poll"]]}"#,
-            "\n",
-            r#"{"index": 4, "time": 5, "process": 2, "type": "invoke", "f": "send", "value": [["send", "0", 2]]}"#,
-        );
-        for text in [String::new(), header.to_owned(), failed.to_owned()] {
+        use crate::history::line::{to_jsonl, HeaderLine, Line, LineType, LineValue};
+        use Function::{Poll, Send};
+        let header = to_jsonl(Some(&HeaderLine::new(None, Guarantees::default())), &[]);
+        let line = |i: u64, p, kind, f, value| Line::client(i, i + 1, p, kind, f, value);
+        let mut lines = vec![
+            line(0, 0, LineType::Invoke, Send, LineValue::send("0", 1)),
+            line(1, 0, LineType::Fail, Send, LineValue::send("0", 1)),
+            line(2, 1, LineType::Invoke, Poll, LineValue::poll()),
+            line(3, 1, LineType::Info, Poll, LineValue::poll()),
+            line(4, 2, LineType::Invoke, Send, LineValue::send("0", 2)),
+        ];
+        let failed = to_jsonl(None, &lines);
+        for text in [String::new(), header, failed] {
             let history = crate::history::read(text.as_bytes()).unwrap();
             let r = check(&history, &CheckOptions::default());
             assert_eq!(r.valid, Validity::Unknown, "{text}");
@@ -401,11 +401,15 @@ mod tests {
                 r.unknown_reasons
             );
         }
-        let ok = format!(
-            "{failed}\n{}\n{}",
-            r#"{"index": 5, "time": 6, "process": 3, "type": "invoke", "f": "send", "value": [["send", "0", 3]]}"#,
-            r#"{"index": 6, "time": 7, "process": 3, "type": "ok", "f": "send", "value": [["send", "0", [0, 3]]]}"#,
-        );
+        lines.push(line(5, 3, LineType::Invoke, Send, LineValue::send("0", 3)));
+        lines.push(line(
+            6,
+            3,
+            LineType::Ok,
+            Send,
+            LineValue::sent("0", Some(0), 3),
+        ));
+        let ok = to_jsonl(None, &lines);
         let history = crate::history::read(ok.as_bytes()).unwrap();
         let r = check(&history, &CheckOptions::default());
         assert_eq!(r.valid, Validity::Valid, "{:?}", r.unknown_reasons);

@@ -764,17 +764,49 @@ mod tests {
     // a fault after it does not count). Method: a tiny history and results document.
     #[test]
     fn detection_time_runs_from_the_latest_fault_start_before_the_first_witness() {
+        use checker::history::line::Process;
+        use checker::history::line::{to_jsonl, Line, LineFunction, LineType, LineValue};
+        use checker::history::model::Function::{Poll, Send};
+        let ms = 1_000_000;
+        let fault = |index, time, f: &str, value| Line {
+            process: Process::Nemesis,
+            f: LineFunction::Event(f.to_owned()),
+            value: LineValue::Other(value),
+            ..Line::client(index, time, 0, LineType::Info, Send, LineValue::null())
+        };
         let lines = [
-            r#"{"index":0,"time":1000000,"process":"nemesis","type":"info","f":"start-partition","value":{"n1":["n2"]}}"#,
-            r#"{"index":1,"time":2000000,"process":"nemesis","type":"info","f":"stop-partition","value":null}"#,
-            r#"{"index":2,"time":3000000,"process":"nemesis","type":"info","f":"kill","value":["n1"]}"#,
-            r#"{"index":3,"time":5000000,"process":0,"type":"invoke","f":"send","value":[["send","0",1]]}"#,
-            r#"{"index":4,"time":6000000,"process":0,"type":"ok","f":"send","value":[["send","0",[0,1]]]}"#,
-            r#"{"index":5,"time":9000000,"process":"nemesis","type":"info","f":"pause","value":["n2"]}"#,
-            r#"{"index":6,"time":9500000,"process":1,"type":"invoke","f":"poll","value":[["poll"]]}"#,
-            r#"{"index":7,"time":9800000,"process":1,"type":"ok","f":"poll","value":[["poll",{"0":[]}]]}"#,
+            fault(0, ms, "start-partition", serde_json::json!({"n1": ["n2"]})),
+            fault(1, 2 * ms, "stop-partition", serde_json::Value::Null),
+            fault(2, 3 * ms, "kill", serde_json::json!(["n1"])),
+            Line::client(
+                3,
+                5 * ms,
+                0,
+                LineType::Invoke,
+                Send,
+                LineValue::send("0", 1),
+            ),
+            Line::client(
+                4,
+                6 * ms,
+                0,
+                LineType::Ok,
+                Send,
+                LineValue::sent("0", Some(0), 1),
+            ),
+            fault(5, 9 * ms, "pause", serde_json::json!(["n2"])),
+            Line::client(6, 9_500_000, 1, LineType::Invoke, Poll, LineValue::poll()),
+            Line::client(
+                7,
+                9_800_000,
+                1,
+                LineType::Ok,
+                Poll,
+                LineValue::polled(vec![("0".into(), vec![])]),
+            ),
         ];
-        let history = checker::history::read(lines.join("\n").as_bytes()).expect("history");
+        let text = to_jsonl(None, &lines);
+        let history = checker::history::read(text.as_bytes()).expect("history");
         let results: RunResults = serde_json::from_str(
             r#"{"valid":false,"anomaly_types":["lost-write","unseen"],
                 "anomalies":{"lost-write":[{"ops":[7,4,3]}],"unseen":[{"ops":[0]}]},
