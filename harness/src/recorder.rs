@@ -26,6 +26,16 @@ pub struct Extra {
     pub is_final: bool,
 }
 
+impl Extra {
+    /// These fields with `error` set: why a `fail` or `info` ended so.
+    pub fn with_error(&self, error: impl std::fmt::Display) -> Extra {
+        Extra {
+            error: Some(error.to_string()),
+            ..self.clone()
+        }
+    }
+}
+
 /// Errors of the recorder: only I/O, and they name the file.
 #[derive(Debug, thiserror::Error)]
 #[error("cannot write the history {path}: {source}")]

@@ -31,10 +31,7 @@ fn record_event_with_error(
     event: &NemesisEvent,
     error: &str,
 ) -> Result<u64, RecorderError> {
-    let extra = Extra {
-        error: Some(error.to_owned()),
-        ..Extra::default()
-    };
+    let extra = Extra::default().with_error(error);
     record_with(recorder, event, extra)
 }
 
@@ -51,10 +48,7 @@ fn record_with(
 }
 
 fn record_failure(recorder: &Recorder, f: &str, error: &str) -> Result<u64, RecorderError> {
-    let extra = Extra {
-        error: Some(error.to_owned()),
-        ..Extra::default()
-    };
+    let extra = Extra::default().with_error(error);
     recorder.record_event(Process::Nemesis, f, serde_json::Value::Null, &extra)
 }
 

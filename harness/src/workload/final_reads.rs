@@ -97,10 +97,7 @@ async fn read_key(
         &final_extra,
     )?;
     if let Err(e) = consumer.assign(&[key], true) {
-        let extra = Extra {
-            error: Some(e.to_string()),
-            ..final_extra.clone()
-        };
+        let extra = final_extra.with_error(&e);
         shared
             .recorder
             .record(process, LineType::Fail, Function::Assign, value, &extra)?;
@@ -143,10 +140,7 @@ async fn read_key(
                     .record(process, LineType::Ok, Function::Poll, v, &final_extra)?;
             }
             Err(e) => {
-                let extra = Extra {
-                    error: Some(e.to_string()),
-                    ..final_extra.clone()
-                };
+                let extra = final_extra.with_error(&e);
                 shared.recorder.record(
                     process,
                     LineType::Fail,

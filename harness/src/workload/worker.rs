@@ -254,10 +254,7 @@ async fn perform(
                     }
                     // A poll changes nothing on the broker, so a failed one certainly did
                     // not "happen" in any way the checker cares about.
-                    let extra = Extra {
-                        error: Some(e.to_string()),
-                        ..Extra::default()
-                    };
+                    let extra = Extra::default().with_error(&e);
                     rec.record(
                         process,
                         LineType::Fail,
@@ -295,10 +292,7 @@ async fn perform(
                     if is_misconfiguration(&e) {
                         shared.stop_misconfigured(&format!("an assign failed: {e}"));
                     }
-                    let extra = Extra {
-                        error: Some(e.to_string()),
-                        ..Extra::default()
-                    };
+                    let extra = Extra::default().with_error(&e);
                     rec.record(process, LineType::Fail, Function::Assign, value, &extra)?
                 }
             };
