@@ -10,6 +10,8 @@ use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
+use checker::history::line::Line;
+
 use crate::run_dir::{RunDir, LOGS_DIR};
 
 /// At most this many runs are listed.
@@ -101,10 +103,9 @@ pub fn last_time_ns(path: &Path) -> Option<u64> {
     let mut tail = Vec::new();
     file.take(TAIL_BYTES).read_to_end(&mut tail).ok()?;
     let text = String::from_utf8_lossy(&tail);
-    text.lines().rev().find_map(|line| {
-        let v: serde_json::Value = serde_json::from_str(line).ok()?;
-        v.get("time")?.as_u64()
-    })
+    text.lines()
+        .rev()
+        .find_map(|line| serde_json::from_str::<Line>(line).ok().map(|l| l.time))
 }
 
 fn files_of(run: &Path) -> Vec<String> {
@@ -132,6 +133,8 @@ fn files_of(run: &Path) -> Vec<String> {
 mod tests {
     use super::*;
     use crate::run_dir::{HISTORY_FILE, RESULTS_FILE};
+    use checker::history::line::{to_jsonl, LineType, LineValue};
+    use checker::history::model::Function;
 
     // Goal: runs are found two levels down, newest first, with verdict and counts from results.json.
     #[test]
@@ -143,7 +146,20 @@ mod tests {
         std::fs::create_dir_all(&new).unwrap();
         std::fs::write(
             old.join(HISTORY_FILE),
-            "{\"time\":5}\n{\"time\":2000000000}\n",
+            to_jsonl(
+                None,
+                &[
+                    Line::client(0, 5, 0, LineType::Invoke, Function::Poll, LineValue::poll()),
+                    Line::client(
+                        1,
+                        2_000_000_000,
+                        0,
+                        LineType::Fail,
+                        Function::Poll,
+                        LineValue::poll(),
+                    ),
+                ],
+            ),
         )
         .unwrap();
         std::fs::write(old.join("logs/n1.log"), "x").unwrap();
