@@ -134,6 +134,9 @@ mod tests {
             name: "n1".into(),
             container: "none".into(),
             ip: std::net::Ipv4Addr::LOCALHOST,
+            advertised: crate::cluster::profile::Advertised::NodeAddress(
+                std::net::SocketAddrV4::new(std::net::Ipv4Addr::LOCALHOST, profile.kafka_port),
+            ),
         };
         let client = admin_client().unwrap();
         let started = Instant::now();

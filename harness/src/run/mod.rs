@@ -23,7 +23,10 @@ use checker::check::{CheckOptions, CheckResult};
 use nemesis::{PlannedFault, ScheduleConfig};
 use serde_json::json;
 
-use crate::cluster::{self, Cluster, ClusterConfig, ClusterError, Profile, TopicSpec};
+use crate::cluster::{
+    self, Cluster, ClusterConfig, ClusterError, Profile, TopicCreated, TopicSpec,
+};
+use crate::recorder::{Actor, Extra, OpType};
 use crate::recorder::{Recorder, RecorderError};
 use crate::workload::consumer::ConsumerOptions;
 use crate::workload::producer::ProducerOptions;
@@ -235,7 +238,7 @@ async fn run_phases(
         min_insync_replicas: config.min_insync_replicas,
         unclean_leader_election: config.unclean_leader_election,
     };
-    cluster
+    let created = cluster
         .create_topic(&topic, Duration::from_secs(10))
         .await?;
 
@@ -244,6 +247,19 @@ async fn run_phases(
         json!({"format": "samsa-history/1", "test": config.test, "guarantees": guarantees});
     let history_path = dir.join(checker::history::HISTORY_FILE);
     let recorder = Arc::new(Recorder::create(&history_path, &header)?);
+    if let TopicCreated::ListedAfter(note) = &created {
+        eprintln!("samsa: warning: {note}");
+        recorder.record(
+            Actor::Harness,
+            OpType::Info,
+            "setup",
+            json!({"topic": topic.name}),
+            &Extra {
+                error: Some(note.clone()),
+                ..Extra::default()
+            },
+        )?;
+    }
     let shared = Shared::new(
         workload_options(config, &cluster, &topic.name),
         recorder.clone(),
