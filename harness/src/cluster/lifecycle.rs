@@ -10,7 +10,7 @@ use std::time::Duration;
 use crate::cluster::admin::admin_client;
 use crate::cluster::error::ClusterError;
 use crate::cluster::image::build_image_from_binary;
-use crate::cluster::logs::write_log;
+use crate::cluster::logs::{write_log, write_run_logs};
 use crate::cluster::network::{create_network, RunNetwork};
 use crate::cluster::node::{address_on, node_specs, start_node, ClusterNode};
 use crate::cluster::profile::{NodeSpec, Profile};
@@ -38,6 +38,9 @@ pub struct ClusterConfig {
     pub extra_env: BTreeMap<String, String>,
     /// Bound on waiting for all nodes to be ready.
     pub ready_timeout: Duration,
+    /// Where a failed start writes its containers' logs before removing them (none: the
+    /// error's log tail is all that is kept).
+    pub failure_logs: Option<PathBuf>,
 }
 
 impl ClusterConfig {
@@ -49,6 +52,7 @@ impl ClusterConfig {
             profile,
             extra_env: BTreeMap::new(),
             ready_timeout: Duration::from_secs(60),
+            failure_logs: None,
         }
     }
 }
@@ -81,6 +85,11 @@ impl Cluster {
         match Self::start_inner(docker, config).await {
             Ok(cluster) => Ok(cluster),
             Err(error) => {
+                if let Some(dir) = &config.failure_logs {
+                    if let Err(e) = write_run_logs(docker, &config.run_id, dir).await {
+                        tracing::warn!(%e, "logs of the failed start not kept");
+                    }
+                }
                 if let Err(cleanup) = teardown_run(docker, &config.run_id).await {
                     tracing::error!(%cleanup, "cleanup after a failed start failed too");
                 }

@@ -428,6 +428,29 @@ mod tests {
         }
     }
 
+    // Goal: the shipped Redpanda profile parses and gives each node its id, its
+    // advertised Kafka address and every node as a seed (method: render for 3 nodes).
+    #[test]
+    fn redpanda_profile_parses() {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("profiles/redpanda.toml");
+        let profile = Profile::load(&path).unwrap();
+        let nodes = cluster();
+        let command = profile.render_command(&nodes[2], &nodes).unwrap().join(" ");
+        assert!(command.contains("--node-id 3"), "{command}");
+        assert!(
+            command.contains("--advertise-kafka-addr PLAINTEXT://10.9.0.13:9092"),
+            "{command}"
+        );
+        assert!(
+            command.contains("--seeds 10.9.0.11:33145,10.9.0.12:33145,10.9.0.13:33145"),
+            "{command}"
+        );
+        assert_eq!(
+            profile.render_advertised(&nodes[2], &nodes).unwrap(),
+            Advertised::NodeAddress("10.9.0.13:9092".parse().unwrap())
+        );
+    }
+
     // The built-in profile gives broker-under-test its identity and peers.
     #[test]
     fn built_in_profile_renders() {

@@ -111,6 +111,7 @@ pub async fn run_test(config: RunConfig) -> Result<RunOutcome, RunError> {
     let mut cluster_config = ClusterConfig::new(&run_id, profile);
     cluster_config.node_count = config.nodes;
     cluster_config.extra_env = config.broker_env.clone();
+    cluster_config.failure_logs = Some(dir.join("logs"));
 
     // Plan the faults before anything starts, so a bad schedule costs no cluster.
     let plan = plan_faults(&config)?;
@@ -121,6 +122,9 @@ pub async fn run_test(config: RunConfig) -> Result<RunOutcome, RunError> {
     };
     if interrupted {
         eprintln!("samsa: interrupted; removing the cluster, keeping the history");
+    }
+    if matches!(outcome, Some(Err(_))) {
+        keep_logs_of_failed_run(&docker, &run_id, &dir).await;
     }
     if config.keep && !interrupted {
         eprintln!("samsa: --keep: cluster {run_id} left running (remove with `samsa sweep --all`)");
@@ -212,6 +216,20 @@ async fn resolve_profile(config: &RunConfig) -> Result<Profile, RunError> {
     eprintln!("samsa: setup: image from {}", binary.display());
     let tag = cluster::build_broker_image(&binary).await?;
     Ok(Profile::broker_under_test(&tag))
+}
+
+/// A run that failed (in setup above all) keeps its containers' logs under `logs/`,
+/// when there are containers left to ask; failing to write them is only a warning, the
+/// run's own error is what gets reported.
+async fn keep_logs_of_failed_run(docker: &bollard::Docker, run_id: &str, dir: &Path) {
+    let logs = dir.join("logs");
+    match cluster::logs::write_run_logs(docker, run_id, &logs).await {
+        Ok(written) if !written.is_empty() => {
+            eprintln!("samsa: broker logs of the failed run: {}", logs.display())
+        }
+        Ok(_) => {}
+        Err(e) => eprintln!("samsa: warning: logs of the failed run not kept: {e}"),
+    }
 }
 
 /// The broker-under-test binary built beside this `samsa` binary (same cargo profile).
