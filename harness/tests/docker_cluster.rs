@@ -463,8 +463,9 @@ async fn missing_image_is_a_clear_error() {
     assert_eq!(labelled_leftovers(&docker, &run_id).await, (0, 0));
 }
 
-// A broker that exits at start fails fast with its exit state and log tail; one that
-// never passes its check fails at the bound. Neither leaves anything behind.
+// A broker that exits at start fails fast with its exit state and log tail, and its whole
+// log is kept where the config says; one that never passes its check fails at the
+// bound. Neither leaves anything behind.
 #[tokio::test]
 #[cfg_attr(
     not(samsa_e2e),
@@ -483,7 +484,9 @@ async fn broker_never_ready_is_a_clear_error() {
     crashing
         .env
         .insert("BROKER_NODE_ID".into(), "not-a-number-{node_id}".into());
-    let config = ClusterConfig::new(&run_id, crashing);
+    let mut config = ClusterConfig::new(&run_id, crashing);
+    let logs = tempfile::tempdir().expect("a temp dir");
+    config.failure_logs = Some(logs.path().to_path_buf());
     let started = Instant::now();
     let error = Cluster::start(&docker, &config)
         .await
@@ -494,6 +497,11 @@ async fn broker_never_ready_is_a_clear_error() {
     assert!(
         text.contains("not-a-number"),
         "the log tail explains it: {text}"
+    );
+    let kept = std::fs::read_to_string(logs.path().join("n1.log")).expect("n1.log kept");
+    assert!(
+        kept.contains("not-a-number"),
+        "the whole log is kept: {kept}"
     );
     assert!(
         started.elapsed() < Duration::from_secs(30),

@@ -6,15 +6,14 @@
 //! Needs root and a Docker daemon; the broker binary is the one cargo built beside samsa.
 //! The runs share the machine's two cores, so they take turns (one cluster at a time).
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::Command;
 use std::sync::Mutex;
 
 use serde_json::Value;
 
 mod e2e_support;
-use checker::history::line::{LineType, Process};
-use e2e_support::{fresh_store, history_lines, only_run};
+use e2e_support::{fault_lines, fresh_store, only_run};
 
 /// One cluster at a time: cargo runs a file's tests on parallel threads.
 static ONE_CLUSTER: Mutex<()> = Mutex::new(());
@@ -51,13 +50,6 @@ fn run(name: &str, args: &[&str]) -> Run {
         dir,
         output,
     }
-}
-
-fn nemesis_starts(dir: &Path, f: &str) -> usize {
-    history_lines(dir)
-        .iter()
-        .filter(|l| l.process == Process::Nemesis && l.f.name() == f && l.kind == LineType::Info)
-        .count()
 }
 
 /// A seeded run: exit 1, invalid, and `expected` among the anomaly kinds.
@@ -129,7 +121,7 @@ fn three_node_run_with_partitions_kills_and_pauses_is_valid() {
     assert_eq!(r.results["valid"], Value::Bool(true));
     for f in ["start-partition", "kill", "pause"] {
         assert!(
-            nemesis_starts(&r.dir, f) >= 1,
+            fault_lines(&r.dir, f) >= 1,
             "no {f} in the history\n{}",
             r.output
         );

@@ -10,15 +10,15 @@ use std::time::Duration;
 use crate::cluster::admin::admin_client;
 use crate::cluster::error::ClusterError;
 use crate::cluster::image::build_image_from_binary;
-use crate::cluster::logs::write_log;
+use crate::cluster::logs::{write_log, write_run_logs};
 use crate::cluster::network::{create_network, RunNetwork};
 use crate::cluster::node::{address_on, node_specs, start_node, ClusterNode};
-use crate::cluster::profile::Profile;
+use crate::cluster::profile::{NodeSpec, Profile};
 use crate::cluster::readiness::{stopped_error, wait_ready};
 use crate::cluster::sample::sample_nodes;
 use crate::cluster::state::{self, NodeSample, PartitionLeader};
 use crate::cluster::sweep::{teardown_run, SweepReport};
-use crate::cluster::topic::{create_topic, TopicSpec};
+use crate::cluster::topic::{create_topic, TopicCreated, TopicSpec};
 use bollard::Docker;
 use nemesis::{Nemesis, NodeHandle};
 
@@ -38,6 +38,9 @@ pub struct ClusterConfig {
     pub extra_env: BTreeMap<String, String>,
     /// Bound on waiting for all nodes to be ready.
     pub ready_timeout: Duration,
+    /// Where a failed start writes its containers' logs before removing them (none: the
+    /// error's log tail is all that is kept).
+    pub failure_logs: Option<PathBuf>,
 }
 
 impl ClusterConfig {
@@ -49,6 +52,7 @@ impl ClusterConfig {
             profile,
             extra_env: BTreeMap::new(),
             ready_timeout: Duration::from_secs(60),
+            failure_logs: None,
         }
     }
 }
@@ -81,6 +85,11 @@ impl Cluster {
         match Self::start_inner(docker, config).await {
             Ok(cluster) => Ok(cluster),
             Err(error) => {
+                if let Some(dir) = &config.failure_logs {
+                    if let Err(e) = write_run_logs(docker, &config.run_id, dir).await {
+                        tracing::warn!(%e, "logs of the failed start not kept");
+                    }
+                }
                 if let Err(cleanup) = teardown_run(docker, &config.run_id).await {
                     tracing::error!(%cleanup, "cleanup after a failed start failed too");
                 }
@@ -92,6 +101,7 @@ impl Cluster {
     async fn start_inner(docker: &Docker, config: &ClusterConfig) -> Result<Cluster, ClusterError> {
         let network = create_network(docker, &config.run_id).await?;
         let specs = node_specs(&network, config.node_count);
+        distinct_advertised(&config.profile, &specs)?;
         let mut nodes = Vec::with_capacity(specs.len());
         for spec in &specs {
             let mut node = start_node(
@@ -147,11 +157,12 @@ impl Cluster {
         &self.profile
     }
 
-    /// `bootstrap.servers` for Kafka clients: every node's `ip:port`.
+    /// `bootstrap.servers` for Kafka clients: every node's advertised address (its
+    /// `ip:port`, or the loopback address its port is published at).
     pub fn bootstrap_servers(&self) -> String {
         self.nodes
             .iter()
-            .map(|n| format!("{}:{}", n.ip, self.profile.kafka_port))
+            .map(|n| n.client_addr().to_string())
             .collect::<Vec<_>>()
             .join(",")
     }
@@ -180,13 +191,30 @@ impl Cluster {
         wait_ready(&self.docker, &self.nodes, &self.profile, timeout).await
     }
 
-    /// Create the test topic.
+    /// Create the test topic (see [`create_topic`]; the brokers' Metadata, sampled
+    /// through the protocol, says whether it exists after an unusable answer).
     pub async fn create_topic(
         &self,
         spec: &TopicSpec,
         timeout: Duration,
-    ) -> Result<(), ClusterError> {
-        create_topic(&self.bootstrap_servers(), spec, timeout).await
+    ) -> Result<TopicCreated, ClusterError> {
+        let listed = || async {
+            let samples = self.sample_state().await;
+            samples
+                .iter()
+                .filter_map(|s| s.state.as_ref())
+                .map(|state| {
+                    state
+                        .partitions
+                        .iter()
+                        .filter(|p| p.topic == spec.name)
+                        .count()
+                })
+                .max()
+                .filter(|count| *count > 0)
+                .map(|count| count as i32)
+        };
+        create_topic(&self.bootstrap_servers(), spec, timeout, listed).await
     }
 
     /// One sample per node through the Kafka protocol (Metadata, ListOffsets), with the
@@ -233,6 +261,34 @@ impl Cluster {
     pub async fn teardown(&self) -> Result<SweepReport, ClusterError> {
         teardown_run(&self.docker, &self.run_id).await
     }
+}
+
+/// Clients tell nodes apart by the address each advertises: two nodes advertising the
+/// same one (a broker that always names `127.0.0.1:9092`) cannot form a cluster the
+/// harness can drive, so the profile is refused for that node count, naming both.
+fn distinct_advertised(profile: &Profile, specs: &[NodeSpec]) -> Result<(), ClusterError> {
+    let mut seen: BTreeMap<std::net::SocketAddrV4, &str> = BTreeMap::new();
+    for spec in specs {
+        let advertised =
+            profile
+                .render_advertised(spec, specs)
+                .map_err(|detail| ClusterError::Profile {
+                    source_name: profile.name.clone(),
+                    detail,
+                })?;
+        if let Some(first) = seen.insert(advertised.addr(), &spec.name) {
+            return Err(ClusterError::Profile {
+                source_name: profile.name.clone(),
+                detail: format!(
+                    "nodes {first} and {} both advertise {}: clients could not tell them \
+                     apart, so this profile runs one node (--nodes 1)",
+                    spec.name,
+                    advertised.addr()
+                ),
+            });
+        }
+    }
+    Ok(())
 }
 
 fn validate(config: &ClusterConfig) -> Result<(), ClusterError> {

@@ -1,14 +1,17 @@
 //! Container logs: the tail that explains a broker that never became ready, and the full
-//! log of every node written next to the history at teardown.
+//! log of every node written next to the history at teardown, or found by its run label
+//! when the run failed before it had a cluster to ask.
 
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use bollard::query_parameters::LogsOptionsBuilder;
+use bollard::query_parameters::{ListContainersOptionsBuilder, LogsOptionsBuilder};
 use bollard::Docker;
 use futures_util::StreamExt;
 
-use crate::cluster::error::{io_error, ClusterError};
+use crate::cluster::error::{docker_error, io_error, ClusterError};
+use crate::cluster::labels::{run_filter, LABEL_NODE};
 
 /// Limit for reading one container's log.
 pub const LOG_TIMEOUT: Duration = Duration::from_secs(30);
@@ -64,4 +67,41 @@ pub async fn write_log(
     let path = dir.join(format!("{node}.log"));
     std::fs::write(&path, bytes).map_err(|e| io_error(&path, e))?;
     Ok(path)
+}
+
+/// Write the log of every container labelled with `run_id` to `dir/<node>.log`, found
+/// through Docker rather than a [`crate::cluster::Cluster`]: a run whose setup failed (a
+/// node never ready, a topic never created) keeps the logs that explain it. A container
+/// whose log cannot be read is reported in the log and skipped.
+pub async fn write_run_logs(
+    docker: &Docker,
+    run_id: &str,
+    dir: &Path,
+) -> Result<Vec<PathBuf>, ClusterError> {
+    let filter = run_filter(run_id);
+    let filters = HashMap::from([("label".to_string(), vec![filter.clone()])]);
+    let options = ListContainersOptionsBuilder::default()
+        .all(true)
+        .filters(&filters)
+        .build();
+    let containers = docker
+        .list_containers(Some(options))
+        .await
+        .map_err(|e| docker_error("list containers", &filter, e))?;
+    let mut written = Vec::new();
+    for container in containers {
+        let (Some(id), Some(node)) = (
+            container.id,
+            container.labels.and_then(|mut l| l.remove(LABEL_NODE)),
+        ) else {
+            continue;
+        };
+        match write_log(docker, &id, &node, dir).await {
+            Ok(path) => written.push(path),
+            Err(e @ ClusterError::Io { .. }) => return Err(e),
+            Err(e) => tracing::warn!(%node, %e, "log not collected"),
+        }
+    }
+    written.sort();
+    Ok(written)
 }

@@ -36,4 +36,4 @@ pub use node::ClusterNode;
 pub use profile::{AdminEndpoint, Profile, Readiness};
 pub use state::{NodeSample, PartitionLeader, StateSample};
 pub use sweep::{sweep, sweep_all, sweep_label, teardown_run, SweepReport};
-pub use topic::TopicSpec;
+pub use topic::{TopicCreated, TopicSpec};

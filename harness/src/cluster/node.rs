@@ -1,5 +1,7 @@
 //! Creating and starting one broker container on the run network, with its fixed
-//! address, labels, hostname and the profile's rendered command and environment.
+//! address, labels, hostname and the profile's rendered command and environment. A node
+//! that advertises a loopback address (a broker that names `127.0.0.1:9092` in Metadata
+//! whatever it listens on) has its Kafka port published on the host at that address.
 //!
 //! Containers are made with bollard rather than testcontainers: testcontainers 0.28's
 //! `ContainerRequest` cannot set an endpoint's IPAM address (static IPs are what keep
@@ -8,11 +10,11 @@
 //! the explicit, label-driven teardown and sweep this harness needs.
 
 use std::collections::{BTreeMap, HashMap};
-use std::net::Ipv4Addr;
+use std::net::{Ipv4Addr, SocketAddrV4};
 
 use bollard::models::{
     ContainerCreateBody, EndpointIpamConfig, EndpointSettings, HostConfig, Mount, MountType,
-    NetworkingConfig,
+    NetworkingConfig, PortBinding,
 };
 use bollard::query_parameters::CreateContainerOptionsBuilder;
 use bollard::Docker;
@@ -21,7 +23,7 @@ use crate::cluster::error::{docker_error, ClusterError};
 use crate::cluster::image::image_exists;
 use crate::cluster::labels::node_labels;
 use crate::cluster::network::RunNetwork;
-use crate::cluster::profile::{NodeSpec, Profile};
+use crate::cluster::profile::{Advertised, NodeSpec, Profile};
 
 /// One running node of the cluster.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -34,6 +36,16 @@ pub struct ClusterNode {
     pub container: String,
     /// Its fixed address on the run network.
     pub ip: Ipv4Addr,
+    /// What it advertises in Metadata, and so where clients reach it.
+    pub advertised: Advertised,
+}
+
+impl ClusterNode {
+    /// Where Kafka clients connect to this node: the address it advertises (its own
+    /// address, or the loopback address its port is published at).
+    pub fn client_addr(&self) -> SocketAddrV4 {
+        self.advertised.addr()
+    }
 }
 
 /// The node specs of an `n`-node cluster on `network`.
@@ -71,6 +83,7 @@ pub async fn start_node(
     let mut env = profile.render_env(spec, all).map_err(bad_profile)?;
     env.extend(extra_env.iter().map(|(k, v)| format!("{k}={v}")));
     let command = profile.render_command(spec, all).map_err(bad_profile)?;
+    let advertised = profile.render_advertised(spec, all).map_err(bad_profile)?;
     let container = format!("samsa-{run_id}-{}", spec.name);
     let endpoint = EndpointSettings {
         ipam_config: Some(EndpointIpamConfig {
@@ -86,6 +99,9 @@ pub async fn start_node(
         env: Some(env),
         labels: Some(node_labels(run_id, &spec.name)),
         hostname: Some(spec.name.clone()),
+        // A port binding takes effect only for an exposed port.
+        exposed_ports: matches!(advertised, Advertised::Loopback(_))
+            .then(|| vec![format!("{}/tcp", profile.kafka_port)]),
         host_config: Some(HostConfig {
             network_mode: Some(network.name.clone()),
             // The data directory is an anonymous volume: it survives kill and restart of the
@@ -97,6 +113,7 @@ pub async fn start_node(
                 typ: Some(MountType::VOLUME),
                 ..Default::default()
             }]),
+            port_bindings: loopback_binding(profile.kafka_port, advertised),
             ..Default::default()
         }),
         networking_config: Some(NetworkingConfig {
@@ -124,7 +141,28 @@ pub async fn start_node(
         name: spec.name.clone(),
         container,
         ip,
+        advertised,
     })
+}
+
+/// The host port binding that makes a loopback-advertising node reachable: its Kafka
+/// port published at exactly the advertised loopback address and port (never on all
+/// interfaces). None for a node that advertises its own address.
+fn loopback_binding(
+    kafka_port: u16,
+    advertised: Advertised,
+) -> Option<HashMap<String, Option<Vec<PortBinding>>>> {
+    let Advertised::Loopback(addr) = advertised else {
+        return None;
+    };
+    let binding = PortBinding {
+        host_ip: Some(addr.ip().to_string()),
+        host_port: Some(addr.port().to_string()),
+    };
+    Some(HashMap::from([(
+        format!("{kafka_port}/tcp"),
+        Some(vec![binding]),
+    )]))
 }
 
 /// The address Docker reports for `container` on `network` (read back, never assumed).

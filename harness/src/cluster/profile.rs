@@ -1,10 +1,11 @@
 //! Broker profiles: how to run one Kafka-compatible broker image as a cluster node. The
 //! built-in profile runs broker-under-test; a TOML file describes any other image (see
 //! `harness/profiles/apache-kafka.toml`): image, command and environment templates, data
-//! directory, readiness check and optional admin endpoint. Templates are data, so testing
-//! a new broker needs a file, not code.
+//! directory, readiness check, optional admin endpoint and the address each node
+//! advertises. Templates are data, so testing a new broker needs a file, not code.
 
 use std::collections::BTreeMap;
+use std::net::{Ipv4Addr, SocketAddrV4};
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
@@ -84,6 +85,56 @@ pub struct Profile {
     /// Admin endpoint, if the broker has one.
     #[serde(default)]
     pub admin: Option<AdminEndpoint>,
+    /// The `host:port` each node advertises in its Metadata answer (Kafka's
+    /// `advertised.listeners`), a template; by default `{advertised_host}:{kafka_port}`,
+    /// the node's own address. For a broker that advertises a fixed loopback address
+    /// whatever it listens on, give that address: the harness then publishes the node's
+    /// Kafka port on the host at it, so clients outside the container that follow the
+    /// Metadata answer reach the node (see [`Advertised`]).
+    #[serde(default)]
+    pub advertised: Option<String>,
+}
+
+/// Where one node's Kafka listener is reached, by what the broker advertises.
+///
+/// Kafka clients bootstrap from any address, then connect to the addresses the brokers
+/// advertise in Metadata. Inside Docker those must be reachable from the harness: either
+/// the node's own address on the run network, or a loopback address of the host at which
+/// the node's port is published.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Advertised {
+    /// The node advertises its own address on the run network.
+    NodeAddress(SocketAddrV4),
+    /// The node advertises this loopback address; its Kafka port is published there.
+    Loopback(SocketAddrV4),
+}
+
+impl Advertised {
+    /// The advertised address itself: what Metadata names and clients connect to.
+    pub fn addr(&self) -> SocketAddrV4 {
+        match self {
+            Self::NodeAddress(a) | Self::Loopback(a) => *a,
+        }
+    }
+}
+
+/// Where a profile's `binary` is: a bare name (`rivine-broker`) is looked up on `PATH`,
+/// as a shell would (the place `cargo install` puts a broker); a relative path is
+/// relative to the profile file; an absolute path is taken as it is.
+fn resolve_binary(binary: &Path, profile_dir: &Path) -> Result<PathBuf, String> {
+    if binary.components().count() == 1 && binary.is_relative() {
+        return which::which(binary).map_err(|e| {
+            format!(
+                "binary {:?} is not on PATH ({e}); give a path, or install it",
+                binary.display().to_string()
+            )
+        });
+    }
+    Ok(if binary.is_relative() {
+        profile_dir.join(binary)
+    } else {
+        binary.to_path_buf()
+    })
 }
 
 /// A node as templates see it.
@@ -132,6 +183,7 @@ impl Profile {
                 port: 8080,
                 partitions_path: "/partitions".into(),
             }),
+            advertised: None,
         }
     }
 
@@ -152,11 +204,13 @@ impl Profile {
         let mut profile = Self::from_toml(&text, &path.display().to_string())?;
         if let Some(binary) = profile.binary.take() {
             let base = path.parent().unwrap_or_else(|| Path::new("."));
-            profile.binary = Some(if binary.is_relative() {
-                base.join(binary)
-            } else {
-                binary
-            });
+            profile.binary =
+                Some(
+                    resolve_binary(&binary, base).map_err(|detail| ClusterError::Profile {
+                        source_name: path.display().to_string(),
+                        detail,
+                    })?,
+                );
         }
         Ok(profile)
     }
@@ -187,6 +241,7 @@ impl Profile {
             .collect();
         self.render_env(&sample[0], &sample).map_err(&bad)?;
         self.render_command(&sample[0], &sample).map_err(&bad)?;
+        self.render_advertised(&sample[0], &sample).map_err(&bad)?;
         match (&self.image, &self.binary) {
             (Some(_), Some(_)) => {
                 return Err(bad(
@@ -240,6 +295,46 @@ impl Profile {
             .collect()
     }
 
+    /// What `node` advertises (see [`Profile::advertised`]): its own address, or a
+    /// loopback address to publish its port at. Any other address could not be reached
+    /// from the harness and is an error naming it.
+    pub fn render_advertised(
+        &self,
+        node: &NodeSpec,
+        all: &[NodeSpec],
+    ) -> Result<Advertised, String> {
+        let template = self
+            .advertised
+            .as_deref()
+            .unwrap_or("{advertised_host}:{kafka_port}");
+        let text =
+            render(template, &self.vars(node, all)?).map_err(|e| format!("advertised: {e}"))?;
+        let (host, port) = text
+            .rsplit_once(':')
+            .ok_or_else(|| format!("advertised {text:?} is not host:port"))?;
+        let port: u16 = port
+            .parse()
+            .map_err(|_| format!("advertised {text:?}: port {port:?} is not a number"))?;
+        let ip: Ipv4Addr = match host {
+            "localhost" => Ipv4Addr::LOCALHOST,
+            other => other.parse().map_err(|_| {
+                format!("advertised {text:?}: host {other:?} is not an IPv4 address or localhost")
+            })?,
+        };
+        let addr = SocketAddrV4::new(ip, port);
+        if ip.is_loopback() {
+            return Ok(Advertised::Loopback(addr));
+        }
+        if host == node.host && port == self.kafka_port {
+            return Ok(Advertised::NodeAddress(addr));
+        }
+        Err(format!(
+            "advertised {text:?} is neither the node's address ({}:{}) nor a loopback address: \
+             clients outside the container could not reach it",
+            node.host, self.kafka_port
+        ))
+    }
+
     /// The container command for `node`.
     pub fn render_command(&self, node: &NodeSpec, all: &[NodeSpec]) -> Result<Vec<String>, String> {
         let vars = self.vars(node, all)?;
@@ -277,6 +372,83 @@ mod tests {
                 .to_string()
         ));
         assert!(env.contains(&"KAFKA_ADVERTISED_LISTENERS=PLAINTEXT://10.9.0.12:9092".to_string()));
+    }
+
+    // Goal: the shipped rivine profile parses, finds its binary by name on PATH, and
+    // advertises the fixed loopback address rivine 0.2.0 names in Metadata (method: a
+    // stand-in executable on a PATH of our own).
+    #[test]
+    fn rivine_profile_parses() {
+        let text = std::fs::read_to_string(
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("profiles/rivine.toml"),
+        )
+        .unwrap();
+        let profile = Profile::from_toml(&text, "rivine.toml").unwrap();
+        assert_eq!(profile.binary, Some(PathBuf::from("rivine-broker")));
+        let nodes = cluster();
+        let advertised = profile.render_advertised(&nodes[0], &nodes).unwrap();
+        assert_eq!(
+            advertised,
+            Advertised::Loopback("127.0.0.1:9092".parse().unwrap())
+        );
+        let env = profile.render_env(&nodes[0], &nodes).unwrap();
+        assert!(env.contains(&"RIVINE_HOST=0.0.0.0".to_string()), "{env:?}");
+    }
+
+    // Goal: the default advertised address is the node's own; a loopback one is to be
+    // published; anything else (unreachable from the harness) is a named error.
+    #[test]
+    fn advertised_addresses_are_classified() {
+        let nodes = cluster();
+        let mut profile = Profile::broker_under_test("i");
+        assert_eq!(
+            profile.render_advertised(&nodes[1], &nodes).unwrap(),
+            Advertised::NodeAddress("10.9.0.12:9092".parse().unwrap())
+        );
+        profile.advertised = Some("localhost:{kafka_port}".into());
+        assert_eq!(
+            profile.render_advertised(&nodes[1], &nodes).unwrap(),
+            Advertised::Loopback("127.0.0.1:9092".parse().unwrap())
+        );
+        profile.advertised = Some("127.0.0.{node_id}:19092".into());
+        assert_eq!(
+            profile.render_advertised(&nodes[2], &nodes).unwrap(),
+            Advertised::Loopback("127.0.0.3:19092".parse().unwrap())
+        );
+        for (bad, says) in [
+            ("{node_name}:9092", "not an IPv4 address"),
+            ("10.1.1.1:9092", "neither the node's address"),
+            ("{advertised_host}", "not host:port"),
+            ("{advertised_host}:x", "not a number"),
+            ("{nodeid}:1", "nodeid"),
+        ] {
+            profile.advertised = Some(bad.into());
+            let err = profile.render_advertised(&nodes[0], &nodes).unwrap_err();
+            assert!(err.contains(says), "{bad}: {err}");
+        }
+    }
+
+    // Goal: the shipped Redpanda profile parses and gives each node its id, its
+    // advertised Kafka address and every node as a seed (method: render for 3 nodes).
+    #[test]
+    fn redpanda_profile_parses() {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("profiles/redpanda.toml");
+        let profile = Profile::load(&path).unwrap();
+        let nodes = cluster();
+        let command = profile.render_command(&nodes[2], &nodes).unwrap().join(" ");
+        assert!(command.contains("--node-id 3"), "{command}");
+        assert!(
+            command.contains("--advertise-kafka-addr PLAINTEXT://10.9.0.13:9092"),
+            "{command}"
+        );
+        assert!(
+            command.contains("--seeds 10.9.0.11:33145,10.9.0.12:33145,10.9.0.13:33145"),
+            "{command}"
+        );
+        assert_eq!(
+            profile.render_advertised(&nodes[2], &nodes).unwrap(),
+            Advertised::NodeAddress("10.9.0.13:9092".parse().unwrap())
+        );
     }
 
     // The built-in profile gives broker-under-test its identity and peers.
@@ -317,6 +489,13 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("p.toml");
         std::fs::write(&path, format!("binary='bin/kafkad'\n{body}")).unwrap();
+        let bare = dir.path().join("bare.toml");
+        std::fs::write(&bare, format!("binary='samsa-no-such-broker'\n{body}")).unwrap();
+        let err = Profile::load(&bare).unwrap_err().to_string();
+        assert!(
+            err.contains("not on PATH") && err.contains("samsa-no-such-broker"),
+            "{err}"
+        );
         let profile = Profile::load(&path).unwrap();
         assert_eq!(profile.binary, Some(dir.path().join("bin/kafkad")));
         assert_eq!(profile.image, None);

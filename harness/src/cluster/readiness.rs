@@ -12,7 +12,7 @@ use crate::cluster::admin::{admin_client, admin_url, get_ok};
 use crate::cluster::error::{docker_error, ClusterError};
 use crate::cluster::logs::log_tail;
 use crate::cluster::node::ClusterNode;
-use crate::cluster::profile::{Profile, Readiness};
+use crate::cluster::profile::{Advertised, Profile, Readiness};
 use crate::cluster::sample::metadata_probe;
 
 /// Pause between probes of one node.
@@ -33,13 +33,25 @@ pub async fn probe(
                 .admin
                 .as_ref()
                 .ok_or_else(|| "admin-http readiness without [admin]".to_string())?;
-            get_ok(client, &admin_url(node.ip, admin.port, path)).await
+            get_ok(client, &admin_url(node.ip, admin.port, path)).await?;
         }
         Readiness::KafkaPort => {
             let address = std::net::SocketAddr::from((node.ip, profile.kafka_port));
-            metadata_probe(address).await
+            metadata_probe(address).await?;
         }
     }
+    published_probe(node).await
+}
+
+/// A node that advertises a loopback address is reached there by clients: the published
+/// port must answer too, or every client would fail after a "ready" cluster.
+async fn published_probe(node: &ClusterNode) -> Result<(), String> {
+    let Advertised::Loopback(addr) = node.advertised else {
+        return Ok(());
+    };
+    metadata_probe(addr.into())
+        .await
+        .map_err(|e| format!("published at {addr}: {e}"))
 }
 
 /// Wait until every node passes its readiness check, at most `timeout` in total.
@@ -134,6 +146,9 @@ mod tests {
             name: "n1".into(),
             container: "none".into(),
             ip: std::net::Ipv4Addr::LOCALHOST,
+            advertised: crate::cluster::profile::Advertised::NodeAddress(
+                std::net::SocketAddrV4::new(std::net::Ipv4Addr::LOCALHOST, profile.kafka_port),
+            ),
         };
         let client = admin_client().unwrap();
         let started = Instant::now();

@@ -47,6 +47,8 @@ const LATEST: i64 = -1;
 /// Kafka isolation levels in ListOffsets (KIP-98).
 const READ_UNCOMMITTED: i8 = 0;
 const READ_COMMITTED: i8 = 1;
+/// Kafka reserves topic names starting with this for its internal topics.
+const INTERNAL_TOPIC_PREFIX: &str = "__";
 /// A consumer's replica id in ListOffsets (a broker id would make it a follower fetch).
 const CONSUMER_REPLICA_ID: i32 = -1;
 
@@ -72,7 +74,7 @@ pub async fn sample_node(
 ) -> NodeSample {
     let addr = SocketAddr::from((node.ip, kafka_port));
     let work = async {
-        let protocol = protocol_state(addr, node.id).await;
+        let protocol = protocol_state(addr, node).await;
         let admin = match admin {
             Some(a) => Some(admin_state(http, node, a).await),
             None => None,
@@ -89,8 +91,9 @@ pub async fn sample_node(
     match tokio::time::timeout(SAMPLE_TIMEOUT, work).await {
         Err(_) => sample.error = Some(format!("{addr}: no answer within {SAMPLE_TIMEOUT:?}")),
         Ok((Err(e), _)) => sample.error = Some(e.to_string()),
-        Ok((Ok(mut state), admin)) => {
+        Ok((Ok((mut state, own_id)), admin)) => {
             sample.ok = true;
+            sample.node_id = Some(own_id);
             match admin {
                 Some(Ok(view)) => merge_admin(&mut state, &view),
                 Some(Err(e)) => sample.error = Some(format!("admin endpoint: {e}")),
@@ -118,9 +121,13 @@ pub async fn metadata_probe(addr: SocketAddr) -> Result<(), String> {
     probe.await.map_err(|e| format!("Metadata: {e}"))
 }
 
-/// Metadata for every topic, then ListOffsets for the partitions this node (broker id
-/// `own_id`, the profile's `{node_id}`) says it leads: only a leader answers ListOffsets.
-async fn protocol_state(addr: SocketAddr, own_id: i32) -> Result<NodeState, WireError> {
+/// Metadata for every topic, then ListOffsets for the partitions this node says it
+/// leads (only a leader answers ListOffsets). Returns the state and the node's own broker
+/// id (see [`own_broker_id`]).
+async fn protocol_state(
+    addr: SocketAddr,
+    node: &ClusterNode,
+) -> Result<(NodeState, i32), WireError> {
     let mut conn = Connection::open(addr, CONNECT_TIMEOUT, REQUEST_TIMEOUT).await?;
     let version = conn.version_of::<MetadataRequest>(METADATA_VERSION_MIN)?;
     let mut request = MetadataRequest::default().with_topics(None);
@@ -128,6 +135,7 @@ async fn protocol_state(addr: SocketAddr, own_id: i32) -> Result<NodeState, Wire
         request = request.with_allow_auto_topic_creation(false);
     }
     let metadata = conn.call(&request, version).await?;
+    let own_id = own_broker_id(&metadata, node);
     let mut state = node_state(&metadata);
     let led: Vec<(String, i32, i32)> = state
         .partitions
@@ -136,7 +144,7 @@ async fn protocol_state(addr: SocketAddr, own_id: i32) -> Result<NodeState, Wire
         .map(|p| (p.topic.clone(), p.partition, p.leader_epoch.unwrap_or(-1)))
         .collect();
     if led.is_empty() {
-        return Ok(state);
+        return Ok((state, own_id));
     }
     let version = conn.version_of::<ListOffsetsRequest>(LIST_OFFSETS_VERSION_MIN)?;
     let queries = [
@@ -167,7 +175,26 @@ async fn protocol_state(addr: SocketAddr, own_id: i32) -> Result<NodeState, Wire
             }
         }
     }
-    Ok(state)
+    Ok((state, own_id))
+}
+
+/// The broker id a node answers as: the broker its own Metadata answer lists at the
+/// address the node advertises. A broker's id is its own configuration (rivine is always
+/// 0), so it is read, not assumed; when no listed broker has that address, the profile's
+/// `{node_id}` is taken.
+pub fn own_broker_id(metadata: &MetadataResponse, node: &ClusterNode) -> i32 {
+    let advertised = node.advertised.addr();
+    metadata
+        .brokers
+        .iter()
+        .find(|b| {
+            let host = b.host.as_str();
+            let same_host = host == advertised.ip().to_string()
+                || (host == "localhost" && advertised.ip().is_loopback());
+            same_host && b.port == i32::from(advertised.port())
+        })
+        .map(|b| b.node_id.0)
+        .unwrap_or(node.id)
 }
 
 fn list_offsets(
@@ -202,7 +229,10 @@ fn list_offsets(
         )
 }
 
-/// The typed view of one Metadata answer.
+/// The typed view of one Metadata answer. Internal topics (`__consumer_offsets`,
+/// `__transaction_state`, KRaft's `__cluster_metadata`: flagged internal, or named with
+/// Kafka's reserved `__` prefix, which not every broker flags) are left out: they are not
+/// under test, and their leaders must not count as the leaders faults aim at.
 pub fn node_state(metadata: &MetadataResponse) -> NodeState {
     let ids = |list: &[BrokerId]| list.iter().map(|b| b.0).collect::<Vec<i32>>();
     let mut partitions = Vec::new();
@@ -212,6 +242,9 @@ pub fn node_state(metadata: &MetadataResponse) -> NodeState {
             .as_ref()
             .map(|n| n.as_str().to_string())
             .unwrap_or_default();
+        if topic.is_internal || name.starts_with(INTERNAL_TOPIC_PREFIX) {
+            continue;
+        }
         for p in &topic.partitions {
             partitions.push(PartitionState {
                 topic: name.clone(),
@@ -281,7 +314,7 @@ mod tests {
     };
 
     // Goal: a Metadata answer becomes the typed view, with Kafka's -1 as "none", sorted
-    // by partition (method: a hand-built response).
+    // by partition, internal topics left out (method: a hand-built response).
     #[test]
     fn metadata_becomes_node_state() {
         let metadata = MetadataResponse::default()
@@ -296,23 +329,38 @@ mod tests {
                     .with_host(StrBytes::from_static_str("10.0.0.3"))
                     .with_port(9092),
             ])
-            .with_topics(vec![MetadataResponseTopic::default()
-                .with_name(Some(TopicName(StrBytes::from_static_str("t"))))
-                .with_partitions(vec![
-                    MetadataResponsePartition::default()
-                        .with_partition_index(1)
-                        .with_leader_id(BrokerId(-1))
-                        .with_leader_epoch(-1)
-                        .with_replica_nodes(vec![BrokerId(1), BrokerId(2)])
-                        .with_error_code(5),
-                    MetadataResponsePartition::default()
-                        .with_partition_index(0)
-                        .with_leader_id(BrokerId(2))
-                        .with_leader_epoch(7)
-                        .with_replica_nodes(vec![BrokerId(1), BrokerId(2)])
-                        .with_isr_nodes(vec![BrokerId(2)])
-                        .with_offline_replicas(vec![BrokerId(1)]),
-                ])]);
+            .with_topics(vec![
+                MetadataResponseTopic::default()
+                    .with_name(Some(TopicName(StrBytes::from_static_str("t"))))
+                    .with_partitions(vec![
+                        MetadataResponsePartition::default()
+                            .with_partition_index(1)
+                            .with_leader_id(BrokerId(-1))
+                            .with_leader_epoch(-1)
+                            .with_replica_nodes(vec![BrokerId(1), BrokerId(2)])
+                            .with_error_code(5),
+                        MetadataResponsePartition::default()
+                            .with_partition_index(0)
+                            .with_leader_id(BrokerId(2))
+                            .with_leader_epoch(7)
+                            .with_replica_nodes(vec![BrokerId(1), BrokerId(2)])
+                            .with_isr_nodes(vec![BrokerId(2)])
+                            .with_offline_replicas(vec![BrokerId(1)]),
+                    ]),
+                MetadataResponseTopic::default()
+                    .with_name(Some(TopicName(StrBytes::from_static_str(
+                        "__consumer_offsets",
+                    ))))
+                    .with_partitions(vec![
+                        MetadataResponsePartition::default().with_leader_id(BrokerId(1))
+                    ]),
+                MetadataResponseTopic::default()
+                    .with_name(Some(TopicName(StrBytes::from_static_str("offsets"))))
+                    .with_is_internal(true)
+                    .with_partitions(vec![
+                        MetadataResponsePartition::default().with_leader_id(BrokerId(1))
+                    ]),
+            ]);
         let state = node_state(&metadata);
         assert_eq!(state.controller_id, Some(2));
         assert_eq!(state.partitions.len(), 2);
@@ -330,6 +378,37 @@ mod tests {
             (p1.leader, p1.leader_epoch, p1.error_code),
             (None, None, Some(5))
         );
+    }
+
+    // Goal: a node's broker id is read from its own Metadata answer, by the address it
+    // advertises (rivine answers as broker 0 at 127.0.0.1:9092), and falls back to the
+    // profile's id when no listed broker has that address (method: hand-built answers).
+    #[test]
+    fn own_broker_id_is_read_by_advertised_address() {
+        use crate::cluster::profile::Advertised;
+        let broker = |id: i32, host: &'static str| {
+            MetadataResponseBroker::default()
+                .with_node_id(BrokerId(id))
+                .with_host(StrBytes::from_static_str(host))
+                .with_port(9092)
+        };
+        let node = |advertised: Advertised| ClusterNode {
+            id: 1,
+            name: "n1".into(),
+            container: "none".into(),
+            ip: "10.0.0.2".parse().unwrap(),
+            advertised,
+        };
+        let rivine = MetadataResponse::default().with_brokers(vec![broker(0, "127.0.0.1")]);
+        let loopback = node(Advertised::Loopback("127.0.0.1:9092".parse().unwrap()));
+        assert_eq!(own_broker_id(&rivine, &loopback), 0);
+        let named = MetadataResponse::default().with_brokers(vec![broker(0, "localhost")]);
+        assert_eq!(own_broker_id(&named, &loopback), 0);
+        let cluster = MetadataResponse::default()
+            .with_brokers(vec![broker(7, "10.0.0.3"), broker(5, "10.0.0.2")]);
+        let own = node(Advertised::NodeAddress("10.0.0.2:9092".parse().unwrap()));
+        assert_eq!(own_broker_id(&cluster, &own), 5);
+        assert_eq!(own_broker_id(&rivine, &own), 1);
     }
 
     // Goal: ListOffsets asks as a consumer (replica id -1) with the right isolation level,
@@ -357,6 +436,9 @@ mod tests {
             name: "n1".into(),
             container: "none".into(),
             ip: std::net::Ipv4Addr::LOCALHOST,
+            advertised: crate::cluster::profile::Advertised::NodeAddress(
+                std::net::SocketAddrV4::new(std::net::Ipv4Addr::LOCALHOST, 1),
+            ),
         };
         // Port 1 on loopback: nothing listens there, so the connect is refused.
         let sample = sample_node(&http, &node, 1, None).await;

@@ -2,7 +2,13 @@
 //! with the settings the run's guarantees depend on: partitions, replication factor,
 //! `min.insync.replicas` (acks=all durability) and `unclean.leader.election.enable`
 //! (whether an out-of-sync replica may become leader and lose committed data).
+//!
+//! Whether the topic exists is decided by what the brokers list in Metadata, not only by
+//! the CreateTopics answer: a broker that creates the topic but answers in a shape
+//! librdkafka cannot decode (rivine 0.2.0's CreateTopics v2) is used, and the run says
+//! so.
 
+use std::future::Future;
 use std::time::Duration;
 
 use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
@@ -33,14 +39,32 @@ pub struct TopicSpec {
     pub unclean_leader_election: bool,
 }
 
+/// How the topic came to exist.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TopicCreated {
+    /// CreateTopics answered success (or that the topic already existed).
+    Answered,
+    /// CreateTopics gave no usable answer, but the brokers' Metadata lists the topic with
+    /// the requested partitions: the broker created it. The text says what went wrong,
+    /// for the run's output and history.
+    ListedAfter(String),
+}
+
 /// Create the topic on the cluster reached through `bootstrap_servers`. An existing
 /// topic with that name is accepted (a retried creation may have succeeded). Retryable
 /// errors are retried a bounded number of times; each attempt is bounded by `timeout`.
-pub async fn create_topic(
+/// After an attempt without a usable answer, `listed_partitions` (the partition count
+/// the brokers' Metadata lists for the topic, if any) decides whether it exists anyway.
+pub async fn create_topic<L, F>(
     bootstrap_servers: &str,
     spec: &TopicSpec,
     timeout: Duration,
-) -> Result<(), ClusterError> {
+    listed_partitions: L,
+) -> Result<TopicCreated, ClusterError>
+where
+    L: Fn() -> F,
+    F: Future<Output = Option<i32>>,
+{
     let fail = |detail: String| ClusterError::Topic {
         topic: spec.name.clone(),
         detail,
@@ -78,13 +102,30 @@ pub async fn create_topic(
             Err(_) => last_error = format!("no answer within {timeout:?}"),
             Ok(Err(e)) => last_error = e.to_string(),
             Ok(Ok(results)) => match results.into_iter().next() {
-                Some(Ok(_)) | Some(Err((_, RDKafkaErrorCode::TopicAlreadyExists))) => return Ok(()),
+                Some(Ok(_)) | Some(Err((_, RDKafkaErrorCode::TopicAlreadyExists))) => {
+                    return Ok(TopicCreated::Answered)
+                }
                 Some(Err((_, code))) if !is_retryable(code) => {
                     return Err(fail(format!("the broker refused: {code}")))
                 }
                 Some(Err((_, code))) => last_error = code.to_string(),
                 None => last_error = "empty CreateTopics response".into(),
             },
+        }
+        if let Some(listed) = listed_partitions().await {
+            if listed == spec.partitions {
+                return Ok(TopicCreated::ListedAfter(format!(
+                    "CreateTopics for topic {} gave no usable answer ({last_error}), but the \
+                     brokers' Metadata lists it with {listed} partitions: the broker created \
+                     it and its CreateTopics answer is one librdkafka could not use",
+                    spec.name
+                )));
+            }
+            return Err(fail(format!(
+                "CreateTopics gave no usable answer ({last_error}) and Metadata lists the \
+                 topic with {listed} partitions, not the {} asked for",
+                spec.partitions
+            )));
         }
         tracing::debug!(attempt, %last_error, "create topic failed, retrying");
         tokio::time::sleep(CREATE_RETRY_PAUSE).await;

@@ -22,8 +22,10 @@ use std::time::{Duration, Instant};
 use checker::check::{CheckOptions, CheckResult};
 use nemesis::{PlannedFault, ScheduleConfig};
 
-use crate::cluster::{self, Cluster, ClusterConfig, ClusterError, Profile, TopicSpec};
-use crate::recorder::{HeaderLine, Recorder, RecorderError};
+use crate::cluster::{
+    self, Cluster, ClusterConfig, ClusterError, Profile, TopicCreated, TopicSpec,
+};
+use crate::recorder::{Extra, HeaderLine, Process, Recorder, RecorderError};
 use crate::run_dir::{self, RunDir};
 use crate::workload::consumer::ConsumerOptions;
 use crate::workload::producer::ProducerOptions;
@@ -111,6 +113,7 @@ pub async fn run_test(config: RunConfig) -> Result<RunOutcome, RunError> {
     let mut cluster_config = ClusterConfig::new(&run_id, profile);
     cluster_config.node_count = config.nodes;
     cluster_config.extra_env = config.broker_env.clone();
+    cluster_config.failure_logs = Some(run_dir.logs());
 
     // Plan the faults before anything starts, so a bad schedule costs no cluster.
     let plan = plan_faults(&config)?;
@@ -121,6 +124,9 @@ pub async fn run_test(config: RunConfig) -> Result<RunOutcome, RunError> {
     };
     if interrupted {
         eprintln!("samsa: interrupted; removing the cluster, keeping the history");
+    }
+    if matches!(outcome, Some(Err(_))) {
+        keep_logs_of_failed_run(&docker, &run_id, &dir).await;
     }
     if config.keep && !interrupted {
         eprintln!("samsa: --keep: cluster {run_id} left running (remove with `samsa sweep --all`)");
@@ -203,6 +209,20 @@ async fn resolve_profile(config: &RunConfig) -> Result<Profile, RunError> {
     Ok(Profile::broker_under_test(&tag))
 }
 
+/// A run that failed (in setup above all) keeps its containers' logs under `logs/`,
+/// when there are containers left to ask; failing to write them is only a warning, the
+/// run's own error is what gets reported.
+async fn keep_logs_of_failed_run(docker: &bollard::Docker, run_id: &str, dir: &Path) {
+    let logs = RunDir::new(dir).logs();
+    match cluster::logs::write_run_logs(docker, run_id, &logs).await {
+        Ok(written) if !written.is_empty() => {
+            eprintln!("samsa: broker logs of the failed run: {}", logs.display())
+        }
+        Ok(_) => {}
+        Err(e) => eprintln!("samsa: warning: logs of the failed run not kept: {e}"),
+    }
+}
+
 /// The broker-under-test binary built beside this `samsa` binary (same cargo profile).
 pub fn default_broker_binary() -> PathBuf {
     std::env::current_exe()
@@ -227,7 +247,7 @@ async fn run_phases(
         min_insync_replicas: config.min_insync_replicas,
         unclean_leader_election: config.unclean_leader_election,
     };
-    cluster
+    let created = cluster
         .create_topic(&topic, Duration::from_secs(10))
         .await?;
 
@@ -236,6 +256,15 @@ async fn run_phases(
     let run_dir = RunDir::new(dir);
     let history_path = run_dir.history();
     let recorder = Arc::new(Recorder::create(&history_path, &header)?);
+    if let TopicCreated::ListedAfter(note) = &created {
+        eprintln!("samsa: warning: {note}");
+        recorder.record_event(
+            Process::Harness,
+            "setup",
+            serde_json::json!({"topic": topic.name}),
+            &Extra::default().with_error(note),
+        )?;
+    }
     let shared = Shared::new(
         workload_options(config, &cluster, &topic.name),
         recorder.clone(),

@@ -5,7 +5,7 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use checker::history::line::{HeaderLine, Line};
+use checker::history::line::{HeaderLine, Line, LineType, Process};
 use harness::run_dir::RunDir;
 use serde_json::Value;
 
@@ -51,6 +51,14 @@ pub fn history_lines(dir: &Path) -> Vec<Line> {
         .skip(1)
         .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{l}: {e}")))
         .collect()
+}
+
+/// How many nemesis lines of a run's history have function `f` (`kill`, `pause`, ...).
+pub fn fault_lines(dir: &Path, f: &str) -> usize {
+    history_lines(dir)
+        .iter()
+        .filter(|l| l.process == Process::Nemesis && l.f.name() == f && l.kind == LineType::Info)
+        .count()
 }
 
 /// A JSON file of a run directory.
