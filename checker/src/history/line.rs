@@ -58,12 +58,9 @@ impl Process {
 
 impl Serialize for Process {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        match self.event_name() {
-            Some(name) => s.serialize_str(name),
-            None => match self {
-                Process::Client(p) => s.serialize_u64(*p),
-                _ => unreachable!("only clients have no event name"),
-            },
+        match (self, self.event_name()) {
+            (Process::Client(p), _) => s.serialize_u64(*p),
+            (_, name) => s.serialize_str(name.unwrap_or_default()),
         }
     }
 }
