@@ -219,9 +219,34 @@ fn every_line_kind_survives_the_recorder_and_the_reader() {
             extra(None, None, true),
         ),
     ];
-    let count = lines.len();
+    let asked = lines.clone();
     let written = record(dir.path(), &header, lines);
-    assert_eq!(written.len(), count);
+    assert_eq!(written.len(), asked.len());
+    // The recorder wrote what it was asked, numbered in order, times never decreasing.
+    for (i, (line, (process, kind, f, value, extra))) in written.iter().zip(&asked).enumerate() {
+        assert_eq!(line.index, i as u64);
+        assert!(i == 0 || line.time >= written[i - 1].time);
+        assert!(line.wall.is_some(), "line {i} has its wall clock");
+        let want = (
+            process,
+            kind,
+            f,
+            value,
+            &extra.error,
+            extra.producer,
+            extra.is_final,
+        );
+        let got = (
+            &line.process,
+            &line.kind,
+            &line.f,
+            &line.value,
+            &line.error,
+            line.producer,
+            line.is_final,
+        );
+        assert_eq!(got, want, "line {i}");
+    }
 
     // Every line of the file is the typed line the recorder returned.
     let text = std::fs::read_to_string(dir.path().join(HISTORY_FILE)).unwrap();
