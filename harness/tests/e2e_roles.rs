@@ -9,12 +9,14 @@
 //! leave nothing behind.
 //! Needs root, a Docker daemon and rivine-broker on PATH (scripts/setup.sh).
 
+use std::ffi::OsStr;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
 use std::sync::Mutex;
 
 mod e2e_support;
-use e2e_support::{fresh_store, history_lines, json_file, labelled_containers, only_run};
+use e2e_support::{
+    fresh_store, history_lines, labelled_containers, only_run, run_id_of, run_samsa_test, Finished,
+};
 
 /// One cluster at a time: cargo runs a file's tests on parallel threads.
 static ONE_CLUSTER: Mutex<()> = Mutex::new(());
@@ -71,32 +73,11 @@ RIVINE_HOST = "0.0.0.0"
     path
 }
 
-fn samsa_test(name: &str, profile: &Path, more: &[&str]) -> (Output, PathBuf) {
-    let store = fresh_store(name);
-    let out = Command::new(env!("CARGO_BIN_EXE_samsa"))
-        .args(["test", "--name", name, "--profile"])
-        .arg(profile)
-        .args(more)
-        .arg("--store")
-        .arg(&store)
-        .output()
-        .expect("samsa runs");
-    (out, store)
-}
-
-fn text_of(out: &Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    )
-}
-
-fn run_id_of(dir: &Path) -> String {
-    json_file(&dir.join("test.json"))["run_id"]
-        .as_str()
-        .expect("test.json names its run id")
-        .to_string()
+fn samsa_test(name: &str, profile: &Path, more: &[&str]) -> Finished {
+    let args = [OsStr::new("--profile"), profile.as_os_str()]
+        .into_iter()
+        .chain(more.iter().map(OsStr::new));
+    run_samsa_test(name, args)
 }
 
 // Goal: faults aimed at a service role hit exactly its container, the brokers stay
@@ -112,7 +93,7 @@ fn faults_aimed_at_a_service_role_hit_only_it() {
     let profiles = fresh_store("roles-profile");
     let profile = write_profile(&profiles, "rivine-broker", "kind = \"tcp\"\nport = 9092");
     let nemesis = "kill:role=storage,pause:role=storage,partition:role=storage";
-    let (out, store) = samsa_test(
+    let run = samsa_test(
         "roles",
         &profile,
         &[
@@ -124,13 +105,9 @@ fn faults_aimed_at_a_service_role_hit_only_it() {
             "2",
         ],
     );
-    let output = text_of(&out);
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "the brokers stay valid\n{output}"
-    );
-    let dir = only_run(&store, "roles");
+    let output = &run.output;
+    assert_eq!(run.exit, Some(0), "the brokers stay valid\n{output}");
+    let dir = only_run(&run.store, "roles");
     let lines = history_lines(&dir);
     let nemesis_lines: Vec<_> = lines.iter().filter(|l| l["process"] == "nemesis").collect();
     let aimed_at_storage = |f: &str| {
@@ -187,9 +164,9 @@ fn unknown_roles_and_unready_services_are_named_errors() {
     let _turn = ONE_CLUSTER.lock().unwrap_or_else(|p| p.into_inner());
     let profiles = fresh_store("roles-bad-profile");
     let profile = write_profile(&profiles, "rivine-broker", "kind = \"tcp\"\nport = 9092");
-    let (out, _) = samsa_test("roles-unknown", &profile, &["--nemesis", "kill:role=db"]);
-    let output = text_of(&out);
-    assert_eq!(out.status.code(), Some(4), "{output}");
+    let run = samsa_test("roles-unknown", &profile, &["--nemesis", "kill:role=db"]);
+    let output = &run.output;
+    assert_eq!(run.exit, Some(4), "{output}");
     assert!(
         output.contains("no role \"db\"") && output.contains("broker, storage"),
         "{output}"
@@ -197,18 +174,18 @@ fn unknown_roles_and_unready_services_are_named_errors() {
 
     // tini-static without arguments prints its usage and exits: a service that stops.
     let failing = write_profile(&profiles, "/usr/bin/tini-static", "kind = \"running\"");
-    let (out, store) = samsa_test(
+    let run = samsa_test(
         "roles-unready",
         &failing,
         &["--time-limit", "5", "--nemesis", "none"],
     );
-    let output = text_of(&out);
-    assert_eq!(out.status.code(), Some(4), "{output}");
+    let output = &run.output;
+    assert_eq!(run.exit, Some(4), "{output}");
     assert!(
         output.contains("storage-1 (service storage)") && output.contains("stopped"),
         "{output}"
     );
-    let dir = only_run(&store, "roles-unready");
+    let dir = only_run(&run.store, "roles-unready");
     assert!(
         dir.join("logs/storage-1.log").is_file(),
         "the failed service's log is kept"
