@@ -392,7 +392,7 @@ async fn seeded_schedule_applies_and_heals() {
     let mut events = Vec::new();
     for planned in &plan {
         tokio::time::sleep(planned.start_at.saturating_sub(started.elapsed())).await;
-        let live = live_view(&cluster.partition_leaders().await);
+        let live = live_view(&cluster.partition_leaders().await, cluster.roles());
         let fault = planned
             .resolve(&nemesis.node_names(), &live)
             .expect("resolve");

@@ -7,13 +7,13 @@
 //! The runs share the machine's two cores, so they take turns (one cluster at a time).
 
 use std::path::PathBuf;
-use std::process::Command;
+
 use std::sync::Mutex;
 
 use serde_json::Value;
 
 mod e2e_support;
-use e2e_support::{fault_lines, fresh_store, only_run};
+use e2e_support::{fault_lines, only_run, run_samsa_test, Finished};
 
 /// One cluster at a time: cargo runs a file's tests on parallel threads.
 static ONE_CLUSTER: Mutex<()> = Mutex::new(());
@@ -28,24 +28,16 @@ struct Run {
 /// `samsa test` with `args` into a fresh store; returns the exit status and results.json.
 fn run(name: &str, args: &[&str]) -> Run {
     let _turn = ONE_CLUSTER.lock().unwrap_or_else(|p| p.into_inner());
-    let store = fresh_store(name);
-    let out = Command::new(env!("CARGO_BIN_EXE_samsa"))
-        .args(["test", "--name", name])
-        .args(args)
-        .arg("--store")
-        .arg(&store)
-        .output()
-        .expect("samsa runs");
-    let output = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let Finished {
+        exit,
+        output,
+        store,
+    } = run_samsa_test(name, args);
     let dir = only_run(&store, name);
     let results = std::fs::read_to_string(dir.join("results.json"))
         .unwrap_or_else(|e| panic!("no results.json: {e}\n{output}"));
     Run {
-        exit: out.status.code(),
+        exit,
         results: serde_json::from_str(&results).expect("results.json is JSON"),
         dir,
         output,

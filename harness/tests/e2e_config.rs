@@ -7,8 +7,6 @@
 //! Needs root and a Docker daemon; the broker binary is the one cargo built beside samsa.
 //! One cluster at a time (the machine has two cores).
 
-use std::path::PathBuf;
-use std::process::Command;
 use std::sync::Mutex;
 
 use serde_json::Value;
@@ -16,67 +14,19 @@ use serde_json::Value;
 mod e2e_support;
 use checker::history::line::Process;
 use e2e_support::{
-    fresh_store, history_header, history_lines, json_file, labelled_containers, run_dirs,
+    history_header, history_lines, json_file, labelled_containers, run_samsa_test, Finished,
 };
 
 /// One cluster at a time: cargo runs a file's tests on parallel threads.
 static ONE_CLUSTER: Mutex<()> = Mutex::new(());
 
-struct Run {
-    exit: Option<i32>,
-    output: String,
-    store: PathBuf,
-}
-
-impl Run {
-    /// The run directories made under the store, sorted.
-    fn dirs(&self, name: &str) -> Vec<PathBuf> {
-        run_dirs(&self.store, name)
-    }
-
-    /// The one run directory.
-    fn dir(&self, name: &str) -> PathBuf {
-        let mut dirs = self.dirs(name);
-        assert_eq!(
-            dirs.len(),
-            1,
-            "exactly one run in {dirs:?}\n{}",
-            self.output
-        );
-        dirs.pop().expect("one run")
-    }
-
-    /// The run id printed at the start (`samsa: run <id> -> <dir>`).
-    fn run_ids(&self) -> Vec<String> {
-        self.output
-            .lines()
-            .filter_map(|l| l.strip_prefix("samsa: run "))
-            .filter_map(|l| l.split_whitespace().next())
-            .map(str::to_owned)
-            .collect()
-    }
-}
+/// A finished run of this file.
+type Run = Finished;
 
 /// `samsa test --name NAME ARGS` into a fresh store.
 fn samsa_test(name: &str, args: &[String]) -> Run {
     let _turn = ONE_CLUSTER.lock().unwrap_or_else(|p| p.into_inner());
-    let store = fresh_store(name);
-    let out = Command::new(env!("CARGO_BIN_EXE_samsa"))
-        .args(["test", "--name", name])
-        .args(args)
-        .arg("--store")
-        .arg(&store)
-        .output()
-        .expect("samsa runs");
-    Run {
-        exit: out.status.code(),
-        output: format!(
-            "{}{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        ),
-        store,
-    }
+    run_samsa_test(name, args)
 }
 
 fn words(args: &[&str]) -> Vec<String> {

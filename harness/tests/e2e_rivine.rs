@@ -16,7 +16,7 @@ use std::process::Command;
 use serde_json::Value;
 
 mod e2e_support;
-use e2e_support::{fault_lines, fresh_store, json_file, only_run};
+use e2e_support::{fault_lines, json_file, only_run, run_id_of, run_samsa_test};
 
 /// The Kafka address rivine advertises, published on the host by the profile.
 const RIVINE_ADDRESS: &str = "127.0.0.1:9092";
@@ -67,44 +67,38 @@ fn remove_cluster(run_id: &str) {
 fn rivine_runs_checked_under_kill_and_pause() {
     which_rivine();
     let name = "rivine";
-    let store = fresh_store(name);
-    let out = Command::new(env!("CARGO_BIN_EXE_samsa"))
-        .args(["test", "--name", name, "--profile"])
-        .arg(profile_path())
-        .args([
-            "--nodes",
-            "1",
-            "--nemesis",
-            "kill,pause",
-            "--time-limit",
-            "40",
-        ])
-        .args([
-            "--nemesis-interval",
-            "3",
-            "--fault-duration",
-            "5",
-            "--seed",
-            "5",
-        ])
-        .args(["--recovery-wait", "5", "--keep", "--store"])
-        .arg(&store)
-        .output()
-        .expect("samsa runs");
-    let output = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let dir = only_run(&store, name);
-    let run_id = json_file(&dir.join("test.json"))["run_id"]
-        .as_str()
-        .expect("test.json names the run id")
-        .to_string();
+    let profile = profile_path();
+    let args: Vec<&std::ffi::OsStr> = ["--profile".as_ref(), profile.as_os_str()]
+        .into_iter()
+        .chain(
+            [
+                "--nodes",
+                "1",
+                "--nemesis",
+                "kill,pause",
+                "--time-limit",
+                "40",
+                "--nemesis-interval",
+                "3",
+                "--fault-duration",
+                "5",
+                "--seed",
+                "5",
+                "--recovery-wait",
+                "5",
+                "--keep",
+            ]
+            .map(std::ffi::OsStr::new),
+        )
+        .collect();
+    let run = run_samsa_test(name, args);
+    let output = run.output.clone();
+    let dir = only_run(&run.store, name);
+    let run_id = run_id_of(&dir);
     let witnessed = std::panic::catch_unwind(|| {
         let results = json_file(&dir.join("results.json"));
         assert!(
-            matches!(out.status.code(), Some(0) | Some(1)),
+            matches!(run.exit, Some(0) | Some(1)),
             "a checked run exits 0 or 1\n{output}"
         );
         assert!(

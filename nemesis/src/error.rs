@@ -35,6 +35,17 @@ pub enum NemesisError {
         /// The accepted words, comma separated.
         expected: &'static str,
     },
+    /// A role name that is not 1-15 lowercase letters, digits or `-` from a letter.
+    #[error("bad role name {0:?}: a role name is 1-15 lowercase letters, digits or '-', starting with a letter")]
+    BadRoleName(String),
+    /// A fault aimed at a role the cluster does not have.
+    #[error("no role {role:?} in this cluster; its roles: {known}")]
+    UnknownRole {
+        /// The role asked for.
+        role: String,
+        /// The roles the cluster has, comma separated.
+        known: String,
+    },
     /// A schedule setting that cannot produce a schedule (zero interval, empty mix, ...).
     #[error("invalid schedule: {0}")]
     InvalidSchedule(String),

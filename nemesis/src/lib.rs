@@ -13,6 +13,7 @@ pub mod grudge;
 pub mod iptables;
 pub mod live;
 pub mod partition;
+pub mod role;
 pub mod schedule;
 pub mod targets;
 
@@ -22,5 +23,6 @@ pub use event::{NemesisEvent, NemesisFunction, NotApplied, NOT_APPLIED};
 pub use grudge::{Grudge, CLIENTS};
 pub use live::{LedPartition, LiveView};
 pub use partition::{PartitionShape, ALL_SHAPES};
+pub use role::{RoleName, BROKER_ROLE};
 pub use schedule::{Fault, FaultKind, FaultSpec, PlannedFault, ScheduleConfig};
 pub use targets::{TargetSpec, ALL_TARGETS};

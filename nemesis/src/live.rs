@@ -3,7 +3,12 @@
 //! (`kill:leaders`, `partition:leaders`, `partition:leader-from-replicas`) are drawn from
 //! it, so the nemesis never asks the cluster itself and stays pure and testable.
 
+use std::collections::BTreeMap;
+
 use serde::{Deserialize, Serialize};
+
+use crate::error::NemesisError;
+use crate::role::{RoleName, BROKER_ROLE};
 
 /// One partition whose leader is known: its name, the leading node, every replica node.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -21,6 +26,9 @@ pub struct LedPartition {
 pub struct LiveView {
     /// The partitions with a known leader, in a stable order.
     pub partitions: Vec<LedPartition>,
+    /// The containers of each role beside the brokers (a profile's services), by name.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub roles: BTreeMap<RoleName, Vec<String>>,
 }
 
 impl LiveView {
@@ -35,7 +43,34 @@ impl LiveView {
                     replicas: vec![l.clone()],
                 })
                 .collect(),
+            roles: BTreeMap::new(),
         }
+    }
+
+    /// The containers of `role`: the brokers (`nodes`) for the role `broker`, a service's
+    /// containers otherwise; a role the cluster does not have is an error naming the
+    /// roles it has.
+    pub fn members(&self, role: RoleName, nodes: &[String]) -> Result<Vec<String>, NemesisError> {
+        if role.as_str() == BROKER_ROLE {
+            return Ok(nodes.to_vec());
+        }
+        self.roles.get(&role).cloned().ok_or_else(|| {
+            let mut known = vec![BROKER_ROLE.to_string()];
+            known.extend(self.roles.keys().map(|r| r.to_string()));
+            NemesisError::UnknownRole {
+                role: role.to_string(),
+                known: known.join(", "),
+            }
+        })
+    }
+
+    /// Every container of the cluster: the brokers and every service's, sorted.
+    pub fn everyone(&self, nodes: &[String]) -> Vec<String> {
+        let mut all = nodes.to_vec();
+        all.extend(self.roles.values().flatten().cloned());
+        all.sort();
+        all.dedup();
+        all
     }
 
     /// The nodes leading at least one partition, sorted, without duplicates.

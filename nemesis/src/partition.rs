@@ -17,6 +17,7 @@ use serde::{Deserialize, Serialize};
 use crate::error::NemesisError;
 use crate::grudge::{Grudge, CLIENTS};
 use crate::live::LiveView;
+use crate::role::{parse_role_word, RoleName};
 
 /// How to cut the network.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -42,6 +43,9 @@ pub enum PartitionShape {
     /// partition's other replicas and they drop its traffic; the clients still reach it
     /// and the other replicas keep talking to each other (the zombie-leader situation).
     LeaderFromReplicas,
+    /// Every container of a role cut off from every other container of the cluster
+    /// (`role=storage`: the brokers lose their storage service); clients are not cut.
+    Role(RoleName),
 }
 
 /// Every shape, in the order `--nemesis-partitions` documents them.
@@ -57,7 +61,7 @@ pub const ALL_SHAPES: [PartitionShape; 8] = [
 ];
 
 const SHAPE_NAMES: &str = "halves, random-halves, isolate-one, majorities-ring, bridge, leaders, \
-     clients-cut-from-one, leader-from-replicas";
+     clients-cut-from-one, leader-from-replicas, role=NAME";
 
 impl PartitionShape {
     /// The name used on the command line and in schedules.
@@ -71,6 +75,7 @@ impl PartitionShape {
             Self::Leaders => "leaders",
             Self::ClientsCutFromOne => "clients-cut-from-one",
             Self::LeaderFromReplicas => "leader-from-replicas",
+            Self::Role(_) => "role",
         }
     }
 
@@ -84,6 +89,7 @@ impl PartitionShape {
         rng: &mut R,
     ) -> Result<Grudge, NemesisError> {
         let needed = match self {
+            Self::Role(role) => return role_cut_off(role, nodes, live),
             Self::Bridge | Self::MajoritiesRing => 3,
             Self::ClientsCutFromOne => 1,
             _ => 2,
@@ -108,6 +114,7 @@ impl PartitionShape {
                 grudge.drop_from(&shuffled(nodes, rng)[0], CLIENTS);
                 grudge
             }
+            Self::Role(role) => role_cut_off(role, nodes, live)?,
         })
     }
 }
@@ -128,7 +135,10 @@ impl PartitionShape {
 
 impl fmt::Display for PartitionShape {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.name())
+        match self {
+            Self::Role(role) => write!(f, "role={role}"),
+            other => f.write_str(other.name()),
+        }
     }
 }
 
@@ -136,6 +146,9 @@ impl FromStr for PartitionShape {
     type Err = NemesisError;
 
     fn from_str(word: &str) -> Result<Self, Self::Err> {
+        if let Some(role) = parse_role_word(word) {
+            return role.map(Self::Role);
+        }
         ALL_SHAPES
             .into_iter()
             .find(|shape| shape.name() == word)
@@ -145,6 +158,24 @@ impl FromStr for PartitionShape {
                 expected: SHAPE_NAMES,
             })
     }
+}
+
+/// A role's containers on one side, every other container of the cluster on the other.
+fn role_cut_off(role: RoleName, nodes: &[String], live: &LiveView) -> Result<Grudge, NemesisError> {
+    let members = live.members(role, nodes)?;
+    let rest: Vec<String> = live
+        .everyone(nodes)
+        .into_iter()
+        .filter(|n| !members.contains(n))
+        .collect();
+    if members.is_empty() || rest.is_empty() {
+        return Err(NemesisError::TooFewNodes {
+            what: format!("partition role={role} (the role and the rest)"),
+            needed: 2,
+            have: members.len() + rest.len(),
+        });
+    }
+    Ok(Grudge::from_components(&[members, rest]))
 }
 
 fn shuffled<R: Rng + ?Sized>(nodes: &[String], rng: &mut R) -> Vec<String> {
@@ -269,6 +300,7 @@ mod tests {
                 leader: "n2".into(),
                 replicas: vec!["n1".into(), "n2".into(), "n3".into()],
             }],
+            ..LiveView::default()
         }
     }
 
@@ -452,5 +484,39 @@ mod tests {
         for shape in ALL_SHAPES {
             assert_eq!(shape.name().parse::<PartitionShape>().unwrap(), shape);
         }
+    }
+
+    // Goal: `role=NAME` cuts every container of the role off from every other container,
+    // brokers and other services alike, and leaves the clients alone; an unknown role is
+    // an error naming the roles there are (method: a live view with two services).
+    #[test]
+    fn role_shape_cuts_the_role_off_from_the_rest() {
+        let mut live = LiveView::default();
+        live.roles
+            .insert("storage".parse().unwrap(), vec!["storage-1".into()]);
+        live.roles
+            .insert("meta".parse().unwrap(), vec!["meta-1".into()]);
+        let shape: PartitionShape = "role=storage".parse().unwrap();
+        assert_eq!(shape.to_string(), "role=storage");
+        let mut rng = ChaCha8Rng::seed_from_u64(1);
+        let grudge = shape.grudge(&nodes(3), &live, &mut rng).unwrap();
+        for other in ["n1", "n2", "n3", "meta-1"] {
+            assert!(grudge.drops("storage-1", other) && grudge.drops(other, "storage-1"));
+        }
+        assert!(!grudge.drops("n1", "n2") && !grudge.drops("n1", "meta-1"));
+        assert!(!grudge.drops("storage-1", CLIENTS));
+        let brokers: PartitionShape = "role=broker".parse().unwrap();
+        let grudge = brokers.grudge(&nodes(3), &live, &mut rng).unwrap();
+        assert!(grudge.drops("n1", "meta-1") && !grudge.drops("n1", "n2"));
+        let unknown: PartitionShape = "role=db".parse().unwrap();
+        let err = unknown
+            .grudge(&nodes(3), &live, &mut rng)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("\"db\"") && err.contains("broker, meta, storage"),
+            "{err}"
+        );
+        assert!("role=Bad".parse::<PartitionShape>().is_err());
     }
 }

@@ -120,12 +120,10 @@ impl PlannedFault {
     /// partition leaders and replicas) sampled just before. Same inputs, same fault.
     pub fn resolve(&self, nodes: &[String], live: &LiveView) -> Result<Fault, NemesisError> {
         let mut rng = ChaCha8Rng::seed_from_u64(self.seed);
-        let leaders = live.leaders();
-        let leaders = leaders.as_slice();
         Ok(match self.spec {
             FaultSpec::Partition(shape) => Fault::Partition(shape.grudge(nodes, live, &mut rng)?),
-            FaultSpec::Kill(target) => Fault::Kill(target.select(nodes, leaders, &mut rng)?),
-            FaultSpec::Pause(target) => Fault::Pause(target.select(nodes, leaders, &mut rng)?),
+            FaultSpec::Kill(target) => Fault::Kill(target.select_live(nodes, live, &mut rng)?),
+            FaultSpec::Pause(target) => Fault::Pause(target.select_live(nodes, live, &mut rng)?),
         })
     }
 }
@@ -396,6 +394,7 @@ mod tests {
                 leader: "n2".into(),
                 replicas: vec!["n1".into(), "n2".into(), "n3".into()],
             }],
+            ..LiveView::default()
         };
         for fault in config(9).plan().unwrap() {
             let a = fault.resolve(&nodes, &live).unwrap();

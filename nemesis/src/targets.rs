@@ -11,6 +11,8 @@ use rand::Rng;
 use serde::{Deserialize, Serialize};
 
 use crate::error::NemesisError;
+use crate::live::LiveView;
+use crate::role::{parse_role_word, RoleName};
 
 /// A rule choosing the nodes a kill or pause applies to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -26,6 +28,8 @@ pub enum TargetSpec {
     All,
     /// The nodes that currently lead at least one partition.
     Leaders,
+    /// Every container of a role (`role=storage`; `role=broker` is every broker).
+    Role(RoleName),
 }
 
 /// Every target rule.
@@ -37,7 +41,7 @@ pub const ALL_TARGETS: [TargetSpec; 5] = [
     TargetSpec::Leaders,
 ];
 
-const TARGET_NAMES: &str = "one, minority, majority, all, leaders";
+const TARGET_NAMES: &str = "one, minority, majority, all, leaders, role=NAME";
 
 impl TargetSpec {
     /// The name used on the command line and in schedules.
@@ -48,6 +52,32 @@ impl TargetSpec {
             Self::Majority => "majority",
             Self::All => "all",
             Self::Leaders => "leaders",
+            Self::Role(_) => "role",
+        }
+    }
+
+    /// [`TargetSpec::select`] against the live view: a role target takes every container
+    /// of its role, the others choose among the brokers (`nodes`).
+    pub fn select_live<R: Rng + ?Sized>(
+        self,
+        nodes: &[String],
+        live: &LiveView,
+        rng: &mut R,
+    ) -> Result<Vec<String>, NemesisError> {
+        match self {
+            Self::Role(role) => {
+                let mut members = live.members(role, nodes)?;
+                if members.is_empty() {
+                    return Err(NemesisError::TooFewNodes {
+                        what: format!("target role={role}"),
+                        needed: 1,
+                        have: 0,
+                    });
+                }
+                members.sort();
+                Ok(members)
+            }
+            _ => self.select(nodes, &live.leaders(), rng),
         }
     }
 
@@ -72,6 +102,9 @@ impl TargetSpec {
             Self::Majority => n / 2 + 1,
             Self::All => n,
             Self::Leaders => return select_leaders(nodes, leaders),
+            Self::Role(role) => {
+                return LiveView::default().members(role, nodes);
+            }
         };
         let mut chosen = nodes.to_vec();
         chosen.shuffle(rng);
@@ -99,7 +132,10 @@ fn select_leaders(nodes: &[String], leaders: &[String]) -> Result<Vec<String>, N
 
 impl fmt::Display for TargetSpec {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.name())
+        match self {
+            Self::Role(role) => write!(f, "role={role}"),
+            other => f.write_str(other.name()),
+        }
     }
 }
 
@@ -107,6 +143,9 @@ impl FromStr for TargetSpec {
     type Err = NemesisError;
 
     fn from_str(word: &str) -> Result<Self, Self::Err> {
+        if let Some(role) = parse_role_word(word) {
+            return role.map(Self::Role);
+        }
         ALL_TARGETS
             .into_iter()
             .find(|target| target.name() == word)
@@ -179,5 +218,35 @@ mod tests {
         for t in ALL_TARGETS {
             assert_eq!(t.name().parse::<TargetSpec>().unwrap(), t);
         }
+    }
+
+    // Goal: `role=NAME` takes every container of the role, `role=broker` every broker,
+    // and the other targets still choose among the brokers only (method: a live view
+    // with one two-container service).
+    #[test]
+    fn role_targets_take_the_whole_role() {
+        let mut rng = ChaCha8Rng::seed_from_u64(3);
+        let mut live = LiveView::default();
+        live.roles.insert(
+            "storage".parse().unwrap(),
+            vec!["storage-2".into(), "storage-1".into()],
+        );
+        let storage: TargetSpec = "role=storage".parse().unwrap();
+        assert_eq!(storage.to_string(), "role=storage");
+        assert_eq!(
+            storage.select_live(&nodes(3), &live, &mut rng).unwrap(),
+            vec!["storage-1", "storage-2"]
+        );
+        let brokers: TargetSpec = "role=broker".parse().unwrap();
+        assert_eq!(
+            brokers.select_live(&nodes(3), &live, &mut rng).unwrap(),
+            nodes(3)
+        );
+        let all = TargetSpec::All
+            .select_live(&nodes(3), &live, &mut rng)
+            .unwrap();
+        assert_eq!(all, nodes(3));
+        let none: TargetSpec = "role=db".parse().unwrap();
+        assert!(none.select_live(&nodes(3), &live, &mut rng).is_err());
     }
 }

@@ -12,15 +12,16 @@ use crate::cluster::error::ClusterError;
 use crate::cluster::image::build_image_from_binary;
 use crate::cluster::logs::{write_log, write_run_logs};
 use crate::cluster::network::{create_network, RunNetwork};
-use crate::cluster::node::{address_on, node_specs, start_node, ClusterNode};
+use crate::cluster::node::{address_on, node_specs, start_node, start_service, ClusterNode};
 use crate::cluster::profile::{NodeSpec, Profile};
 use crate::cluster::readiness::{stopped_error, wait_ready};
 use crate::cluster::sample::sample_nodes;
+use crate::cluster::service::{service_specs, wait_services_ready, ServiceContainer};
 use crate::cluster::state::{self, NodeSample, PartitionLeader};
 use crate::cluster::sweep::{teardown_run, SweepReport};
 use crate::cluster::topic::{create_topic, TopicCreated, TopicSpec};
 use bollard::Docker;
-use nemesis::{Nemesis, NodeHandle};
+use nemesis::{Nemesis, NodeHandle, RoleName};
 
 /// Largest supported cluster.
 pub const NODES_MAX: usize = 9;
@@ -64,6 +65,7 @@ pub struct Cluster {
     run_id: String,
     network: RunNetwork,
     nodes: Vec<ClusterNode>,
+    services: Vec<ServiceContainer>,
     profile: Profile,
     http: reqwest::Client,
 }
@@ -80,6 +82,13 @@ impl Cluster {
             let tag = build_image_from_binary(docker, &binary, &[], None).await?;
             tracing::info!(%tag, binary = %binary.display(), "profile image built from its binary");
             config.profile.image = Some(tag);
+        }
+        for service in &mut config.profile.services {
+            if let (None, Some(binary)) = (&service.image, service.binary.take()) {
+                let tag = build_image_from_binary(docker, &binary, &[], None).await?;
+                tracing::info!(%tag, service = %service.name, "service image built from its binary");
+                service.image = Some(tag);
+            }
         }
         let config = &config;
         match Self::start_inner(docker, config).await {
@@ -100,10 +109,15 @@ impl Cluster {
 
     async fn start_inner(docker: &Docker, config: &ClusterConfig) -> Result<Cluster, ClusterError> {
         let network = create_network(docker, &config.run_id).await?;
-        let specs = node_specs(&network, config.node_count);
-        distinct_advertised(&config.profile, &specs)?;
-        let mut nodes = Vec::with_capacity(specs.len());
-        for spec in &specs {
+        let brokers = node_specs(&network, config.node_count);
+        distinct_advertised(&config.profile, &brokers)?;
+        let service_specs = service_specs(&config.profile.services, |i| {
+            network.node_ip(config.node_count + i).to_string()
+        });
+        let specs: Vec<NodeSpec> = brokers.iter().chain(&service_specs).cloned().collect();
+        let services = start_services(docker, config, &network, &service_specs, &specs).await?;
+        let mut nodes = Vec::with_capacity(brokers.len());
+        for spec in &brokers {
             let mut node = start_node(
                 docker,
                 &config.run_id,
@@ -132,6 +146,7 @@ impl Cluster {
             run_id: config.run_id.clone(),
             network,
             nodes,
+            services,
             profile: config.profile.clone(),
             http,
         })
@@ -145,6 +160,23 @@ impl Cluster {
     /// The nodes, in id order.
     pub fn nodes(&self) -> &[ClusterNode] {
         &self.nodes
+    }
+
+    /// The containers of the profile's services, in declaration order.
+    pub fn services(&self) -> &[ServiceContainer] {
+        &self.services
+    }
+
+    /// Each service role's container names (the brokers are the role `broker`).
+    pub fn roles(&self) -> BTreeMap<RoleName, Vec<String>> {
+        let mut roles: BTreeMap<RoleName, Vec<String>> = BTreeMap::new();
+        for container in &self.services {
+            match container.service.parse() {
+                Ok(role) => roles.entry(role).or_default().push(container.name.clone()),
+                Err(e) => tracing::warn!(%e, "service without a role name"),
+            }
+        }
+        roles
     }
 
     /// The run network.
@@ -172,15 +204,16 @@ impl Cluster {
         self.network.gateway()
     }
 
-    /// A nemesis over this cluster's nodes.
+    /// A nemesis over this cluster's containers: the brokers and every service's.
     pub fn nemesis(&self) -> Nemesis {
-        let handles = self
-            .nodes
-            .iter()
-            .map(|n| NodeHandle {
-                name: n.name.clone(),
-                container: n.container.clone(),
-                ip: n.ip,
+        let brokers = self.nodes.iter().map(|n| (&n.name, &n.container, n.ip));
+        let services = self.services.iter().map(|s| (&s.name, &s.container, s.ip));
+        let handles = brokers
+            .chain(services)
+            .map(|(name, container, ip)| NodeHandle {
+                name: name.clone(),
+                container: container.clone(),
+                ip,
             })
             .collect();
         Nemesis::new(self.docker.clone(), handles, self.clients_ip())
@@ -241,17 +274,19 @@ impl Cluster {
         state::leaders(&self.sample_state().await)
     }
 
-    /// Write every node's container log to `dir/<node>.log`; a node whose log cannot
-    /// be read is reported in the log and skipped.
+    /// Write every container's log (brokers and services) to `dir/<name>.log`; one
+    /// whose log cannot be read is reported in the log and skipped.
     pub async fn collect_logs(&self, dir: &Path) -> Result<Vec<PathBuf>, ClusterError> {
         let mut written = Vec::new();
-        for node in &self.nodes {
-            match write_log(&self.docker, &node.container, &node.name, dir).await {
+        let brokers = self.nodes.iter().map(|n| (&n.name, &n.container));
+        let services = self.services.iter().map(|s| (&s.name, &s.container));
+        for (name, container) in brokers.chain(services) {
+            match write_log(&self.docker, container, name, dir).await {
                 Ok(path) => written.push(path),
                 Err(ClusterError::Io { path, source }) => {
                     return Err(ClusterError::Io { path, source })
                 }
-                Err(e) => tracing::warn!(node = %node.name, %e, "log not collected"),
+                Err(e) => tracing::warn!(node = %name, %e, "log not collected"),
             }
         }
         Ok(written)
@@ -261,6 +296,49 @@ impl Cluster {
     pub async fn teardown(&self) -> Result<SweepReport, ClusterError> {
         teardown_run(&self.docker, &self.run_id).await
     }
+}
+
+/// Start every service container and wait until all are ready, before any broker
+/// starts (a broker on shared storage needs its storage at start).
+async fn start_services(
+    docker: &Docker,
+    config: &ClusterConfig,
+    network: &RunNetwork,
+    service_specs: &[NodeSpec],
+    all: &[NodeSpec],
+) -> Result<Vec<ServiceContainer>, ClusterError> {
+    let mut started = Vec::with_capacity(service_specs.len());
+    for spec in service_specs {
+        let image = config
+            .profile
+            .services
+            .iter()
+            .find(|s| Some(&s.name) == spec.service.as_ref())
+            .and_then(|s| s.image.clone())
+            .ok_or_else(|| ClusterError::Profile {
+                source_name: config.profile.name.clone(),
+                detail: format!("service container {} has no image", spec.name),
+            })?;
+        let container = start_service(
+            docker,
+            &config.run_id,
+            network,
+            &config.profile,
+            spec,
+            all,
+            image,
+        )
+        .await?;
+        started.push(container);
+    }
+    wait_services_ready(
+        docker,
+        &started,
+        &config.profile.services,
+        config.ready_timeout,
+    )
+    .await?;
+    Ok(started)
 }
 
 /// Clients tell nodes apart by the address each advertises: two nodes advertising the

@@ -2,16 +2,16 @@
 //! log of every node written next to the history at teardown, or found by its run label
 //! when the run failed before it had a cluster to ask.
 
-use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use bollard::query_parameters::{ListContainersOptionsBuilder, LogsOptionsBuilder};
+use bollard::query_parameters::LogsOptionsBuilder;
 use bollard::Docker;
 use futures_util::StreamExt;
 
-use crate::cluster::error::{docker_error, io_error, ClusterError};
+use crate::cluster::error::{io_error, ClusterError};
 use crate::cluster::labels::{run_filter, LABEL_NODE};
+use crate::cluster::sweep::labelled_containers;
 
 /// Limit for reading one container's log.
 pub const LOG_TIMEOUT: Duration = Duration::from_secs(30);
@@ -78,16 +78,7 @@ pub async fn write_run_logs(
     run_id: &str,
     dir: &Path,
 ) -> Result<Vec<PathBuf>, ClusterError> {
-    let filter = run_filter(run_id);
-    let filters = HashMap::from([("label".to_string(), vec![filter.clone()])]);
-    let options = ListContainersOptionsBuilder::default()
-        .all(true)
-        .filters(&filters)
-        .build();
-    let containers = docker
-        .list_containers(Some(options))
-        .await
-        .map_err(|e| docker_error("list containers", &filter, e))?;
+    let containers = labelled_containers(docker, &run_filter(run_id)).await?;
     let mut written = Vec::new();
     for container in containers {
         let (Some(id), Some(node)) = (

@@ -21,6 +21,7 @@ pub mod node;
 pub mod profile;
 pub mod readiness;
 pub mod sample;
+pub mod service;
 pub mod state;
 pub mod sweep;
 pub mod template;

@@ -11,7 +11,8 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 
 use crate::cluster::error::ClusterError;
-use crate::cluster::template::{render, TemplateVars};
+use crate::cluster::service::ServiceSpec;
+use crate::cluster::template::{render, vars_of, TemplateVars};
 
 /// How the harness decides a node is ready to serve.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -93,6 +94,10 @@ pub struct Profile {
     /// Metadata answer reach the node (see [`Advertised`]).
     #[serde(default)]
     pub advertised: Option<String>,
+    /// Services beside the brokers (a storage or coordination service a broker built on
+    /// shared storage needs), each a role faults can aim at: `[[services]]` tables.
+    #[serde(default)]
+    pub services: Vec<ServiceSpec>,
 }
 
 /// Where one node's Kafka listener is reached, by what the broker advertises.
@@ -137,15 +142,30 @@ fn resolve_binary(binary: &Path, profile_dir: &Path) -> Result<PathBuf, String> 
     })
 }
 
-/// A node as templates see it.
+/// A node as templates see it: a broker, or a container of one of the profile's services.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NodeSpec {
-    /// Broker id (Kafka `node.id` / `broker.id`), 1-based.
+    /// Broker id (Kafka `node.id` / `broker.id`), 1-based; for a service container its
+    /// 1-based index within its service.
     pub id: i32,
-    /// Name in grudges and reports (`n1`).
+    /// Name in grudges and reports (`n1`; `storage-1` for a service container).
     pub name: String,
     /// Address other nodes and clients use.
     pub host: String,
+    /// The service it belongs to; `None` for a broker.
+    pub service: Option<String>,
+}
+
+impl NodeSpec {
+    /// A broker's spec.
+    pub fn broker(id: i32, host: String) -> Self {
+        Self {
+            id,
+            name: format!("n{id}"),
+            host,
+            service: None,
+        }
+    }
 }
 
 impl Profile {
@@ -184,6 +204,7 @@ impl Profile {
                 partitions_path: "/partitions".into(),
             }),
             advertised: None,
+            services: Vec::new(),
         }
     }
 
@@ -202,15 +223,20 @@ impl Profile {
         let text =
             std::fs::read_to_string(path).map_err(|e| crate::cluster::error::io_error(path, e))?;
         let mut profile = Self::from_toml(&text, &path.display().to_string())?;
+        let base = path.parent().unwrap_or_else(|| Path::new("."));
+        let bad = |detail: String| ClusterError::Profile {
+            source_name: path.display().to_string(),
+            detail,
+        };
         if let Some(binary) = profile.binary.take() {
-            let base = path.parent().unwrap_or_else(|| Path::new("."));
-            profile.binary =
-                Some(
-                    resolve_binary(&binary, base).map_err(|detail| ClusterError::Profile {
-                        source_name: path.display().to_string(),
-                        detail,
-                    })?,
-                );
+            profile.binary = Some(resolve_binary(&binary, base).map_err(bad)?);
+        }
+        for service in &mut profile.services {
+            if let Some(binary) = service.binary.take() {
+                let resolved = resolve_binary(&binary, base)
+                    .map_err(|e| bad(format!("service {}: {e}", service.name)))?;
+                service.binary = Some(resolved);
+            }
         }
         Ok(profile)
     }
@@ -232,16 +258,20 @@ impl Profile {
                 self.data_dir
             )));
         }
-        let sample: Vec<NodeSpec> = (1..=3)
-            .map(|id| NodeSpec {
-                id,
-                name: format!("n{id}"),
-                host: format!("10.0.0.{id}"),
-            })
+        let mut sample: Vec<NodeSpec> = (1..=3)
+            .map(|id| NodeSpec::broker(id, format!("10.0.0.{id}")))
             .collect();
+        crate::cluster::service::validate_services(&self.services).map_err(&bad)?;
+        sample.extend(crate::cluster::service::service_specs(
+            &self.services,
+            |i| format!("10.0.1.{}", i + 1),
+        ));
         self.render_env(&sample[0], &sample).map_err(&bad)?;
         self.render_command(&sample[0], &sample).map_err(&bad)?;
         self.render_advertised(&sample[0], &sample).map_err(&bad)?;
+        for node in sample.iter().filter(|n| n.service.is_some()) {
+            self.render_service(node, &sample).map_err(&bad)?;
+        }
         match (&self.image, &self.binary) {
             (Some(_), Some(_)) => {
                 return Err(bad(
@@ -258,10 +288,14 @@ impl Profile {
         Ok(())
     }
 
+    /// The variables of `node`'s templates in the cluster `all` (brokers and service
+    /// containers): its identity, the brokers as `{peers}`, and every service's
+    /// addresses as `{service:NAME}` (comma separated).
     fn vars(&self, node: &NodeSpec, all: &[NodeSpec]) -> Result<TemplateVars, String> {
-        let mut peers = Vec::with_capacity(all.len());
-        for peer in all {
-            let peer_vars = TemplateVars::from([
+        let brokers: Vec<&NodeSpec> = all.iter().filter(|n| n.service.is_none()).collect();
+        let mut peers = Vec::with_capacity(brokers.len());
+        for peer in &brokers {
+            let peer_vars = vars_of([
                 ("id", peer.id.to_string()),
                 ("name", peer.name.clone()),
                 ("host", peer.host.clone()),
@@ -271,15 +305,67 @@ impl Profile {
                 render(&self.peer_format, &peer_vars).map_err(|e| format!("peer_format: {e}"))?,
             );
         }
-        Ok(TemplateVars::from([
+        let (data_dir, count) = match &node.service {
+            None => (self.data_dir.clone(), brokers.len()),
+            Some(name) => {
+                let service = self.services.iter().find(|s| &s.name == name);
+                let data_dir = service.and_then(|s| s.data_dir.clone()).unwrap_or_default();
+                let count = all
+                    .iter()
+                    .filter(|n| n.service.as_ref() == Some(name))
+                    .count();
+                (data_dir, count)
+            }
+        };
+        let mut vars = vars_of([
             ("node_id", node.id.to_string()),
             ("node_name", node.name.clone()),
             ("advertised_host", node.host.clone()),
             ("kafka_port", self.kafka_port.to_string()),
-            ("data_dir", self.data_dir.clone()),
-            ("node_count", all.len().to_string()),
+            ("data_dir", data_dir),
+            ("node_count", count.to_string()),
             ("peers", peers.join(&self.peer_separator)),
-        ]))
+        ]);
+        for service in &self.services {
+            let hosts: Vec<&str> = all
+                .iter()
+                .filter(|n| n.service.as_deref() == Some(service.name.as_str()))
+                .map(|n| n.host.as_str())
+                .collect();
+            vars.insert(format!("service:{}", service.name), hosts.join(","));
+        }
+        Ok(vars)
+    }
+
+    /// The environment (`KEY=value`) and command of a service container `node` (see
+    /// [`ServiceSpec`]), rendered with the same variables as a broker's.
+    pub fn render_service(
+        &self,
+        node: &NodeSpec,
+        all: &[NodeSpec],
+    ) -> Result<(Vec<String>, Vec<String>), String> {
+        let name = node.service.as_deref().ok_or("not a service container")?;
+        let service = self
+            .services
+            .iter()
+            .find(|s| s.name == name)
+            .ok_or_else(|| format!("no service {name:?}"))?;
+        let vars = self.vars(node, all)?;
+        let env = service
+            .env
+            .iter()
+            .map(|(key, template)| {
+                render(template, &vars)
+                    .map(|value| format!("{key}={value}"))
+                    .map_err(|e| format!("service {name}: env {key}: {e}"))
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        let command = service
+            .command
+            .iter()
+            .map(|t| render(t, &vars).map_err(|e| format!("service {name}: command: {e}")))
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok((env, command))
     }
 
     /// The container environment (`KEY=value`) for `node` in a cluster of `all`.
@@ -351,11 +437,7 @@ mod tests {
 
     fn cluster() -> Vec<NodeSpec> {
         (1..=3)
-            .map(|id| NodeSpec {
-                id,
-                name: format!("n{id}"),
-                host: format!("10.9.0.{}", 10 + id),
-            })
+            .map(|id| NodeSpec::broker(id, format!("10.9.0.{}", 10 + id)))
             .collect()
     }
 
@@ -449,6 +531,63 @@ mod tests {
             profile.render_advertised(&nodes[2], &nodes).unwrap(),
             Advertised::NodeAddress("10.9.0.13:9092".parse().unwrap())
         );
+    }
+
+    // Goal: a profile's services parse as roles; brokers and services reach them through
+    // `{service:NAME}`, `{peers}` stays the brokers; an unknown service placeholder or a
+    // bad service is a named error (method: a profile with a two-container service).
+    #[test]
+    fn services_render_and_are_named_in_templates() {
+        let text = r#"
+name = "shared-storage"
+image = "broker"
+data_dir = "/d"
+peer_format = "{id}@{host}"
+[env]
+STORAGE = "{service:storage}"
+PEERS = "{peers}"
+[readiness]
+kind = "kafka-port"
+[[services]]
+name = "storage"
+image = "minio"
+count = 2
+data_dir = "/s"
+command = ["serve", "{data_dir}", "--me", "{node_name}", "--of", "{node_count}"]
+[services.env]
+PEER_BROKERS = "{peers}"
+[services.readiness]
+kind = "tcp"
+port = 9000
+"#;
+        let profile = Profile::from_toml(text, "p.toml").unwrap();
+        let mut all = cluster();
+        all.extend(crate::cluster::service::service_specs(
+            &profile.services,
+            |i| format!("10.9.0.{}", 20 + i),
+        ));
+        let env = profile.render_env(&all[0], &all).unwrap();
+        assert!(
+            env.contains(&"STORAGE=10.9.0.20,10.9.0.21".to_string()),
+            "{env:?}"
+        );
+        assert!(env.contains(&"PEERS=1@10.9.0.11,2@10.9.0.12,3@10.9.0.13".to_string()));
+        let (env, command) = profile.render_service(&all[4], &all).unwrap();
+        assert_eq!(command, ["serve", "/s", "--me", "storage-2", "--of", "2"]);
+        assert!(env.contains(&"PEER_BROKERS=1@10.9.0.11,2@10.9.0.12,3@10.9.0.13".to_string()));
+        let typo = text.replace("{service:storage}", "{service:store}");
+        let err = Profile::from_toml(&typo, "p.toml").unwrap_err().to_string();
+        assert!(
+            err.contains("service:store") && err.contains("service:storage"),
+            "{err}"
+        );
+        let unknown_key = text.replace("count = 2", "count = 2\nreplicas = 2");
+        assert!(Profile::from_toml(&unknown_key, "p.toml").is_err());
+        let broker = text.replace("name = \"storage\"", "name = \"broker\"");
+        let err = Profile::from_toml(&broker, "p.toml")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("broker"), "{err}");
     }
 
     // The built-in profile gives broker-under-test its identity and peers.

@@ -121,6 +121,22 @@ pub async fn teardown_run(docker: &Docker, run_id: &str) -> Result<SweepReport, 
     sweep_label(docker, &run_filter(run_id)).await
 }
 
+/// Every container (running or not) carrying `label` (`key=value`).
+pub async fn labelled_containers(
+    docker: &Docker,
+    label: &str,
+) -> Result<Vec<bollard::models::ContainerSummary>, ClusterError> {
+    let filters = HashMap::from([("label".to_string(), vec![label.to_string()])]);
+    let options = ListContainersOptionsBuilder::default()
+        .all(true)
+        .filters(&filters)
+        .build();
+    docker
+        .list_containers(Some(options))
+        .await
+        .map_err(|e| docker_error("list containers", label, e))
+}
+
 /// Remove everything carrying `label` (`key=value`).
 pub async fn sweep_label(docker: &Docker, label: &str) -> Result<SweepReport, ClusterError> {
     let filters = HashMap::from([("label".to_string(), vec![label.to_string()])]);
@@ -128,15 +144,7 @@ pub async fn sweep_label(docker: &Docker, label: &str) -> Result<SweepReport, Cl
         chains: nemesis::sweep_chains(docker, label).await?,
         ..Default::default()
     };
-    let options = ListContainersOptionsBuilder::default()
-        .all(true)
-        .filters(&filters)
-        .build();
-    let containers = docker
-        .list_containers(Some(options))
-        .await
-        .map_err(|e| docker_error("list containers", label, e))?;
-    for container in containers {
+    for container in labelled_containers(docker, label).await? {
         let Some(id) = container.id else { continue };
         let options = RemoveContainerOptionsBuilder::default()
             .force(true)

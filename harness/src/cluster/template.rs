@@ -4,8 +4,13 @@
 
 use std::collections::BTreeMap;
 
-/// Variable name -> value.
-pub type TemplateVars = BTreeMap<&'static str, String>;
+/// Variable name -> value (names such as `node_id`, or `service:storage`).
+pub type TemplateVars = BTreeMap<String, String>;
+
+/// Template variables from name/value pairs.
+pub fn vars_of<const N: usize>(pairs: [(&str, String); N]) -> TemplateVars {
+    pairs.into_iter().map(|(k, v)| (k.to_string(), v)).collect()
+}
 
 /// Render `template` with `vars`.
 pub fn render(template: &str, vars: &TemplateVars) -> Result<String, String> {
@@ -31,7 +36,7 @@ pub fn render(template: &str, vars: &TemplateVars) -> Result<String, String> {
                     }
                 }
                 let value = vars.get(name.as_str()).ok_or_else(|| {
-                    let known: Vec<_> = vars.keys().copied().collect();
+                    let known: Vec<&str> = vars.keys().map(String::as_str).collect();
                     format!(
                         "unknown placeholder {{{name}}}; known: {}",
                         known.join(", ")
@@ -51,7 +56,7 @@ mod tests {
     use super::*;
 
     fn vars() -> TemplateVars {
-        TemplateVars::from([("id", "3".to_string()), ("host", "10.0.0.3".to_string())])
+        vars_of([("id", "3".to_string()), ("host", "10.0.0.3".to_string())])
     }
 
     // Placeholders are replaced, doubled braces are literal.

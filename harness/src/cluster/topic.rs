@@ -98,6 +98,8 @@ where
         let admin = new_admin()?;
         let call = admin.create_topics([&topic], &options);
         let outcome = tokio::time::timeout(timeout + Duration::from_secs(1), call).await;
+        // Dropping a librdkafka client joins its threads: not on the async runtime.
+        tokio::task::spawn_blocking(move || drop(admin));
         match outcome {
             Err(_) => last_error = format!("no answer within {timeout:?}"),
             Ok(Err(e)) => last_error = e.to_string(),

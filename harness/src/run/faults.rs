@@ -9,6 +9,7 @@
 //! run none of whose faults happened ends unknown. At the end, or on interruption,
 //! [`heal_all`] undoes everything, whatever state the faults were left in.
 
+use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
@@ -100,9 +101,14 @@ impl FaultTally {
     }
 }
 
-/// The leaders sampled from the cluster, as the nemesis's pure fault resolution takes them.
-pub fn live_view(leaders: &[PartitionLeader]) -> LiveView {
+/// The leaders sampled from the cluster and its service roles, as the nemesis's pure
+/// fault resolution takes them.
+pub fn live_view(
+    leaders: &[PartitionLeader],
+    roles: BTreeMap<nemesis::RoleName, Vec<String>>,
+) -> LiveView {
     LiveView {
+        roles,
         partitions: leaders
             .iter()
             .map(|p| LedPartition {
@@ -125,7 +131,8 @@ pub async fn drive(
     active: ActiveFault,
     stopped: impl std::future::Future<Output = ()>,
 ) -> Result<FaultTally, RecorderError> {
-    let nodes = nemesis.node_names();
+    // Targets other than `role=...` choose among the brokers only.
+    let nodes: Vec<String> = cluster.nodes().iter().map(|n| n.name.clone()).collect();
     let mut tally = FaultTally::default();
     // The schedule ends early when the workload does (a misconfigured client): the
     // faults counted so far are kept, whatever is active is left to `heal_all`.
@@ -137,7 +144,7 @@ pub async fn drive(
         }
         tally.planned += 1;
         let word = planned.spec.to_string();
-        let live = live_view(&cluster.partition_leaders().await);
+        let live = live_view(&cluster.partition_leaders().await, cluster.roles());
         let fault = match planned.resolve(&nodes, &live) {
             Ok(f) => f,
             Err(e) => {
@@ -216,13 +223,16 @@ mod tests {
     // Goal: sampled leaders become the nemesis's view with topic/partition names.
     #[test]
     fn live_view_names_partitions() {
-        let view = live_view(&[PartitionLeader {
-            topic: "samsa".into(),
-            partition: 3,
-            leader: "n2".into(),
-            leader_epoch: Some(1),
-            replicas: vec!["n1".into(), "n2".into()],
-        }]);
+        let view = live_view(
+            &[PartitionLeader {
+                topic: "samsa".into(),
+                partition: 3,
+                leader: "n2".into(),
+                leader_epoch: Some(1),
+                replicas: vec!["n1".into(), "n2".into()],
+            }],
+            BTreeMap::new(),
+        );
         assert_eq!(view.partitions[0].name, "samsa/3");
         assert_eq!(view.leaders(), vec!["n2"]);
     }

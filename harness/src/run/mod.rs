@@ -116,7 +116,7 @@ pub async fn run_test(config: RunConfig) -> Result<RunOutcome, RunError> {
     cluster_config.failure_logs = Some(run_dir.logs());
 
     // Plan the faults before anything starts, so a bad schedule costs no cluster.
-    let plan = plan_faults(&config)?;
+    let plan = plan_faults(&config, &cluster_config.profile)?;
     let phases = run_phases(&docker, &cluster_config, &config, &plan, &dir);
     let (outcome, interrupted) = tokio::select! {
         r = phases => (Some(r), false),
@@ -364,8 +364,30 @@ async fn run_phases(
 
 /// The seeded fault schedule of the run. The jitter is capped at half the shortest window
 /// so short intervals stay valid.
-fn plan_faults(config: &RunConfig) -> Result<Vec<PlannedFault>, RunError> {
+/// The fault schedule; a `role=NAME` word naming a role the profile does not have is an
+/// error naming the roles it has, before anything starts.
+fn plan_faults(config: &RunConfig, profile: &Profile) -> Result<Vec<PlannedFault>, RunError> {
     let mut schedule = ScheduleConfig::from_words(&config.nemesis, config.time_limit, config.seed)?;
+    let roles = schedule.shapes.iter().filter_map(|s| match s {
+        nemesis::PartitionShape::Role(role) => Some(*role),
+        _ => None,
+    });
+    let roles = roles.chain(schedule.targets.iter().filter_map(|t| match t {
+        nemesis::TargetSpec::Role(role) => Some(*role),
+        _ => None,
+    }));
+    let declared: Vec<String> = profile.services.iter().map(|s| s.name.clone()).collect();
+    for role in roles {
+        if role.as_str() != nemesis::BROKER_ROLE && !declared.iter().any(|d| d == role.as_str()) {
+            let mut known = vec![nemesis::BROKER_ROLE.to_string()];
+            known.extend(declared.iter().cloned());
+            return Err(nemesis::NemesisError::UnknownRole {
+                role: role.to_string(),
+                known: known.join(", "),
+            }
+            .into());
+        }
+    }
     schedule.interval = config.nemesis_interval;
     schedule.fault_duration = config.fault_duration;
     schedule.jitter = schedule

@@ -2,8 +2,9 @@
 //! holds, a run's history lines and JSON files, and the containers a run left behind.
 #![allow(dead_code)] // each test file uses its own part of this module
 
+use std::ffi::OsStr;
 use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::process::{Command, Output};
 
 use checker::history::line::{HeaderLine, Line, LineType, Process};
 use harness::run_dir::RunDir;
@@ -81,4 +82,77 @@ pub fn labelled_containers(run_id: &str) -> String {
         .output()
         .expect("docker ps");
     String::from_utf8_lossy(&out.stdout).trim().to_owned()
+}
+
+/// A finished `samsa test`: its exit status, its stdout then stderr as text, and the
+/// store it wrote to.
+pub struct Finished {
+    /// The exit status (`None`: killed by a signal).
+    pub exit: Option<i32>,
+    /// stdout then stderr.
+    pub output: String,
+    /// The store holding its run directory.
+    pub store: PathBuf,
+}
+
+impl Finished {
+    /// The run directories made under the store for the test `name`, sorted.
+    pub fn dirs(&self, name: &str) -> Vec<PathBuf> {
+        run_dirs(&self.store, name)
+    }
+
+    /// The one run directory of the test `name`.
+    pub fn dir(&self, name: &str) -> PathBuf {
+        let mut dirs = self.dirs(name);
+        assert_eq!(
+            dirs.len(),
+            1,
+            "exactly one run in {dirs:?}\n{}",
+            self.output
+        );
+        dirs.pop().expect("one run")
+    }
+
+    /// The run ids printed at the start of each run (`samsa: run <id> -> <dir>`).
+    pub fn run_ids(&self) -> Vec<String> {
+        self.output
+            .lines()
+            .filter_map(|l| l.strip_prefix("samsa: run "))
+            .filter_map(|l| l.split_whitespace().next())
+            .map(str::to_owned)
+            .collect()
+    }
+}
+
+/// `samsa test --name NAME ARGS... --store <a fresh store for NAME>`, run to its end.
+pub fn run_samsa_test<I, S>(name: &str, args: I) -> Finished
+where
+    I: IntoIterator<Item = S>,
+    S: AsRef<OsStr>,
+{
+    let store = fresh_store(name);
+    let out: Output = Command::new(env!("CARGO_BIN_EXE_samsa"))
+        .args(["test", "--name", name])
+        .args(args)
+        .arg("--store")
+        .arg(&store)
+        .output()
+        .expect("samsa runs");
+    Finished {
+        exit: out.status.code(),
+        output: format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        ),
+        store,
+    }
+}
+
+/// The run id a run directory's `test.json` names.
+pub fn run_id_of(dir: &Path) -> String {
+    json_file(&dir.join("test.json"))["run_id"]
+        .as_str()
+        .expect("test.json names its run id")
+        .to_string()
 }
