@@ -358,3 +358,26 @@ fn check_dir_refuses_a_damaged_results_json() {
         "{err}"
     );
 }
+
+// Goal: `samsa report DIR` shows the run's own reasons too, so the page agrees with the
+// run and with `samsa check DIR`: exit 2 and the reason on the page.
+#[test]
+fn report_dir_applies_the_runs_own_reasons() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = run_dir_with(tmp.path(), "valid-basic.jsonl");
+    let reason = "the main phase recorded no acknowledged send";
+    std::fs::write(
+        dir.results(),
+        serde_json::json!({"valid": "unknown", "harness_unknown_reasons": [reason]}).to_string(),
+    )
+    .unwrap();
+    let out = samsa().arg("report").arg(dir.path()).output().unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let html = std::fs::read_to_string(dir.report()).unwrap();
+    assert!(html.contains(reason), "the reason is on the page");
+}

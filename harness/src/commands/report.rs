@@ -14,6 +14,7 @@ use anyhow::Context as _;
 use checker::check::{check, CheckOptions, Validity};
 use checker::linear::{Engine, LinearOptions};
 use harness::report::{inputs, write_report_with};
+use harness::run_dir::{RunDir, RESULTS_FILE};
 
 /// Arguments of `samsa report`.
 #[derive(clap::Args)]
@@ -64,13 +65,19 @@ fn run_inner(args: &ReportArgs) -> anyhow::Result<Validity> {
             time_limit: Duration::from_secs_f64(args.time_limit),
         },
     };
-    let result = check(&history, &options);
+    let mut result = check(&history, &options);
     let mut run_inputs = inputs::RunInputs::load(&dir);
-    if !harness::run_dir::RunDir::new(&dir).results().is_file() {
-        run_inputs.notes.push(format!(
-            "{} is missing: the verdict shown was computed by `samsa report`",
-            harness::run_dir::RESULTS_FILE
-        ));
+    // The run's own reasons for "unknown" (results.json) hold for the page too, so the
+    // report says what `samsa check DIR` and the run say.
+    match RunDir::new(&dir).read_results() {
+        Ok(previous) => {
+            for reason in previous.harness_unknown_reasons {
+                result.mark_unknown(reason);
+            }
+        }
+        Err(_) => run_inputs.notes.push(format!(
+            "{RESULTS_FILE} is missing or unreadable: the verdict shown was computed by `samsa report`"
+        )),
     }
     let path = write_report_with(&dir, &history, &result, &run_inputs)
         .with_context(|| format!("cannot write the report into {}", dir.display()))?;
