@@ -56,6 +56,24 @@ pub const ALL_SHAPES: [PartitionShape; 8] = [
     PartitionShape::LeaderFromReplicas,
 ];
 
+/// The shapes the default `--nemesis partition` draws from, uniformly from this list:
+/// every shape once and `leader-from-replicas` twice more. That shape keeps a majority
+/// able to elect and the clients talking to a leader that can no longer replicate: the
+/// moment acks=all, the high watermark, ISR shrink, epoch fencing and truncation are
+/// decided. Most other shapes cut a minority that leads nothing, or leave no majority.
+pub const DEFAULT_SHAPES: [PartitionShape; 10] = [
+    PartitionShape::Halves,
+    PartitionShape::RandomHalves,
+    PartitionShape::IsolateOne,
+    PartitionShape::MajoritiesRing,
+    PartitionShape::Bridge,
+    PartitionShape::Leaders,
+    PartitionShape::ClientsCutFromOne,
+    PartitionShape::LeaderFromReplicas,
+    PartitionShape::LeaderFromReplicas,
+    PartitionShape::LeaderFromReplicas,
+];
+
 const SHAPE_NAMES: &str = "halves, random-halves, isolate-one, majorities-ring, bridge, leaders, \
      clients-cut-from-one, leader-from-replicas";
 

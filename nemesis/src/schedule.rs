@@ -1,10 +1,20 @@
 //! The seeded fault schedule behind `--nemesis partition,kill,pause`: when each fault
-//! starts and stops, and what it is. Faults never overlap: each one is stopped (healed,
-//! restarted, resumed) before the next starts, so every window in the history has one
-//! known cause; at the end the harness heals everything regardless. The same seed and
-//! configuration always give the same schedule; the targets that depend on the live
-//! cluster (the leaders) are resolved at start time from a per-fault seed, so they are
-//! reproducible given the same leaders.
+//! starts and stops, and what it is.
+//!
+//! Faults come in two layers, as in Jepsen's combined nemesis: the network layer
+//! (partitions) and the process layer (kills and pauses). Within a layer faults never
+//! overlap: each one is stopped (healed, restarted, resumed) before the next of that
+//! layer starts. With [`ScheduleConfig::overlap`] (the default) the two layers run their
+//! own seeded rhythms side by side, so a partition may be active while a node is killed or
+//! paused: the situations (an ISR shrunk by a partition, then its last member killed; a
+//! leader cut from its followers, then paused) that a single fault at a time never makes.
+//! Every start and stop is its own nemesis operation in the history, so each window keeps
+//! its cause. Without overlap one sequence mixes every family and exactly one fault is
+//! active at a time. At the end the harness heals everything regardless.
+//!
+//! The same seed and configuration always give the same schedule; the targets that depend
+//! on the live cluster (the leaders) are resolved at start time from a per-fault seed, so
+//! they are reproducible given the same leaders.
 
 use std::str::FromStr;
 use std::time::Duration;
@@ -16,8 +26,8 @@ use serde::{Deserialize, Serialize};
 use crate::error::NemesisError;
 use crate::grudge::Grudge;
 use crate::live::LiveView;
-use crate::partition::{PartitionShape, ALL_SHAPES};
-use crate::targets::{TargetSpec, ALL_TARGETS};
+use crate::partition::{PartitionShape, DEFAULT_SHAPES};
+use crate::targets::{TargetSpec, DEFAULT_TARGETS};
 
 /// The families of fault that `--nemesis` mixes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -32,6 +42,14 @@ pub enum FaultKind {
 }
 
 impl FaultKind {
+    /// The layer this family belongs to: faults of one layer never overlap.
+    pub fn layer(self) -> FaultLayer {
+        match self {
+            Self::Partition => FaultLayer::Network,
+            Self::Kill | Self::Pause => FaultLayer::Process,
+        }
+    }
+
     /// Parse a `--nemesis` list such as `partition,kill,pause` (empty words ignored,
     /// duplicates removed, order kept). `none` or an empty list means no faults.
     pub fn parse_list(list: &str) -> Result<Vec<FaultKind>, NemesisError> {
@@ -64,6 +82,18 @@ impl FromStr for FaultKind {
             }),
         }
     }
+}
+
+/// The two independent layers of the combined nemesis. A killed node cannot also be
+/// paused (and a paused one is not killed), so kills and pauses share the process layer;
+/// partitions act on the network and combine with either.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum FaultLayer {
+    /// Partitions.
+    Network,
+    /// Kills and pauses.
+    Process,
 }
 
 /// One fault, before its random targets are drawn.
@@ -116,6 +146,14 @@ pub struct PlannedFault {
 }
 
 impl PlannedFault {
+    /// The layer of this fault (see [`FaultLayer`]).
+    pub fn layer(&self) -> FaultLayer {
+        match self.spec {
+            FaultSpec::Partition(_) => FaultLayer::Network,
+            FaultSpec::Kill(_) | FaultSpec::Pause(_) => FaultLayer::Process,
+        }
+    }
+
     /// Draw the targets against the live cluster: `nodes` in a stable order, `live` (the
     /// partition leaders and replicas) sampled just before. Same inputs, same fault.
     pub fn resolve(&self, nodes: &[String], live: &LiveView) -> Result<Fault, NemesisError> {
@@ -136,11 +174,16 @@ impl PlannedFault {
 pub struct ScheduleConfig {
     /// The fault families to mix (from `--nemesis`).
     pub kinds: Vec<FaultKind>,
-    /// The partition shapes to draw from (default: all).
+    /// The partition shapes to draw from, uniformly from the list, so a shape listed twice
+    /// is drawn twice as often (default: [`DEFAULT_SHAPES`]).
     pub shapes: Vec<PartitionShape>,
-    /// The kill/pause targets to draw from (default: all).
+    /// The kill/pause targets to draw from, uniformly from the list (default:
+    /// [`DEFAULT_TARGETS`]).
     pub targets: Vec<TargetSpec>,
-    /// Quiet time between the end of one fault and the start of the next.
+    /// Whether the network and the process layer run side by side (their faults may
+    /// overlap) or as one sequence with one fault at a time.
+    pub overlap: bool,
+    /// Quiet time between the end of one fault and the start of the next of its layer.
     pub interval: Duration,
     /// How long a fault stays active.
     pub fault_duration: Duration,
@@ -155,13 +198,17 @@ pub struct ScheduleConfig {
 }
 
 impl ScheduleConfig {
-    /// The defaults: every shape and target, 10 s quiet, 10 s faults, 3 s jitter (the
-    /// rhythm Jepsen's Kafka test uses), at most 1,000 faults.
+    /// The defaults: every shape and target with the leader-aimed ones favoured
+    /// ([`DEFAULT_SHAPES`], [`DEFAULT_TARGETS`]), the layers overlapping, 10 s quiet,
+    /// 10 s faults, 3 s jitter (the rhythm Jepsen's Kafka test uses), at most 1,000
+    /// faults. `samsa test` shortens the rhythm (its `--nemesis-interval`,
+    /// `--fault-duration`).
     pub fn new(kinds: Vec<FaultKind>, time_limit: Duration, seed: u64) -> Self {
         Self {
             kinds,
-            shapes: ALL_SHAPES.to_vec(),
-            targets: ALL_TARGETS.to_vec(),
+            shapes: DEFAULT_SHAPES.to_vec(),
+            targets: DEFAULT_TARGETS.to_vec(),
+            overlap: true,
             interval: Duration::from_secs(10),
             fault_duration: Duration::from_secs(10),
             jitter: Duration::from_secs(3),
@@ -172,7 +219,7 @@ impl ScheduleConfig {
     }
 
     /// The defaults narrowed by `--nemesis` words: `partition`, `kill` and `pause` mix every
-    /// shape and target; `partition:SHAPE` (e.g. `partition:leaders`) draws partitions from
+    /// shape and target (weighted as [`DEFAULT_SHAPES`] and [`DEFAULT_TARGETS`]); `partition:SHAPE` (e.g. `partition:leaders`) draws partitions from
     /// the named shapes only, and `kill:TARGET` / `pause:TARGET` (e.g. `kill:leaders`) draw
     /// kill and pause targets from the named ones only (the two families share their target
     /// list). Targeted faults are how a seeded broker bug is provoked on purpose.
@@ -242,21 +289,52 @@ impl ScheduleConfig {
                 "no kill/pause target to draw".into(),
             ));
         }
-        let min_fault = Duration::from_millis(100);
         let mut rng = ChaCha8Rng::seed_from_u64(self.seed);
+        let network: Vec<FaultKind> = self
+            .kinds
+            .iter()
+            .copied()
+            .filter(|k| k.layer() == FaultLayer::Network)
+            .collect();
+        let process: Vec<FaultKind> = self
+            .kinds
+            .iter()
+            .copied()
+            .filter(|k| k.layer() == FaultLayer::Process)
+            .collect();
+        let mut planned = if self.overlap && !network.is_empty() && !process.is_empty() {
+            // Each layer draws from its own generator, itself drawn from the schedule's,
+            // so the layers' rhythms are independent and reproducible.
+            let mut network_rng = ChaCha8Rng::seed_from_u64(rng.next_u64());
+            let mut process_rng = ChaCha8Rng::seed_from_u64(rng.next_u64());
+            let mut both = self.sequence(&network, &mut network_rng);
+            both.extend(self.sequence(&process, &mut process_rng));
+            both.sort_by_key(|p| (p.start_at, p.layer()));
+            both
+        } else {
+            self.sequence(&self.kinds, &mut rng)
+        };
+        planned.truncate(self.faults_max as usize);
+        Ok(planned)
+    }
+
+    /// One layer: faults of `kinds` one after another, each after a jittered quiet time,
+    /// until the time limit or `faults_max`.
+    fn sequence(&self, kinds: &[FaultKind], rng: &mut ChaCha8Rng) -> Vec<PlannedFault> {
+        let min_fault = Duration::from_millis(100);
         let mut planned = Vec::new();
         let mut now = Duration::ZERO;
         while planned.len() < self.faults_max as usize {
-            let start_at = now + jittered(self.interval, self.jitter, &mut rng);
-            let stop_at = (start_at + jittered(self.fault_duration, self.jitter, &mut rng))
-                .min(self.time_limit);
+            let start_at = now + jittered(self.interval, self.jitter, rng);
+            let stop_at =
+                (start_at + jittered(self.fault_duration, self.jitter, rng)).min(self.time_limit);
             if stop_at < start_at + min_fault {
                 break;
             }
-            let spec = match pick(&self.kinds, &mut rng) {
-                FaultKind::Partition => FaultSpec::Partition(pick(&self.shapes, &mut rng)),
-                FaultKind::Kill => FaultSpec::Kill(pick(&self.targets, &mut rng)),
-                FaultKind::Pause => FaultSpec::Pause(pick(&self.targets, &mut rng)),
+            let spec = match pick(kinds, rng) {
+                FaultKind::Partition => FaultSpec::Partition(pick(&self.shapes, rng)),
+                FaultKind::Kill => FaultSpec::Kill(pick(&self.targets, rng)),
+                FaultKind::Pause => FaultSpec::Pause(pick(&self.targets, rng)),
             };
             planned.push(PlannedFault {
                 start_at,
@@ -266,7 +344,7 @@ impl ScheduleConfig {
             });
             now = stop_at;
         }
-        Ok(planned)
+        planned
     }
 }
 
@@ -303,14 +381,11 @@ mod tests {
         assert_ne!(config(42).plan().unwrap(), config(43).plan().unwrap());
     }
 
-    // Faults never overlap, respect the jitter bounds and end within the time limit.
-    #[test]
-    fn faults_are_sequential_and_bounded() {
-        let cfg = config(7);
-        let plan = cfg.plan().unwrap();
-        assert!(plan.len() >= 10, "300 s of 10+10 s rhythm: {}", plan.len());
+    // Checks one sequence of faults: no two overlap, every gap and length within the
+    // jitter bounds, all within the time limit.
+    fn assert_sequential(cfg: &ScheduleConfig, faults: &[&PlannedFault]) {
         let mut previous_stop = Duration::ZERO;
-        for fault in &plan {
+        for fault in faults {
             let gap = fault.start_at - previous_stop;
             assert!(gap >= cfg.interval - cfg.jitter && gap <= cfg.interval + cfg.jitter);
             assert!(fault.stop_at > fault.start_at);
@@ -318,6 +393,103 @@ mod tests {
             assert!(fault.stop_at <= cfg.time_limit);
             previous_stop = fault.stop_at;
         }
+    }
+
+    // Without overlap, faults of every family form one sequence: one at a time.
+    #[test]
+    fn faults_are_sequential_and_bounded_without_overlap() {
+        let mut cfg = config(7);
+        cfg.overlap = false;
+        let plan = cfg.plan().unwrap();
+        assert!(plan.len() >= 10, "300 s of 10+10 s rhythm: {}", plan.len());
+        assert_sequential(&cfg, &plan.iter().collect::<Vec<_>>());
+    }
+
+    // Goal: with overlap (the default) each layer is its own bounded sequence (never two
+    // partitions, never a kill and a pause at once), the plan is in start order, and
+    // windows of the two layers do overlap (method: 300 s schedules over 20 seeds).
+    #[test]
+    fn layers_overlap_but_each_layer_is_sequential() {
+        let mut overlapping = 0;
+        for seed in 0..20 {
+            let cfg = config(seed);
+            assert!(cfg.overlap, "overlap is the default");
+            let plan = cfg.plan().unwrap();
+            assert!(plan.windows(2).all(|w| w[0].start_at <= w[1].start_at));
+            for layer in [FaultLayer::Network, FaultLayer::Process] {
+                let faults: Vec<&PlannedFault> =
+                    plan.iter().filter(|p| p.layer() == layer).collect();
+                assert!(
+                    faults.len() >= 10,
+                    "seed {seed}, {layer:?}: {}",
+                    faults.len()
+                );
+                assert_sequential(&cfg, &faults);
+            }
+            for a in plan.iter().filter(|p| p.layer() == FaultLayer::Network) {
+                overlapping += plan
+                    .iter()
+                    .filter(|b| b.layer() == FaultLayer::Process)
+                    .filter(|b| b.start_at < a.stop_at && a.start_at < b.stop_at)
+                    .count();
+            }
+        }
+        assert!(overlapping > 20, "only {overlapping} overlapping pairs");
+    }
+
+    // Goal: overlap only pairs different layers; a mix of one layer stays one sequence,
+    // and kill with pause (both process faults) never overlap.
+    #[test]
+    fn one_layer_mixes_never_overlap() {
+        for kinds in ["kill,pause", "partition", "kill"] {
+            let mut cfg = config(5);
+            cfg.kinds = FaultKind::parse_list(kinds).unwrap();
+            let plan = cfg.plan().unwrap();
+            assert!(!plan.is_empty());
+            assert_sequential(&cfg, &plan.iter().collect::<Vec<_>>());
+        }
+    }
+
+    // Goal: the count bound holds across both layers together.
+    #[test]
+    fn faults_max_bounds_both_layers() {
+        let mut cfg = config(3);
+        cfg.faults_max = 3;
+        let plan = cfg.plan().unwrap();
+        assert_eq!(plan.len(), 3);
+        let full = config(3).plan().unwrap();
+        assert_eq!(
+            plan[..],
+            full[..3],
+            "the earliest three of the same schedule"
+        );
+    }
+
+    // Goal: the default draws favour the leader-aimed shape and target (method: frequency
+    // over long schedules against a uniform draw's share).
+    #[test]
+    fn defaults_favour_leader_aimed_faults() {
+        let mut shapes = 0usize;
+        let mut zombie = 0usize;
+        let mut targets = 0usize;
+        let mut one_leader = 0usize;
+        for seed in 0..30 {
+            for fault in config(seed).plan().unwrap() {
+                match fault.spec {
+                    FaultSpec::Partition(shape) => {
+                        shapes += 1;
+                        zombie += usize::from(shape == PartitionShape::LeaderFromReplicas);
+                    }
+                    FaultSpec::Kill(t) | FaultSpec::Pause(t) => {
+                        targets += 1;
+                        one_leader += usize::from(t == TargetSpec::OneLeader);
+                    }
+                }
+            }
+        }
+        // Uniform over all shapes would give 1/8, over all targets 1/6.
+        assert!(zombie * 5 > shapes, "{zombie} of {shapes}");
+        assert!(one_leader * 4 > targets, "{one_leader} of {targets}");
     }
 
     // Every requested kind shows up in a long schedule; unrequested kinds never do.
@@ -371,7 +543,7 @@ mod tests {
         }
         let plain =
             ScheduleConfig::from_words(&["kill".to_string()], Duration::from_secs(1), 1).unwrap();
-        assert_eq!(plain.targets, ALL_TARGETS.to_vec());
+        assert_eq!(plain.targets, DEFAULT_TARGETS.to_vec());
         assert!(ScheduleConfig::from_words(
             &["kill:nobody".to_string()],
             Duration::from_secs(1),

@@ -61,17 +61,25 @@ pub struct TestArgs {
     concurrency: u64,
     /// Faults to mix: any of partition, kill, pause, or none; `partition:SHAPE` narrows the
     /// partition shapes (halves, random-halves, isolate-one, majorities-ring, bridge, leaders,
-    /// clients-cut-from-one), `kill:TARGET` / `pause:TARGET` the targets (one, minority,
-    /// majority, all, leaders), e.g. `partition:leaders,kill:leaders`
-    /// [default: partition,kill,pause; without partitions on one node].
+    /// clients-cut-from-one, leader-from-replicas), `kill:TARGET` / `pause:TARGET` the
+    /// targets (one, minority, majority, all, leaders, one-leader), e.g.
+    /// `partition:leaders,kill:leaders`. Unnarrowed, every shape and target is drawn, the
+    /// leader-aimed `leader-from-replicas` and `one-leader` three times as often as the
+    /// others [default: partition,kill,pause; without partitions on one node].
     #[arg(long)]
     nemesis: Option<String>,
-    /// Quiet seconds between faults.
-    #[arg(long, default_value_t = 5.0)]
+    /// Quiet seconds between faults of one layer (partitions; kills and pauses).
+    #[arg(long, default_value_t = 3.0)]
     nemesis_interval: f64,
-    /// Seconds each fault lasts.
-    #[arg(long, default_value_t = 8.0)]
+    /// Seconds each fault lasts (varied by up to half the shorter of this and the
+    /// interval, at most 3 s).
+    #[arg(long, default_value_t = 7.0)]
     fault_duration: f64,
+    /// Whether partitions run side by side with kills and pauses, so their windows
+    /// overlap (as Jepsen's combined nemesis: a partition while a node is killed, a pause
+    /// during a partition); `false` keeps one fault active at a time.
+    #[arg(long, default_value_t = true, action = clap::ArgAction::Set)]
+    nemesis_overlap: bool,
     /// Seconds to wait after healing before the final reads.
     #[arg(long, default_value_t = 10.0)]
     recovery_wait: f64,
@@ -194,6 +202,7 @@ fn to_config(args: &TestArgs, seed: u64) -> Result<RunConfig, ConfigError> {
             .collect(),
         nemesis_interval: seconds("nemesis-interval", args.nemesis_interval)?,
         fault_duration: seconds("fault-duration", args.fault_duration)?,
+        nemesis_overlap: args.nemesis_overlap,
         recovery_wait: seconds("recovery-wait", args.recovery_wait)?,
         final_read_time_max: seconds("final-read-time-max", args.final_read_time_max)?,
         keep: args.keep,
