@@ -2,15 +2,17 @@
 //! starts and stops, and what it is.
 //!
 //! Faults come in two layers, as in Jepsen's combined nemesis: the network layer
-//! (partitions) and the process layer (kills and pauses). Within a layer faults never
-//! overlap: each one is stopped (healed, restarted, resumed) before the next of that
-//! layer starts. With [`ScheduleConfig::overlap`] (the default) the two layers run their
-//! own seeded rhythms side by side, so a partition may be active while a node is killed or
-//! paused: the situations (an ISR shrunk by a partition, then its last member killed; a
-//! leader cut from its followers, then paused) that a single fault at a time never makes.
-//! Every start and stop is its own nemesis operation in the history, so each window keeps
-//! its cause. Without overlap one sequence mixes every family and exactly one fault is
-//! active at a time. At the end the harness heals everything regardless.
+//! (partitions) and the process layer (kills and pauses). The schedule is a sequence of
+//! windows separated by quiet time; each window holds one fault, and with
+//! [`ScheduleConfig::combine_percent`] of the windows (by default a third) also a fault of
+//! the other layer, starting a quarter to three quarters into the first and lasting its
+//! own duration: a node killed while a partition stands, a pause during a partition. Those
+//! are the situations (an ISR shrunk by a partition, then its last members killed; a leader
+//! cut from its followers, then paused) a single fault at a time never makes, while the
+//! windows with one fault keep a majority able to elect a new leader. Within a layer
+//! faults never overlap. Every start and stop is its own nemesis operation in the
+//! history, so each window keeps its causes. At the end the harness heals everything
+//! regardless.
 //!
 //! The same seed and configuration always give the same schedule; the targets that depend
 //! on the live cluster (the leaders) are resolved at start time from a per-fault seed, so
@@ -180,9 +182,9 @@ pub struct ScheduleConfig {
     /// The kill/pause targets to draw from, uniformly from the list (default:
     /// [`DEFAULT_TARGETS`]).
     pub targets: Vec<TargetSpec>,
-    /// Whether the network and the process layer run side by side (their faults may
-    /// overlap) or as one sequence with one fault at a time.
-    pub overlap: bool,
+    /// Of every 100 windows, how many also hold a fault of the other layer (when the mix
+    /// has both layers); 0 keeps one fault active at a time.
+    pub combine_percent: u8,
     /// Quiet time between the end of one fault and the start of the next of its layer.
     pub interval: Duration,
     /// How long a fault stays active.
@@ -199,7 +201,7 @@ pub struct ScheduleConfig {
 
 impl ScheduleConfig {
     /// The defaults: every shape and target with the leader-aimed ones favoured
-    /// ([`DEFAULT_SHAPES`], [`DEFAULT_TARGETS`]), the layers overlapping, 10 s quiet,
+    /// ([`DEFAULT_SHAPES`], [`DEFAULT_TARGETS`]), a third of the windows combined, 10 s quiet,
     /// 10 s faults, 3 s jitter (the rhythm Jepsen's Kafka test uses), at most 1,000
     /// faults. `samsa test` shortens the rhythm (its `--nemesis-interval`,
     /// `--fault-duration`).
@@ -208,7 +210,7 @@ impl ScheduleConfig {
             kinds,
             shapes: DEFAULT_SHAPES.to_vec(),
             targets: DEFAULT_TARGETS.to_vec(),
-            overlap: true,
+            combine_percent: 33,
             interval: Duration::from_secs(10),
             fault_duration: Duration::from_secs(10),
             jitter: Duration::from_secs(3),
@@ -289,62 +291,92 @@ impl ScheduleConfig {
                 "no kill/pause target to draw".into(),
             ));
         }
-        let mut rng = ChaCha8Rng::seed_from_u64(self.seed);
-        let network: Vec<FaultKind> = self
-            .kinds
-            .iter()
-            .copied()
-            .filter(|k| k.layer() == FaultLayer::Network)
-            .collect();
-        let process: Vec<FaultKind> = self
-            .kinds
-            .iter()
-            .copied()
-            .filter(|k| k.layer() == FaultLayer::Process)
-            .collect();
-        let mut planned = if self.overlap && !network.is_empty() && !process.is_empty() {
-            // Each layer draws from its own generator, itself drawn from the schedule's,
-            // so the layers' rhythms are independent and reproducible.
-            let mut network_rng = ChaCha8Rng::seed_from_u64(rng.next_u64());
-            let mut process_rng = ChaCha8Rng::seed_from_u64(rng.next_u64());
-            let mut both = self.sequence(&network, &mut network_rng);
-            both.extend(self.sequence(&process, &mut process_rng));
-            both.sort_by_key(|p| (p.start_at, p.layer()));
-            both
-        } else {
-            self.sequence(&self.kinds, &mut rng)
-        };
-        planned.truncate(self.faults_max as usize);
-        Ok(planned)
-    }
-
-    /// One layer: faults of `kinds` one after another, each after a jittered quiet time,
-    /// until the time limit or `faults_max`.
-    fn sequence(&self, kinds: &[FaultKind], rng: &mut ChaCha8Rng) -> Vec<PlannedFault> {
+        if self.combine_percent > 100 {
+            return Err(NemesisError::InvalidSchedule(format!(
+                "combine percent {} is above 100",
+                self.combine_percent
+            )));
+        }
         let min_fault = Duration::from_millis(100);
+        let mut rng = ChaCha8Rng::seed_from_u64(self.seed);
         let mut planned = Vec::new();
         let mut now = Duration::ZERO;
         while planned.len() < self.faults_max as usize {
-            let start_at = now + jittered(self.interval, self.jitter, rng);
-            let stop_at =
-                (start_at + jittered(self.fault_duration, self.jitter, rng)).min(self.time_limit);
+            let start_at = now + jittered(self.interval, self.jitter, &mut rng);
+            let stop_at = (start_at + jittered(self.fault_duration, self.jitter, &mut rng))
+                .min(self.time_limit);
             if stop_at < start_at + min_fault {
                 break;
             }
-            let spec = match pick(kinds, rng) {
-                FaultKind::Partition => FaultSpec::Partition(pick(&self.shapes, rng)),
-                FaultKind::Kill => FaultSpec::Kill(pick(&self.targets, rng)),
-                FaultKind::Pause => FaultSpec::Pause(pick(&self.targets, rng)),
-            };
-            planned.push(PlannedFault {
-                start_at,
-                stop_at,
-                spec,
-                seed: rng.next_u64(),
-            });
-            now = stop_at;
+            let kind = self.first_kind(&mut rng);
+            planned.push(self.draw(kind, start_at, stop_at, &mut rng));
+            let mut window_end = stop_at;
+            let others: Vec<FaultKind> = self
+                .kinds
+                .iter()
+                .copied()
+                .filter(|k| k.layer() != kind.layer())
+                .collect();
+            if self.combine_percent > 0
+                && !others.is_empty()
+                && rng.random_range(0..100u8) < self.combine_percent
+            {
+                let into = (stop_at - start_at) * rng.random_range(25..=75u32) / 100;
+                let second_start = start_at + into;
+                let second_stop = (second_start
+                    + jittered(self.fault_duration, self.jitter, &mut rng))
+                .min(self.time_limit);
+                let second = pick(&others, &mut rng);
+                if second_stop >= second_start + min_fault
+                    && planned.len() < self.faults_max as usize
+                {
+                    planned.push(self.draw(second, second_start, second_stop, &mut rng));
+                    window_end = window_end.max(second_stop);
+                }
+            }
+            now = window_end;
         }
-        planned
+        Ok(planned)
+    }
+
+    /// The family of a window's first fault: a layer drawn uniformly among those the mix
+    /// has, then a family of it, so partitions come as often as kills and pauses
+    /// together. A partition cutting a leader from its followers while a majority elects
+    /// its successor is the moment most replication promises are decided; a process fault
+    /// shares its window with a partition in combined windows anyway.
+    fn first_kind(&self, rng: &mut ChaCha8Rng) -> FaultKind {
+        let mut layers: Vec<FaultLayer> = self.kinds.iter().map(|k| k.layer()).collect();
+        layers.sort();
+        layers.dedup();
+        let layer = pick(&layers, rng);
+        let of_layer: Vec<FaultKind> = self
+            .kinds
+            .iter()
+            .copied()
+            .filter(|k| k.layer() == layer)
+            .collect();
+        pick(&of_layer, rng)
+    }
+
+    /// One fault of `kind` in the window `start_at..stop_at`, its shape or target drawn.
+    fn draw(
+        &self,
+        kind: FaultKind,
+        start_at: Duration,
+        stop_at: Duration,
+        rng: &mut ChaCha8Rng,
+    ) -> PlannedFault {
+        let spec = match kind {
+            FaultKind::Partition => FaultSpec::Partition(pick(&self.shapes, rng)),
+            FaultKind::Kill => FaultSpec::Kill(pick(&self.targets, rng)),
+            FaultKind::Pause => FaultSpec::Pause(pick(&self.targets, rng)),
+        };
+        PlannedFault {
+            start_at,
+            stop_at,
+            spec,
+            seed: rng.next_u64(),
+        }
     }
 }
 
@@ -381,13 +413,12 @@ mod tests {
         assert_ne!(config(42).plan().unwrap(), config(43).plan().unwrap());
     }
 
-    // Checks one sequence of faults: no two overlap, every gap and length within the
-    // jitter bounds, all within the time limit.
+    // Checks one layer's faults: no two overlap, every length within the jitter bounds,
+    // every gap at least the quiet time less the jitter, all within the time limit.
     fn assert_sequential(cfg: &ScheduleConfig, faults: &[&PlannedFault]) {
         let mut previous_stop = Duration::ZERO;
         for fault in faults {
-            let gap = fault.start_at - previous_stop;
-            assert!(gap >= cfg.interval - cfg.jitter && gap <= cfg.interval + cfg.jitter);
+            assert!(fault.start_at >= previous_stop + cfg.interval - cfg.jitter);
             assert!(fault.stop_at > fault.start_at);
             assert!(fault.stop_at - fault.start_at <= cfg.fault_duration + cfg.jitter);
             assert!(fault.stop_at <= cfg.time_limit);
@@ -395,59 +426,118 @@ mod tests {
         }
     }
 
-    // Without overlap, faults of every family form one sequence: one at a time.
+    // Without combined windows, faults of every family form one sequence: one at a
+    // time, each gap the quiet time within the jitter.
     #[test]
-    fn faults_are_sequential_and_bounded_without_overlap() {
+    fn faults_are_sequential_and_bounded_without_combining() {
         let mut cfg = config(7);
-        cfg.overlap = false;
+        cfg.combine_percent = 0;
         let plan = cfg.plan().unwrap();
         assert!(plan.len() >= 10, "300 s of 10+10 s rhythm: {}", plan.len());
         assert_sequential(&cfg, &plan.iter().collect::<Vec<_>>());
+        let mut previous_stop = Duration::ZERO;
+        for fault in &plan {
+            assert!(fault.start_at - previous_stop <= cfg.interval + cfg.jitter);
+            previous_stop = fault.stop_at;
+        }
     }
 
-    // Goal: with overlap (the default) each layer is its own bounded sequence (never two
-    // partitions, never a kill and a pause at once), the plan is in start order, and
-    // windows of the two layers do overlap (method: 300 s schedules over 20 seeds).
+    // Goal: with combined windows (the default) each layer is its own bounded sequence
+    // (never two partitions, never a kill and a pause at once), the plan is in start
+    // order, a combined fault starts inside its window's first fault, and about the
+    // configured share of windows is combined (method: 300 s schedules over 40 seeds).
     #[test]
-    fn layers_overlap_but_each_layer_is_sequential() {
-        let mut overlapping = 0;
-        for seed in 0..20 {
+    fn combined_windows_overlap_layers_but_each_layer_is_sequential() {
+        let mut windows = 0usize;
+        let mut combined = 0usize;
+        for seed in 0..40 {
             let cfg = config(seed);
-            assert!(cfg.overlap, "overlap is the default");
+            assert_eq!(cfg.combine_percent, 33, "a third is the default");
             let plan = cfg.plan().unwrap();
             assert!(plan.windows(2).all(|w| w[0].start_at <= w[1].start_at));
             for layer in [FaultLayer::Network, FaultLayer::Process] {
                 let faults: Vec<&PlannedFault> =
                     plan.iter().filter(|p| p.layer() == layer).collect();
                 assert!(
-                    faults.len() >= 10,
+                    faults.len() >= 3,
                     "seed {seed}, {layer:?}: {}",
                     faults.len()
                 );
                 assert_sequential(&cfg, &faults);
             }
-            for a in plan.iter().filter(|p| p.layer() == FaultLayer::Network) {
-                overlapping += plan
-                    .iter()
-                    .filter(|b| b.layer() == FaultLayer::Process)
-                    .filter(|b| b.start_at < a.stop_at && a.start_at < b.stop_at)
-                    .count();
+            let mut i = 0;
+            while i < plan.len() {
+                windows += 1;
+                let first = &plan[i];
+                if let Some(next) = plan.get(i + 1) {
+                    if next.start_at < first.stop_at {
+                        assert_ne!(next.layer(), first.layer());
+                        let into = next.start_at - first.start_at;
+                        let length = first.stop_at - first.start_at;
+                        assert!(
+                            into >= length / 4 && into <= length * 3 / 4 + Duration::from_millis(1)
+                        );
+                        combined += 1;
+                        i += 1;
+                    }
+                }
+                i += 1;
             }
         }
-        assert!(overlapping > 20, "only {overlapping} overlapping pairs");
+        let share = combined as f64 / windows as f64;
+        assert!(
+            (0.23..0.43).contains(&share),
+            "{combined} of {windows} windows combined"
+        );
     }
 
-    // Goal: overlap only pairs different layers; a mix of one layer stays one sequence,
+    // Goal: a window's first fault is a partition half the time with the default mix
+    // (the layer is drawn first), kills and pauses sharing the other half.
+    #[test]
+    fn first_faults_split_evenly_between_layers() {
+        let mut cfg = config(0);
+        cfg.combine_percent = 0;
+        let (mut partitions, mut kills, mut pauses) = (0usize, 0usize, 0usize);
+        for seed in 0..40 {
+            cfg.seed = seed;
+            for fault in cfg.plan().unwrap() {
+                match fault.spec {
+                    FaultSpec::Partition(_) => partitions += 1,
+                    FaultSpec::Kill(_) => kills += 1,
+                    FaultSpec::Pause(_) => pauses += 1,
+                }
+            }
+        }
+        let total = (partitions + kills + pauses) as f64;
+        assert!(
+            (0.42..0.58).contains(&(partitions as f64 / total)),
+            "{partitions} of {total}"
+        );
+        assert!(
+            (0.18..0.32).contains(&(kills as f64 / total)),
+            "{kills} of {total}"
+        );
+        assert!(
+            (0.18..0.32).contains(&(pauses as f64 / total)),
+            "{pauses} of {total}"
+        );
+    }
+
+    // Goal: combining only pairs different layers; a mix of one layer stays one sequence,
     // and kill with pause (both process faults) never overlap.
     #[test]
     fn one_layer_mixes_never_overlap() {
         for kinds in ["kill,pause", "partition", "kill"] {
             let mut cfg = config(5);
             cfg.kinds = FaultKind::parse_list(kinds).unwrap();
+            cfg.combine_percent = 100;
             let plan = cfg.plan().unwrap();
             assert!(!plan.is_empty());
             assert_sequential(&cfg, &plan.iter().collect::<Vec<_>>());
         }
+        let mut cfg = config(5);
+        cfg.combine_percent = 101;
+        assert!(cfg.plan().is_err());
     }
 
     // Goal: the count bound holds across both layers together.

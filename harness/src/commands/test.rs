@@ -68,18 +68,18 @@ pub struct TestArgs {
     /// others [default: partition,kill,pause; without partitions on one node].
     #[arg(long)]
     nemesis: Option<String>,
-    /// Quiet seconds between faults of one layer (partitions; kills and pauses).
-    #[arg(long, default_value_t = 3.0)]
+    /// Quiet seconds between fault windows.
+    #[arg(long, default_value_t = 2.0)]
     nemesis_interval: f64,
     /// Seconds each fault lasts (varied by up to half the shorter of this and the
     /// interval, at most 3 s).
-    #[arg(long, default_value_t = 7.0)]
+    #[arg(long, default_value_t = 6.0)]
     fault_duration: f64,
-    /// Whether partitions run side by side with kills and pauses, so their windows
-    /// overlap (as Jepsen's combined nemesis: a partition while a node is killed, a pause
-    /// during a partition); `false` keeps one fault active at a time.
-    #[arg(long, default_value_t = true, action = clap::ArgAction::Set)]
-    nemesis_overlap: bool,
+    /// Percent of fault windows that also hold a fault of the other layer, as Jepsen's
+    /// combined nemesis: a kill or pause starting during a partition, or a partition
+    /// during a kill or pause; 0 keeps one fault active at a time.
+    #[arg(long, default_value_t = 33, value_parser = clap::value_parser!(u8).range(0..=100))]
+    nemesis_combine: u8,
     /// Seconds to wait after healing before the final reads.
     #[arg(long, default_value_t = 10.0)]
     recovery_wait: f64,
@@ -202,7 +202,7 @@ fn to_config(args: &TestArgs, seed: u64) -> Result<RunConfig, ConfigError> {
             .collect(),
         nemesis_interval: seconds("nemesis-interval", args.nemesis_interval)?,
         fault_duration: seconds("fault-duration", args.fault_duration)?,
-        nemesis_overlap: args.nemesis_overlap,
+        nemesis_combine: args.nemesis_combine,
         recovery_wait: seconds("recovery-wait", args.recovery_wait)?,
         final_read_time_max: seconds("final-read-time-max", args.final_read_time_max)?,
         keep: args.keep,

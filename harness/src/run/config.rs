@@ -79,9 +79,9 @@ pub struct RunConfig {
     pub nemesis_interval: Duration,
     /// How long each fault lasts.
     pub fault_duration: Duration,
-    /// Whether partitions overlap kills and pauses (two layers side by side, as Jepsen's
-    /// combined nemesis) or one fault is active at a time.
-    pub nemesis_overlap: bool,
+    /// Percent of fault windows that combine a partition with a kill or pause (Jepsen's
+    /// combined nemesis); 0 keeps one fault active at a time.
+    pub nemesis_combine: u8,
     /// Wait after healing before the final reads.
     pub recovery_wait: Duration,
     /// Bound on the final read of each key.
@@ -123,9 +123,9 @@ pub(crate) fn test_config() -> RunConfig {
         rate: 200.0,
         concurrency: 10,
         nemesis: vec!["partition".into(), "kill".into(), "pause".into()],
-        nemesis_interval: Duration::from_secs(3),
-        fault_duration: Duration::from_secs(7),
-        nemesis_overlap: true,
+        nemesis_interval: Duration::from_secs(2),
+        fault_duration: Duration::from_secs(6),
+        nemesis_combine: 33,
         recovery_wait: Duration::from_secs(10),
         final_read_time_max: Duration::from_secs(60),
         keep: false,

@@ -138,7 +138,7 @@ enum Step {
 }
 
 /// The plan as a timeline of starts and stops in time order. Faults of the two layers
-/// (network, process) may overlap; within a layer the plan never does.
+/// (network, process) may overlap in a combined window; within a layer they never do.
 fn timeline(plan: &[PlannedFault]) -> Vec<(std::time::Duration, Step)> {
     let mut steps: Vec<(std::time::Duration, Step)> = plan
         .iter()
@@ -164,7 +164,7 @@ fn active_label(active: &[(usize, Fault)]) -> Option<String> {
 }
 
 /// Runs `plan` (offsets relative to `start`) until it is done and returns the tally.
-/// Faults of different layers overlap as planned; each start and stop is recorded as its
+/// Faults of different layers overlap where the plan combines them; each start and stop is recorded as its
 /// own nemesis operation. A node restarted after a kill while a partition is active gets
 /// that partition's rules again (a killed container loses its network namespace and with
 /// it the rules), so the partition keeps its shape for its whole window.

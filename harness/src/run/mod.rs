@@ -347,7 +347,7 @@ fn plan_faults(config: &RunConfig) -> Result<Vec<PlannedFault>, RunError> {
     let mut schedule = ScheduleConfig::from_words(&config.nemesis, config.time_limit, config.seed)?;
     schedule.interval = config.nemesis_interval;
     schedule.fault_duration = config.fault_duration;
-    schedule.overlap = config.nemesis_overlap;
+    schedule.combine_percent = config.nemesis_combine;
     schedule.jitter = schedule
         .jitter
         .min(config.nemesis_interval / 2)
