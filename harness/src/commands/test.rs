@@ -61,11 +61,12 @@ pub struct TestArgs {
     concurrency: u64,
     /// Faults to mix: any of partition, kill, pause, or none; `partition:SHAPE` narrows the
     /// partition shapes (halves, random-halves, isolate-one, majorities-ring, bridge, leaders,
-    /// clients-cut-from-one, leader-from-replicas), `kill:TARGET` / `pause:TARGET` the
-    /// targets (one, minority, majority, all, leaders, one-leader), e.g.
+    /// clients-cut-from-one, leader-from-replicas, clients-with-leader), `kill:TARGET` /
+    /// `pause:TARGET` the targets (one, minority, majority, all, leaders, one-leader), e.g.
     /// `partition:leaders,kill:leaders`. Unnarrowed, every shape and target is drawn, the
-    /// leader-aimed `leader-from-replicas` and `one-leader` three times as often as the
-    /// others [default: partition,kill,pause; without partitions on one node].
+    /// leader-aimed ones more often: `leader-from-replicas` and `one-leader` three times,
+    /// `clients-with-leader` twice as often as the others [default: partition,kill,pause;
+    /// without partitions on one node].
     #[arg(long)]
     nemesis: Option<String>,
     /// Quiet seconds between fault windows.
