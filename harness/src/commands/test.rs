@@ -74,7 +74,7 @@ pub struct TestArgs {
     nemesis_interval: f64,
     /// Seconds each fault lasts (varied by up to half the shorter of this and the
     /// interval, at most 3 s).
-    #[arg(long, default_value_t = 6.0)]
+    #[arg(long, default_value_t = 7.0)]
     fault_duration: f64,
     /// Percent of fault windows that also hold a fault of the other layer, as Jepsen's
     /// combined nemesis: a kill or pause starting during a partition, or a partition

@@ -124,7 +124,7 @@ pub(crate) fn test_config() -> RunConfig {
         concurrency: 10,
         nemesis: vec!["partition".into(), "kill".into(), "pause".into()],
         nemesis_interval: Duration::from_secs(2),
-        fault_duration: Duration::from_secs(6),
+        fault_duration: Duration::from_secs(7),
         nemesis_combine: 33,
         recovery_wait: Duration::from_secs(10),
         final_read_time_max: Duration::from_secs(60),
