@@ -164,10 +164,11 @@ fn active_label(active: &[(usize, Fault)]) -> Option<String> {
 }
 
 /// Runs `plan` (offsets relative to `start`) until it is done and returns the tally.
-/// Faults of different layers overlap where the plan combines them; each start and stop is recorded as its
-/// own nemesis operation. A node restarted after a kill while a partition is active gets
-/// that partition's rules again (a killed container loses its network namespace and with
-/// it the rules), so the partition keeps its shape for its whole window.
+/// Faults of different layers overlap where the plan combines them; each start and stop
+/// is recorded as its own nemesis operation. A node restarted after a kill while a
+/// partition is active gets that partition's rules again (a killed container loses its
+/// network namespace and with it the rules), so the partition keeps its shape for its
+/// whole window.
 /// Cancel by dropping the future; then call [`heal_all`].
 pub async fn drive(
     cluster: &Cluster,
