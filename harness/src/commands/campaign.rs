@@ -170,7 +170,8 @@ pub struct FindingWitness {
 /// A type found but not counted.
 #[derive(Debug, Clone, Deserialize)]
 pub struct NotCountedKind {
-    /// Its name.
+    /// Its name (`type` in `results.json`, as the checker's `NotCounted` writes it).
+    #[serde(rename = "type")]
     pub kind: String,
 }
 
@@ -823,7 +824,7 @@ mod tests {
         let results: RunResults = serde_json::from_str(
             r#"{"valid":false,"anomaly_types":["lost-write","unseen"],
                 "anomalies":{"lost-write":[{"ops":[7,4,3]}],"unseen":[{"ops":[0]}]},
-                "not_counted":[{"kind":"unseen","reason":"information"}]}"#,
+                "not_counted":[{"type":"unseen","reason":"information"}]}"#,
         )
         .expect("results");
         assert_eq!(results.invalidating(), vec!["lost-write"]);
@@ -832,5 +833,24 @@ mod tests {
         let none: RunResults =
             serde_json::from_str(r#"{"valid":true,"anomaly_types":[]}"#).expect("results");
         assert_eq!(detection_ms(&history, &none), None);
+    }
+
+    // Goal: the results the checker writes parse, `not_counted` included (a campaign run
+    // whose results listed `unseen` once ended as a harness error). Method: the checker's
+    // own `NotCounted` serialised, read back as the campaign reads it.
+    #[test]
+    fn not_counted_parses_as_the_checker_writes_it() {
+        let written = serde_json::to_value(checker::check::NotCounted {
+            kind: checker::anomaly::AnomalyKind::Unseen,
+            reason: "information".into(),
+        })
+        .expect("serialises");
+        let document = serde_json::json!({
+            "valid": false,
+            "anomaly_types": ["lost-write", "unseen"],
+            "not_counted": [written],
+        });
+        let results: RunResults = serde_json::from_value(document).expect("parses");
+        assert_eq!(results.invalidating(), vec!["lost-write"]);
     }
 }
