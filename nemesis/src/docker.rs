@@ -113,9 +113,10 @@ impl Nemesis {
                 .collect::<Result<Vec<_>, _>>()?;
             match self.pid_of(&node.name).await {
                 Ok(pid) => iptables::apply(pid, &sources).await?,
-                // A node that is down has no namespace to hold rules; it comes back
-                // unpartitioned. Faults never overlap, so this only happens when a
-                // broker died on its own, which must not abort the run.
+                // A node that is down (killed by an overlapping process fault, or
+                // died on its own) has no namespace to hold rules; the other nodes'
+                // rules still cut it, and the harness installs its own again when it
+                // restarts it. This must not abort the run.
                 Err(NemesisError::NotRunning(container)) => {
                     tracing::warn!(%container, "not running, no partition rules installed")
                 }

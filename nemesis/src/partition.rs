@@ -43,13 +43,19 @@ pub enum PartitionShape {
     /// partition's other replicas and they drop its traffic; the clients still reach it
     /// and the other replicas keep talking to each other (the zombie-leader situation).
     LeaderFromReplicas,
+    /// [`PartitionShape::LeaderFromReplicas`], and the partition's other replicas also
+    /// drop the clients' traffic: the clients are on the old leader's side, so they keep
+    /// its metadata while the majority elects a new leader they cannot reach, and when the
+    /// partition heals their next produce goes to the deposed leader (a client data
+    /// centre left with the minority).
+    ClientsWithLeader,
     /// Every container of a role cut off from every other container of the cluster
     /// (`role=storage`: the brokers lose their storage service); clients are not cut.
     Role(RoleName),
 }
 
 /// Every shape, in the order `--nemesis-partitions` documents them.
-pub const ALL_SHAPES: [PartitionShape; 8] = [
+pub const ALL_SHAPES: [PartitionShape; 9] = [
     PartitionShape::Halves,
     PartitionShape::RandomHalves,
     PartitionShape::IsolateOne,
@@ -58,10 +64,32 @@ pub const ALL_SHAPES: [PartitionShape; 8] = [
     PartitionShape::Leaders,
     PartitionShape::ClientsCutFromOne,
     PartitionShape::LeaderFromReplicas,
+    PartitionShape::ClientsWithLeader,
+];
+
+/// The shapes the default `--nemesis partition` draws from, uniformly from this list:
+/// every shape once, `leader-from-replicas` twice more and `clients-with-leader` once
+/// more. Those shapes keep a majority able to elect and the clients talking to a leader
+/// that can no longer replicate: the moment acks=all, the high watermark, ISR shrink,
+/// epoch fencing and truncation are decided. Most other shapes cut a minority that leads
+/// nothing, or leave no majority.
+pub const DEFAULT_SHAPES: [PartitionShape; 12] = [
+    PartitionShape::Halves,
+    PartitionShape::RandomHalves,
+    PartitionShape::IsolateOne,
+    PartitionShape::MajoritiesRing,
+    PartitionShape::Bridge,
+    PartitionShape::Leaders,
+    PartitionShape::ClientsCutFromOne,
+    PartitionShape::LeaderFromReplicas,
+    PartitionShape::LeaderFromReplicas,
+    PartitionShape::LeaderFromReplicas,
+    PartitionShape::ClientsWithLeader,
+    PartitionShape::ClientsWithLeader,
 ];
 
 const SHAPE_NAMES: &str = "halves, random-halves, isolate-one, majorities-ring, bridge, leaders, \
-     clients-cut-from-one, leader-from-replicas, role=NAME";
+     clients-cut-from-one, leader-from-replicas, clients-with-leader, role=NAME";
 
 impl PartitionShape {
     /// The name used on the command line and in schedules.
@@ -75,6 +103,7 @@ impl PartitionShape {
             Self::Leaders => "leaders",
             Self::ClientsCutFromOne => "clients-cut-from-one",
             Self::LeaderFromReplicas => "leader-from-replicas",
+            Self::ClientsWithLeader => "clients-with-leader",
             Self::Role(_) => "role",
         }
     }
@@ -108,7 +137,14 @@ impl PartitionShape {
             Self::MajoritiesRing => majorities_ring(&shuffled(nodes, rng)),
             Self::Bridge => bridge(&shuffled(nodes, rng)),
             Self::Leaders => isolate_leaders(nodes, &live.leaders())?,
-            Self::LeaderFromReplicas => leader_from_replicas(nodes, live, rng)?,
+            Self::LeaderFromReplicas => leader_from_replicas(nodes, live, rng)?.0,
+            Self::ClientsWithLeader => {
+                let (mut grudge, replicas) = leader_from_replicas(nodes, live, rng)?;
+                for replica in &replicas {
+                    grudge.drop_from(replica, CLIENTS);
+                }
+                grudge
+            }
             Self::ClientsCutFromOne => {
                 let mut grudge = Grudge::new();
                 grudge.drop_from(&shuffled(nodes, rng)[0], CLIENTS);
@@ -245,11 +281,12 @@ fn isolate_leaders(nodes: &[String], leaders: &[String]) -> Result<Grudge, Nemes
 /// One partition whose leader has at least one other replica, drawn from `rng`; the
 /// leader and those replicas drop each other's traffic. Clients (the host) are never in
 /// the grudge, so producers and consumers still reach the cut-off leader.
+/// The grudge cutting one partition's leader from its other replicas, and those replicas.
 fn leader_from_replicas<R: Rng + ?Sized>(
     nodes: &[String],
     live: &LiveView,
     rng: &mut R,
-) -> Result<Grudge, NemesisError> {
+) -> Result<(Grudge, Vec<String>), NemesisError> {
     for p in &live.partitions {
         for name in p.replicas.iter().chain([&p.leader]) {
             if !nodes.contains(name) {
@@ -267,11 +304,17 @@ fn leader_from_replicas<R: Rng + ?Sized>(
     }
     let chosen = candidates[rng.random_range(0..candidates.len())];
     let mut grudge = Grudge::new();
-    for replica in chosen.replicas.iter().filter(|r| **r != chosen.leader) {
+    let replicas: Vec<String> = chosen
+        .replicas
+        .iter()
+        .filter(|r| **r != chosen.leader)
+        .cloned()
+        .collect();
+    for replica in &replicas {
         grudge.drop_from(&chosen.leader, replica);
         grudge.drop_from(replica, &chosen.leader);
     }
-    Ok(grudge)
+    Ok((grudge, replicas))
 }
 
 #[cfg(test)]
@@ -338,6 +381,29 @@ mod tests {
             PartitionShape::LeaderFromReplicas.grudge(&all, &none(), &mut rng),
             Err(NemesisError::NoReplicatedLeader)
         ));
+    }
+
+    // Goal: clients-with-leader is leader-from-replicas plus the other replicas dropping
+    // the clients, while the old leader still hears them.
+    #[test]
+    fn clients_with_leader_leaves_the_clients_with_the_old_leader() {
+        let all = nodes(5);
+        let view = view_n2();
+        for seed in 0..8 {
+            let mut rng = ChaCha8Rng::seed_from_u64(seed);
+            let g = PartitionShape::ClientsWithLeader
+                .grudge(&all, &view, &mut rng)
+                .unwrap();
+            assert!(g.drops("n2", "n1") && g.drops("n1", "n2"));
+            assert!(g.drops("n2", "n3") && g.drops("n3", "n2"));
+            assert!(g.drops("n1", CLIENTS) && g.drops("n3", CLIENTS));
+            assert!(!g.drops("n2", CLIENTS), "the old leader keeps its clients");
+            assert!(!g.drops("n4", CLIENTS) && !g.drops("n1", "n3"));
+        }
+        let mut rng = ChaCha8Rng::seed_from_u64(0);
+        assert!(PartitionShape::ClientsWithLeader
+            .grudge(&all, &none(), &mut rng)
+            .is_err());
     }
 
     // Halves keeps the given order: {n1} | {n2, n3}, and {n1, n2} | {n3, n4, n5}.

@@ -1,10 +1,22 @@
 //! The seeded fault schedule behind `--nemesis partition,kill,pause`: when each fault
-//! starts and stops, and what it is. Faults never overlap: each one is stopped (healed,
-//! restarted, resumed) before the next starts, so every window in the history has one
-//! known cause; at the end the harness heals everything regardless. The same seed and
-//! configuration always give the same schedule; the targets that depend on the live
-//! cluster (the leaders) are resolved at start time from a per-fault seed, so they are
-//! reproducible given the same leaders.
+//! starts and stops, and what it is.
+//!
+//! Faults come in two layers, as in Jepsen's combined nemesis: the network layer
+//! (partitions) and the process layer (kills and pauses). The schedule is a sequence of
+//! windows separated by quiet time; each window holds one fault, and with
+//! [`ScheduleConfig::combine_percent`] of the windows (by default a third) also a fault of
+//! the other layer, starting a quarter to three quarters into the first and lasting its
+//! own duration: a node killed while a partition stands, a pause during a partition. Those
+//! are the situations (an ISR shrunk by a partition, then its last members killed; a leader
+//! cut from its followers, then paused) a single fault at a time never makes, while the
+//! windows with one fault keep a majority able to elect a new leader. Within a layer
+//! faults never overlap. Every start and stop is its own nemesis operation in the
+//! history, so each window keeps its causes. At the end the harness heals everything
+//! regardless.
+//!
+//! The same seed and configuration always give the same schedule; the targets that depend
+//! on the live cluster (the leaders) are resolved at start time from a per-fault seed, so
+//! they are reproducible given the same leaders.
 
 use std::str::FromStr;
 use std::time::Duration;
@@ -16,8 +28,8 @@ use serde::{Deserialize, Serialize};
 use crate::error::NemesisError;
 use crate::grudge::Grudge;
 use crate::live::LiveView;
-use crate::partition::{PartitionShape, ALL_SHAPES};
-use crate::targets::{TargetSpec, ALL_TARGETS};
+use crate::partition::{PartitionShape, DEFAULT_SHAPES};
+use crate::targets::{TargetSpec, DEFAULT_TARGETS};
 
 /// The families of fault that `--nemesis` mixes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -32,6 +44,14 @@ pub enum FaultKind {
 }
 
 impl FaultKind {
+    /// The layer this family belongs to: faults of one layer never overlap.
+    pub fn layer(self) -> FaultLayer {
+        match self {
+            Self::Partition => FaultLayer::Network,
+            Self::Kill | Self::Pause => FaultLayer::Process,
+        }
+    }
+
     /// Parse a `--nemesis` list such as `partition,kill,pause` (empty words ignored,
     /// duplicates removed, order kept). `none` or an empty list means no faults.
     pub fn parse_list(list: &str) -> Result<Vec<FaultKind>, NemesisError> {
@@ -64,6 +84,18 @@ impl FromStr for FaultKind {
             }),
         }
     }
+}
+
+/// The two independent layers of the combined nemesis. A killed node cannot also be
+/// paused (and a paused one is not killed), so kills and pauses share the process layer;
+/// partitions act on the network and combine with either.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum FaultLayer {
+    /// Partitions.
+    Network,
+    /// Kills and pauses.
+    Process,
 }
 
 /// One fault, before its random targets are drawn.
@@ -116,6 +148,14 @@ pub struct PlannedFault {
 }
 
 impl PlannedFault {
+    /// The layer of this fault (see [`FaultLayer`]).
+    pub fn layer(&self) -> FaultLayer {
+        match self.spec {
+            FaultSpec::Partition(_) => FaultLayer::Network,
+            FaultSpec::Kill(_) | FaultSpec::Pause(_) => FaultLayer::Process,
+        }
+    }
+
     /// Draw the targets against the live cluster: `nodes` in a stable order, `live` (the
     /// partition leaders and replicas) sampled just before. Same inputs, same fault.
     pub fn resolve(&self, nodes: &[String], live: &LiveView) -> Result<Fault, NemesisError> {
@@ -134,11 +174,16 @@ impl PlannedFault {
 pub struct ScheduleConfig {
     /// The fault families to mix (from `--nemesis`).
     pub kinds: Vec<FaultKind>,
-    /// The partition shapes to draw from (default: all).
+    /// The partition shapes to draw from, uniformly from the list, so a shape listed twice
+    /// is drawn twice as often (default: [`DEFAULT_SHAPES`]).
     pub shapes: Vec<PartitionShape>,
-    /// The kill/pause targets to draw from (default: all).
+    /// The kill/pause targets to draw from, uniformly from the list (default:
+    /// [`DEFAULT_TARGETS`]).
     pub targets: Vec<TargetSpec>,
-    /// Quiet time between the end of one fault and the start of the next.
+    /// Of every 100 windows, how many also hold a fault of the other layer (when the mix
+    /// has both layers); 0 keeps one fault active at a time.
+    pub combine_percent: u8,
+    /// Quiet time between the end of one fault and the start of the next of its layer.
     pub interval: Duration,
     /// How long a fault stays active.
     pub fault_duration: Duration,
@@ -153,13 +198,17 @@ pub struct ScheduleConfig {
 }
 
 impl ScheduleConfig {
-    /// The defaults: every shape and target, 10 s quiet, 10 s faults, 3 s jitter (the
-    /// rhythm Jepsen's Kafka test uses), at most 1,000 faults.
+    /// The defaults: every shape and target with the leader-aimed ones favoured
+    /// ([`DEFAULT_SHAPES`], [`DEFAULT_TARGETS`]), a third of the windows combined, 10 s quiet,
+    /// 10 s faults, 3 s jitter (the rhythm Jepsen's Kafka test uses), at most 1,000
+    /// faults. `samsa test` shortens the rhythm (its `--nemesis-interval`,
+    /// `--fault-duration`).
     pub fn new(kinds: Vec<FaultKind>, time_limit: Duration, seed: u64) -> Self {
         Self {
             kinds,
-            shapes: ALL_SHAPES.to_vec(),
-            targets: ALL_TARGETS.to_vec(),
+            shapes: DEFAULT_SHAPES.to_vec(),
+            targets: DEFAULT_TARGETS.to_vec(),
+            combine_percent: 33,
             interval: Duration::from_secs(10),
             fault_duration: Duration::from_secs(10),
             jitter: Duration::from_secs(3),
@@ -170,7 +219,7 @@ impl ScheduleConfig {
     }
 
     /// The defaults narrowed by `--nemesis` words: `partition`, `kill` and `pause` mix every
-    /// shape and target; `partition:SHAPE` (e.g. `partition:leaders`) draws partitions from
+    /// shape and target (weighted as [`DEFAULT_SHAPES`] and [`DEFAULT_TARGETS`]); `partition:SHAPE` (e.g. `partition:leaders`) draws partitions from
     /// the named shapes only, and `kill:TARGET` / `pause:TARGET` (e.g. `kill:leaders`) draw
     /// kill and pause targets from the named ones only (the two families share their target
     /// list). Targeted faults are how a seeded broker bug is provoked on purpose.
@@ -240,6 +289,12 @@ impl ScheduleConfig {
                 "no kill/pause target to draw".into(),
             ));
         }
+        if self.combine_percent > 100 {
+            return Err(NemesisError::InvalidSchedule(format!(
+                "combine percent {} is above 100",
+                self.combine_percent
+            )));
+        }
         let min_fault = Duration::from_millis(100);
         let mut rng = ChaCha8Rng::seed_from_u64(self.seed);
         let mut planned = Vec::new();
@@ -251,20 +306,75 @@ impl ScheduleConfig {
             if stop_at < start_at + min_fault {
                 break;
             }
-            let spec = match pick(&self.kinds, &mut rng) {
-                FaultKind::Partition => FaultSpec::Partition(pick(&self.shapes, &mut rng)),
-                FaultKind::Kill => FaultSpec::Kill(pick(&self.targets, &mut rng)),
-                FaultKind::Pause => FaultSpec::Pause(pick(&self.targets, &mut rng)),
-            };
-            planned.push(PlannedFault {
-                start_at,
-                stop_at,
-                spec,
-                seed: rng.next_u64(),
-            });
-            now = stop_at;
+            let kind = self.first_kind(&mut rng);
+            planned.push(self.draw(kind, start_at, stop_at, &mut rng));
+            let mut window_end = stop_at;
+            let others: Vec<FaultKind> = self
+                .kinds
+                .iter()
+                .copied()
+                .filter(|k| k.layer() != kind.layer())
+                .collect();
+            if self.combine_percent > 0
+                && !others.is_empty()
+                && rng.random_range(0..100u8) < self.combine_percent
+            {
+                let into = (stop_at - start_at) * rng.random_range(25..=75u32) / 100;
+                let second_start = start_at + into;
+                let second_stop = (second_start
+                    + jittered(self.fault_duration, self.jitter, &mut rng))
+                .min(self.time_limit);
+                let second = pick(&others, &mut rng);
+                if second_stop >= second_start + min_fault
+                    && planned.len() < self.faults_max as usize
+                {
+                    planned.push(self.draw(second, second_start, second_stop, &mut rng));
+                    window_end = window_end.max(second_stop);
+                }
+            }
+            now = window_end;
         }
         Ok(planned)
+    }
+
+    /// The family of a window's first fault: a layer drawn uniformly among those the mix
+    /// has, then a family of it, so partitions come as often as kills and pauses
+    /// together. A partition cutting a leader from its followers while a majority elects
+    /// its successor is the moment most replication promises are decided; a process fault
+    /// shares its window with a partition in combined windows anyway.
+    fn first_kind(&self, rng: &mut ChaCha8Rng) -> FaultKind {
+        let mut layers: Vec<FaultLayer> = self.kinds.iter().map(|k| k.layer()).collect();
+        layers.sort();
+        layers.dedup();
+        let layer = pick(&layers, rng);
+        let of_layer: Vec<FaultKind> = self
+            .kinds
+            .iter()
+            .copied()
+            .filter(|k| k.layer() == layer)
+            .collect();
+        pick(&of_layer, rng)
+    }
+
+    /// One fault of `kind` in the window `start_at..stop_at`, its shape or target drawn.
+    fn draw(
+        &self,
+        kind: FaultKind,
+        start_at: Duration,
+        stop_at: Duration,
+        rng: &mut ChaCha8Rng,
+    ) -> PlannedFault {
+        let spec = match kind {
+            FaultKind::Partition => FaultSpec::Partition(pick(&self.shapes, rng)),
+            FaultKind::Kill => FaultSpec::Kill(pick(&self.targets, rng)),
+            FaultKind::Pause => FaultSpec::Pause(pick(&self.targets, rng)),
+        };
+        PlannedFault {
+            start_at,
+            stop_at,
+            spec,
+            seed: rng.next_u64(),
+        }
     }
 }
 
@@ -301,21 +411,173 @@ mod tests {
         assert_ne!(config(42).plan().unwrap(), config(43).plan().unwrap());
     }
 
-    // Faults never overlap, respect the jitter bounds and end within the time limit.
-    #[test]
-    fn faults_are_sequential_and_bounded() {
-        let cfg = config(7);
-        let plan = cfg.plan().unwrap();
-        assert!(plan.len() >= 10, "300 s of 10+10 s rhythm: {}", plan.len());
+    // Checks one layer's faults: no two overlap, every length within the jitter bounds,
+    // every gap at least the quiet time less the jitter, all within the time limit.
+    fn assert_sequential(cfg: &ScheduleConfig, faults: &[&PlannedFault]) {
         let mut previous_stop = Duration::ZERO;
-        for fault in &plan {
-            let gap = fault.start_at - previous_stop;
-            assert!(gap >= cfg.interval - cfg.jitter && gap <= cfg.interval + cfg.jitter);
+        for fault in faults {
+            assert!(fault.start_at >= previous_stop + cfg.interval - cfg.jitter);
             assert!(fault.stop_at > fault.start_at);
             assert!(fault.stop_at - fault.start_at <= cfg.fault_duration + cfg.jitter);
             assert!(fault.stop_at <= cfg.time_limit);
             previous_stop = fault.stop_at;
         }
+    }
+
+    // Without combined windows, faults of every family form one sequence: one at a
+    // time, each gap the quiet time within the jitter.
+    #[test]
+    fn faults_are_sequential_and_bounded_without_combining() {
+        let mut cfg = config(7);
+        cfg.combine_percent = 0;
+        let plan = cfg.plan().unwrap();
+        assert!(plan.len() >= 10, "300 s of 10+10 s rhythm: {}", plan.len());
+        assert_sequential(&cfg, &plan.iter().collect::<Vec<_>>());
+        let mut previous_stop = Duration::ZERO;
+        for fault in &plan {
+            assert!(fault.start_at - previous_stop <= cfg.interval + cfg.jitter);
+            previous_stop = fault.stop_at;
+        }
+    }
+
+    // Goal: with combined windows (the default) each layer is its own bounded sequence
+    // (never two partitions, never a kill and a pause at once), the plan is in start
+    // order, a combined fault starts inside its window's first fault, and about the
+    // configured share of windows is combined (method: 300 s schedules over 40 seeds).
+    #[test]
+    fn combined_windows_overlap_layers_but_each_layer_is_sequential() {
+        let mut windows = 0usize;
+        let mut combined = 0usize;
+        for seed in 0..40 {
+            let cfg = config(seed);
+            assert_eq!(cfg.combine_percent, 33, "a third is the default");
+            let plan = cfg.plan().unwrap();
+            assert!(plan.windows(2).all(|w| w[0].start_at <= w[1].start_at));
+            for layer in [FaultLayer::Network, FaultLayer::Process] {
+                let faults: Vec<&PlannedFault> =
+                    plan.iter().filter(|p| p.layer() == layer).collect();
+                assert!(
+                    faults.len() >= 3,
+                    "seed {seed}, {layer:?}: {}",
+                    faults.len()
+                );
+                assert_sequential(&cfg, &faults);
+            }
+            let mut i = 0;
+            while i < plan.len() {
+                windows += 1;
+                let first = &plan[i];
+                if let Some(next) = plan.get(i + 1) {
+                    if next.start_at < first.stop_at {
+                        assert_ne!(next.layer(), first.layer());
+                        let into = next.start_at - first.start_at;
+                        let length = first.stop_at - first.start_at;
+                        assert!(
+                            into >= length / 4 && into <= length * 3 / 4 + Duration::from_millis(1)
+                        );
+                        combined += 1;
+                        i += 1;
+                    }
+                }
+                i += 1;
+            }
+        }
+        let share = combined as f64 / windows as f64;
+        assert!(
+            (0.23..0.43).contains(&share),
+            "{combined} of {windows} windows combined"
+        );
+    }
+
+    // Goal: a window's first fault is a partition half the time with the default mix
+    // (the layer is drawn first), kills and pauses sharing the other half.
+    #[test]
+    fn first_faults_split_evenly_between_layers() {
+        let mut cfg = config(0);
+        cfg.combine_percent = 0;
+        let (mut partitions, mut kills, mut pauses) = (0usize, 0usize, 0usize);
+        for seed in 0..40 {
+            cfg.seed = seed;
+            for fault in cfg.plan().unwrap() {
+                match fault.spec {
+                    FaultSpec::Partition(_) => partitions += 1,
+                    FaultSpec::Kill(_) => kills += 1,
+                    FaultSpec::Pause(_) => pauses += 1,
+                }
+            }
+        }
+        let total = (partitions + kills + pauses) as f64;
+        assert!(
+            (0.42..0.58).contains(&(partitions as f64 / total)),
+            "{partitions} of {total}"
+        );
+        assert!(
+            (0.18..0.32).contains(&(kills as f64 / total)),
+            "{kills} of {total}"
+        );
+        assert!(
+            (0.18..0.32).contains(&(pauses as f64 / total)),
+            "{pauses} of {total}"
+        );
+    }
+
+    // Goal: combining only pairs different layers; a mix of one layer stays one sequence,
+    // and kill with pause (both process faults) never overlap.
+    #[test]
+    fn one_layer_mixes_never_overlap() {
+        for kinds in ["kill,pause", "partition", "kill"] {
+            let mut cfg = config(5);
+            cfg.kinds = FaultKind::parse_list(kinds).unwrap();
+            cfg.combine_percent = 100;
+            let plan = cfg.plan().unwrap();
+            assert!(!plan.is_empty());
+            assert_sequential(&cfg, &plan.iter().collect::<Vec<_>>());
+        }
+        let mut cfg = config(5);
+        cfg.combine_percent = 101;
+        assert!(cfg.plan().is_err());
+    }
+
+    // Goal: the count bound holds across both layers together.
+    #[test]
+    fn faults_max_bounds_both_layers() {
+        let mut cfg = config(3);
+        cfg.faults_max = 3;
+        let plan = cfg.plan().unwrap();
+        assert_eq!(plan.len(), 3);
+        let full = config(3).plan().unwrap();
+        assert_eq!(
+            plan[..],
+            full[..3],
+            "the earliest three of the same schedule"
+        );
+    }
+
+    // Goal: the default draws favour the leader-aimed shape and target (method: frequency
+    // over long schedules against a uniform draw's share).
+    #[test]
+    fn defaults_favour_leader_aimed_faults() {
+        let mut shapes = 0usize;
+        let mut zombie = 0usize;
+        let mut targets = 0usize;
+        let mut one_leader = 0usize;
+        for seed in 0..30 {
+            for fault in config(seed).plan().unwrap() {
+                match fault.spec {
+                    FaultSpec::Partition(shape) => {
+                        shapes += 1;
+                        zombie += usize::from(shape == PartitionShape::LeaderFromReplicas);
+                    }
+                    FaultSpec::Kill(t) | FaultSpec::Pause(t) => {
+                        targets += 1;
+                        one_leader += usize::from(t == TargetSpec::OneLeader);
+                    }
+                }
+            }
+        }
+        // Uniform over all shapes would give 1/8, over all targets 1/6.
+        assert!(zombie * 5 > shapes, "{zombie} of {shapes}");
+        assert!(one_leader * 4 > targets, "{one_leader} of {targets}");
     }
 
     // Every requested kind shows up in a long schedule; unrequested kinds never do.
@@ -369,7 +631,7 @@ mod tests {
         }
         let plain =
             ScheduleConfig::from_words(&["kill".to_string()], Duration::from_secs(1), 1).unwrap();
-        assert_eq!(plain.targets, ALL_TARGETS.to_vec());
+        assert_eq!(plain.targets, DEFAULT_TARGETS.to_vec());
         assert!(ScheduleConfig::from_words(
             &["kill:nobody".to_string()],
             Duration::from_secs(1),

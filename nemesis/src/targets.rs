@@ -1,13 +1,14 @@
 //! Which nodes a process fault (kill, pause) hits: one node, a minority, a majority, all,
-//! or the current partition leaders. Losing a minority must leave a Kafka cluster with
-//! replication factor n available; losing a majority or the leaders exercises leader
-//! election, ISR shrink and (with unclean election) data loss.
+//! the current partition leaders, or one of them. Losing a minority must leave a Kafka
+//! cluster with replication factor n available; losing a majority or the leaders exercises
+//! leader election, ISR shrink and (with unclean election) data loss; losing one leader
+//! moves one partition's leadership while a majority stays up to elect its successor.
 
 use std::fmt;
 use std::str::FromStr;
 
 use rand::seq::SliceRandom;
-use rand::Rng;
+use rand::{Rng, RngExt};
 use serde::{Deserialize, Serialize};
 
 use crate::error::NemesisError;
@@ -28,20 +29,42 @@ pub enum TargetSpec {
     All,
     /// The nodes that currently lead at least one partition.
     Leaders,
+    /// One node that currently leads a partition, drawn from the seed: a leader change
+    /// while the rest of the cluster (a majority with three nodes) keeps the controller
+    /// quorum and an ISR member to elect, with writes to that partition in flight.
+    OneLeader,
     /// Every container of a role (`role=storage`; `role=broker` is every broker).
     Role(RoleName),
 }
 
 /// Every target rule.
-pub const ALL_TARGETS: [TargetSpec; 5] = [
+pub const ALL_TARGETS: [TargetSpec; 6] = [
     TargetSpec::One,
     TargetSpec::Minority,
     TargetSpec::Majority,
     TargetSpec::All,
     TargetSpec::Leaders,
+    TargetSpec::OneLeader,
 ];
 
-const TARGET_NAMES: &str = "one, minority, majority, all, leaders, role=NAME";
+/// The targets the default `--nemesis kill,pause` draws from, uniformly from this list:
+/// every rule once, and `one-leader` twice more. A seeded bug in leader election, epoch
+/// fencing, truncation or recovery shows only when a leader with unreplicated or
+/// just-replicated writes goes away while the others can elect; of the other rules only
+/// `leaders` (often a majority) and `all` do that, and a majority or all stopped leaves no
+/// controller quorum until they return.
+pub const DEFAULT_TARGETS: [TargetSpec; 8] = [
+    TargetSpec::One,
+    TargetSpec::Minority,
+    TargetSpec::Majority,
+    TargetSpec::All,
+    TargetSpec::Leaders,
+    TargetSpec::OneLeader,
+    TargetSpec::OneLeader,
+    TargetSpec::OneLeader,
+];
+
+const TARGET_NAMES: &str = "one, minority, majority, all, leaders, one-leader, role=NAME";
 
 impl TargetSpec {
     /// The name used on the command line and in schedules.
@@ -52,6 +75,7 @@ impl TargetSpec {
             Self::Majority => "majority",
             Self::All => "all",
             Self::Leaders => "leaders",
+            Self::OneLeader => "one-leader",
             Self::Role(_) => "role",
         }
     }
@@ -102,6 +126,10 @@ impl TargetSpec {
             Self::Majority => n / 2 + 1,
             Self::All => n,
             Self::Leaders => return select_leaders(nodes, leaders),
+            Self::OneLeader => {
+                let all = select_leaders(nodes, leaders)?;
+                return Ok(vec![all[rng.random_range(0..all.len())].clone()]);
+            }
             Self::Role(role) => {
                 return LiveView::default().members(role, nodes);
             }
@@ -213,6 +241,7 @@ mod tests {
             vec!["n1", "n3"]
         );
         assert!(TargetSpec::Leaders.select(&all, &[], &mut rng).is_err());
+        assert!(TargetSpec::OneLeader.select(&all, &[], &mut rng).is_err());
         assert!(TargetSpec::One.select(&[], &[], &mut rng).is_err());
         assert!("most".parse::<TargetSpec>().is_err());
         for t in ALL_TARGETS {
@@ -248,5 +277,43 @@ mod tests {
         assert_eq!(all, nodes(3));
         let none: TargetSpec = "role=db".parse().unwrap();
         assert!(none.select_live(&nodes(3), &live, &mut rng).is_err());
+    }
+
+    // Goal: `one-leader` stops exactly one node, always a current leader, and over seeds
+    // each leader in turn (method: 64 seeds against two leaders of three nodes).
+    #[test]
+    fn one_leader_is_one_of_the_leaders() {
+        let all = nodes(3);
+        let leaders = vec!["n3".to_string(), "n1".to_string()];
+        let mut seen = std::collections::BTreeSet::new();
+        for seed in 0..64 {
+            let mut rng = ChaCha8Rng::seed_from_u64(seed);
+            let chosen = TargetSpec::OneLeader
+                .select(&all, &leaders, &mut rng)
+                .unwrap();
+            assert_eq!(chosen.len(), 1);
+            assert!(leaders.contains(&chosen[0]), "{chosen:?}");
+            seen.insert(chosen[0].clone());
+        }
+        assert_eq!(seen.len(), 2, "both leaders drawn: {seen:?}");
+        let unknown = vec!["n9".to_string()];
+        let mut rng = ChaCha8Rng::seed_from_u64(0);
+        assert!(TargetSpec::OneLeader
+            .select(&all, &unknown, &mut rng)
+            .is_err());
+    }
+
+    // Goal: the default list holds every rule, and the leader-aimed single target most
+    // often (the weighting is the list's repetition).
+    #[test]
+    fn default_targets_cover_every_rule_and_favour_one_leader() {
+        for t in ALL_TARGETS {
+            assert!(DEFAULT_TARGETS.contains(&t), "{t} missing");
+        }
+        let count = |t| DEFAULT_TARGETS.iter().filter(|d| **d == t).count();
+        assert!(ALL_TARGETS
+            .iter()
+            .filter(|t| **t != TargetSpec::OneLeader)
+            .all(|t| count(*t) < count(TargetSpec::OneLeader)));
     }
 }

@@ -399,6 +399,31 @@ fn validate(config: &ClusterConfig) -> Result<(), ClusterError> {
 mod tests {
     use super::*;
 
+    // Goal: two nodes advertising one address (rivine's fixed 127.0.0.1:9092) are refused
+    // naming both, while distinct loopback addresses and the nodes' own are accepted
+    // (method: the built-in profile with three advertised templates, 2 nodes).
+    #[test]
+    fn nodes_must_advertise_distinct_addresses() {
+        let nodes: Vec<NodeSpec> = (1..=2)
+            .map(|id| NodeSpec::broker(id, format!("10.0.0.{id}")))
+            .collect();
+        let mut profile = Profile::broker_under_test("i");
+        assert!(distinct_advertised(&profile, &nodes).is_ok());
+        profile.advertised = Some("127.0.0.{node_id}:9092".into());
+        assert!(distinct_advertised(&profile, &nodes).is_ok());
+        profile.advertised = Some("127.0.0.1:9092".into());
+        let err = distinct_advertised(&profile, &nodes)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("n1 and n2")
+                && err.contains("127.0.0.1:9092")
+                && err.contains("--nodes 1"),
+            "{err}"
+        );
+        assert!(distinct_advertised(&profile, &nodes[..1]).is_ok());
+    }
+
     // Bad node counts and run ids are rejected before Docker is touched.
     #[test]
     fn config_is_validated() {

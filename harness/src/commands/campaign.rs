@@ -820,4 +820,23 @@ mod tests {
             serde_json::from_str(r#"{"valid":true,"anomaly_types":[]}"#).expect("results");
         assert_eq!(detection_ms(&history, &none), None);
     }
+
+    // Goal: the results the checker writes parse, `not_counted` included (a campaign run
+    // whose results listed `unseen` once ended as a harness error). Method: the checker's
+    // own `NotCounted` serialised, read back as the campaign reads it.
+    #[test]
+    fn not_counted_parses_as_the_checker_writes_it() {
+        let written = serde_json::to_value(checker::check::NotCounted {
+            kind: checker::anomaly::AnomalyKind::Unseen,
+            reason: "information".into(),
+        })
+        .expect("serialises");
+        let document = serde_json::json!({
+            "valid": false,
+            "anomaly_types": ["lost-write", "unseen"],
+            "not_counted": [written],
+        });
+        let results: RunResults = serde_json::from_value(document).expect("parses");
+        assert_eq!(results.invalidating(), vec!["lost-write"]);
+    }
 }

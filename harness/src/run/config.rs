@@ -75,10 +75,13 @@ pub struct RunConfig {
     pub concurrency: u64,
     /// The fault families (`partition`, `kill`, `pause`).
     pub nemesis: Vec<String>,
-    /// Quiet time between faults.
+    /// Quiet time between faults of one layer (network or process).
     pub nemesis_interval: Duration,
     /// How long each fault lasts.
     pub fault_duration: Duration,
+    /// Percent of fault windows that combine a partition with a kill or pause (Jepsen's
+    /// combined nemesis); 0 keeps one fault active at a time.
+    pub nemesis_combine: u8,
     /// Wait after healing before the final reads.
     pub recovery_wait: Duration,
     /// Bound on the final read of each key.
@@ -120,8 +123,9 @@ pub(crate) fn test_config() -> RunConfig {
         rate: 200.0,
         concurrency: 10,
         nemesis: vec!["partition".into(), "kill".into(), "pause".into()],
-        nemesis_interval: Duration::from_secs(5),
-        fault_duration: Duration::from_secs(8),
+        nemesis_interval: Duration::from_secs(2),
+        fault_duration: Duration::from_secs(7),
+        nemesis_combine: 33,
         recovery_wait: Duration::from_secs(10),
         final_read_time_max: Duration::from_secs(60),
         keep: false,

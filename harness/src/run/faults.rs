@@ -13,7 +13,7 @@ use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
-use nemesis::{LedPartition, LiveView, Nemesis, NemesisEvent, PlannedFault};
+use nemesis::{Fault, LedPartition, LiveView, Nemesis, NemesisEvent, PlannedFault};
 
 use crate::cluster::{Cluster, PartitionLeader};
 use crate::recorder::{Extra, Process, Recorder, RecorderError};
@@ -120,7 +120,48 @@ pub fn live_view(
     }
 }
 
+/// One moment of the schedule: fault `index` of the plan starts or stops.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+enum Step {
+    /// Stop (heal) the fault; ordered before a start at the same moment, so a layer's
+    /// next fault never begins before its previous one is undone.
+    Stop(usize),
+    /// Start the fault.
+    Start(usize),
+}
+
+/// The plan as a timeline of starts and stops in time order. Faults of the two layers
+/// (network, process) may overlap in a combined window; within a layer they never do.
+fn timeline(plan: &[PlannedFault]) -> Vec<(std::time::Duration, Step)> {
+    let mut steps: Vec<(std::time::Duration, Step)> = plan
+        .iter()
+        .enumerate()
+        .flat_map(|(i, p)| [(p.start_at, Step::Start(i)), (p.stop_at, Step::Stop(i))])
+        .collect();
+    steps.sort();
+    steps
+}
+
+/// The progress line's name for what is active: every active fault, `+`-joined.
+fn active_label(active: &[(usize, Fault)]) -> Option<String> {
+    if active.is_empty() {
+        return None;
+    }
+    Some(
+        active
+            .iter()
+            .map(|(_, f)| format!("{f:?}"))
+            .collect::<Vec<_>>()
+            .join(" + "),
+    )
+}
+
 /// Runs `plan` (offsets relative to `start`) until it is done and returns the tally.
+/// Faults of different layers overlap where the plan combines them; each start and stop
+/// is recorded as its own nemesis operation. A node restarted after a kill while a
+/// partition is active gets that partition's rules again (a killed container loses its
+/// network namespace and with it the rules), so the partition keeps its shape for its
+/// whole window.
 /// Cancel by dropping the future; then call [`heal_all`].
 pub async fn drive(
     cluster: &Cluster,
@@ -134,50 +175,78 @@ pub async fn drive(
     // Targets other than `role=...` choose among the brokers only.
     let nodes: Vec<String> = cluster.nodes().iter().map(|n| n.name.clone()).collect();
     let mut tally = FaultTally::default();
+    let mut running: Vec<(usize, Fault)> = Vec::new();
+    let set_label = |running: &[(usize, Fault)]| {
+        *active.lock().unwrap_or_else(|p| p.into_inner()) = active_label(running);
+    };
     // The schedule ends early when the workload does (a misconfigured client): the
     // faults counted so far are kept, whatever is active is left to `heal_all`.
     let mut stopped = std::pin::pin!(stopped);
-    for planned in plan {
+    for (at, step) in timeline(plan) {
         tokio::select! {
-            () = tokio::time::sleep_until((start + planned.start_at).into()) => {}
+            () = tokio::time::sleep_until((start + at).into()) => {}
             () = &mut stopped => return Ok(tally),
         }
-        tally.planned += 1;
-        let word = planned.spec.to_string();
-        let live = live_view(&cluster.partition_leaders().await, cluster.roles());
-        let fault = match planned.resolve(&nodes, &live) {
-            Ok(f) => f,
-            Err(e) => {
-                tally.skip(recorder, &word, &e.to_string())?;
-                continue;
+        match step {
+            Step::Start(i) => {
+                let planned = &plan[i];
+                tally.planned += 1;
+                let word = planned.spec.to_string();
+                let live = live_view(&cluster.partition_leaders().await, cluster.roles());
+                let fault = match planned.resolve(&nodes, &live) {
+                    Ok(f) => f,
+                    Err(e) => {
+                        tally.skip(recorder, &word, &e.to_string())?;
+                        continue;
+                    }
+                };
+                match nemesis.start_fault(&fault).await {
+                    Ok(event) => {
+                        record_event(recorder, &event)?;
+                        tally.applied += 1;
+                        running.push((i, fault));
+                        set_label(&running);
+                    }
+                    Err(e) => tally.skip(recorder, &word, &format!("failed to start: {e}"))?,
+                }
             }
-        };
-        let label = format!("{fault:?}");
-        match nemesis.start_fault(&fault).await {
-            Ok(event) => {
-                record_event(recorder, &event)?;
-                tally.applied += 1;
-                *active.lock().unwrap_or_else(|p| p.into_inner()) = Some(label.clone());
+            Step::Stop(i) => {
+                let Some(pos) = running.iter().position(|(j, _)| *j == i) else {
+                    continue; // never applied
+                };
+                let (_, fault) = running.remove(pos);
+                match nemesis.stop_fault(&fault).await {
+                    Ok(event) => {
+                        record_event(recorder, &event)?;
+                    }
+                    Err(e) => {
+                        tracing::warn!("fault {fault:?} failed to stop: {e}");
+                        record_failure(recorder, "stop-fault", &e.to_string())?;
+                    }
+                }
+                if matches!(fault, Fault::Kill(_)) {
+                    reinstall_partitions(nemesis, &running).await;
+                }
+                set_label(&running);
             }
-            Err(e) => tally.skip(recorder, &word, &format!("failed to start: {e}"))?,
         }
-        tokio::select! {
-            () = tokio::time::sleep_until((start + planned.stop_at).into()) => {}
-            () = &mut stopped => return Ok(tally),
-        }
-        match nemesis.stop_fault(&fault).await {
-            Ok(event) => {
-                record_event(recorder, &event)?;
-            }
-            Err(e) => {
-                tracing::warn!("fault {label} failed to stop: {e}");
-                record_failure(recorder, "stop-fault", &e.to_string())?;
-            }
-        }
-        *active.lock().unwrap_or_else(|p| p.into_inner()) = None;
     }
     eprintln!("samsa: {}", tally.summary());
     Ok(tally)
+}
+
+/// Installs the active partition's rules again after restarted nodes came back without
+/// them. The window is the same fault, already recorded, so nothing new is recorded; a
+/// failure is logged (the heal at the end removes whatever is left).
+async fn reinstall_partitions(nemesis: &Nemesis, running: &[(usize, Fault)]) {
+    for (_, fault) in running {
+        if let Fault::Partition(grudge) = fault {
+            match nemesis.partition(grudge).await {
+                Ok(_) => tracing::info!(?grudge, "partition rules reinstalled after a restart"),
+                Err(e) => tracing::warn!("partition rules not reinstalled after a restart: {e}"),
+            }
+        }
+    }
 }
 
 /// Heals every fault (partitions removed, killed nodes started, paused nodes resumed) and
@@ -235,5 +304,52 @@ mod tests {
         );
         assert_eq!(view.partitions[0].name, "samsa/3");
         assert_eq!(view.leaders(), vec!["n2"]);
+    }
+
+    fn planned(start: u64, stop: u64, spec: nemesis::FaultSpec) -> PlannedFault {
+        PlannedFault {
+            start_at: std::time::Duration::from_secs(start),
+            stop_at: std::time::Duration::from_secs(stop),
+            spec,
+            seed: 0,
+        }
+    }
+
+    // Goal: overlapping windows of two layers interleave in time order, and a stop comes
+    // before a start at the same moment (a layer's next fault waits for its previous one).
+    #[test]
+    fn timeline_interleaves_layers_in_time_order() {
+        use nemesis::{FaultSpec, PartitionShape, TargetSpec};
+        let plan = vec![
+            planned(2, 8, FaultSpec::Partition(PartitionShape::IsolateOne)),
+            planned(4, 6, FaultSpec::Kill(TargetSpec::OneLeader)),
+            planned(8, 9, FaultSpec::Partition(PartitionShape::Bridge)),
+        ];
+        let order: Vec<Step> = timeline(&plan).into_iter().map(|(_, s)| s).collect();
+        assert_eq!(
+            order,
+            vec![
+                Step::Start(0),
+                Step::Start(1),
+                Step::Stop(1),
+                Step::Stop(0),
+                Step::Start(2),
+                Step::Stop(2),
+            ]
+        );
+    }
+
+    // Goal: the progress line names every active fault, nothing when none is.
+    #[test]
+    fn active_label_names_every_active_fault() {
+        assert_eq!(active_label(&[]), None);
+        let both = [
+            (0, Fault::Kill(vec!["n1".into()])),
+            (1, Fault::Pause(vec!["n2".into()])),
+        ];
+        assert_eq!(
+            active_label(&both).as_deref(),
+            Some(r#"Kill(["n1"]) + Pause(["n2"])"#)
+        );
     }
 }
