@@ -184,13 +184,14 @@ async fn protocol_state(
 /// `{node_id}` is taken.
 pub fn own_broker_id(metadata: &MetadataResponse, node: &ClusterNode) -> i32 {
     let advertised = node.advertised.addr();
+    let advertised_host = advertised.ip().to_string();
     metadata
         .brokers
         .iter()
         .find(|b| {
             let host = b.host.as_str();
-            let same_host = host == advertised.ip().to_string()
-                || (host == "localhost" && advertised.ip().is_loopback());
+            let same_host =
+                host == advertised_host || (host == "localhost" && advertised.ip().is_loopback());
             same_host && b.port == i32::from(advertised.port())
         })
         .map(|b| b.node_id.0)

@@ -376,17 +376,19 @@ fn plan_faults(config: &RunConfig, profile: &Profile) -> Result<Vec<PlannedFault
         nemesis::TargetSpec::Role(role) => Some(*role),
         _ => None,
     }));
-    let declared: Vec<String> = profile.services.iter().map(|s| s.name.clone()).collect();
+    // The profile's roles, as fault resolution will see them: the same check and the same
+    // error as a role that is missing at run time.
+    let declared = nemesis::LiveView {
+        roles: profile
+            .services
+            .iter()
+            .filter_map(|s| s.name.parse().ok())
+            .map(|role| (role, Vec::new()))
+            .collect(),
+        ..nemesis::LiveView::default()
+    };
     for role in roles {
-        if role.as_str() != nemesis::BROKER_ROLE && !declared.iter().any(|d| d == role.as_str()) {
-            let mut known = vec![nemesis::BROKER_ROLE.to_string()];
-            known.extend(declared.iter().cloned());
-            return Err(nemesis::NemesisError::UnknownRole {
-                role: role.to_string(),
-                known: known.join(", "),
-            }
-            .into());
-        }
+        declared.members(role, &[])?;
     }
     schedule.interval = config.nemesis_interval;
     schedule.fault_duration = config.fault_duration;
