@@ -22,22 +22,31 @@ use kafka_protocol::protocol::{Decodable, Encodable, StrBytes};
 /// inside that range, and a 3-node cluster test once lost that race.
 const TEST_PORTS: std::ops::Range<u32> = 20_000..32_000;
 
-/// A free loopback port (bound then released), outside the ephemeral range; each call in
-/// a process starts from a different random point so parallel tests rarely meet.
+/// A free loopback port (bound then released), outside the ephemeral range, never one
+/// this process handed out before: a test that kills its broker and restarts it on the
+/// same port leaves that port free for a moment, and a parallel test must not take it
+/// then (seen once as "Address already in use" on a restart). Each call starts from a
+/// different random point so parallel test processes rarely meet.
 pub fn free_port() -> u16 {
     use std::hash::{BuildHasher, Hasher};
     static CALLS: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+    static HANDED_OUT: std::sync::Mutex<std::collections::BTreeSet<u16>> =
+        std::sync::Mutex::new(std::collections::BTreeSet::new());
+    let mut handed_out = HANDED_OUT.lock().unwrap_or_else(|p| p.into_inner());
     let call = CALLS.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
     let mut hasher = std::collections::hash_map::RandomState::new().build_hasher();
     hasher.write_u32(call);
     hasher.write_u32(std::process::id());
     let span = TEST_PORTS.end - TEST_PORTS.start;
     let start = (hasher.finish() % u64::from(span)) as u32;
-    (0..span)
+    let port = (0..span)
         .map(|i| TEST_PORTS.start + (start + i) % span)
         .filter_map(|p| u16::try_from(p).ok())
+        .filter(|p| !handed_out.contains(p))
         .find(|&p| TcpListener::bind(("127.0.0.1", p)).is_ok())
-        .expect("a free loopback port below the ephemeral range")
+        .expect("a free loopback port below the ephemeral range");
+    handed_out.insert(port);
+    port
 }
 
 /// A running broker process.
