@@ -23,6 +23,9 @@ use crate::cluster::readiness::{LOG_TAIL_LINES, PROBE_INTERVAL};
 /// The most containers one service may have.
 pub const SERVICE_COUNT_MAX: usize = 9;
 
+/// How long a `running` service must stay up to count as ready.
+pub const RUNNING_SETTLE: Duration = Duration::from_secs(1);
+
 /// Bound on one TCP readiness probe.
 const TCP_PROBE_TIMEOUT: Duration = Duration::from_millis(500);
 
@@ -39,7 +42,8 @@ pub enum ServiceReadiness {
         /// The port inside the container.
         port: u16,
     },
-    /// The container is running (for a service with nothing to probe).
+    /// The container is still running [`RUNNING_SETTLE`] after its start (for a service
+    /// with nothing to probe; a process that exits at once is caught, not taken as ready).
     Running,
 }
 
@@ -156,6 +160,7 @@ pub async fn wait_services_ready(
         let Some(spec) = services.iter().find(|s| s.name == container.service) else {
             continue;
         };
+        let waiting_since = Instant::now();
         loop {
             let inspect = docker
                 .inspect_container(&container.container, None)
@@ -168,7 +173,10 @@ pub async fn wait_services_ready(
                     "container stopped (exit code {})",
                     state.exit_code.unwrap_or_default()
                 )),
-                (ServiceReadiness::Running, true) => Ok(()),
+                (ServiceReadiness::Running, true) if waiting_since.elapsed() >= RUNNING_SETTLE => {
+                    Ok(())
+                }
+                (ServiceReadiness::Running, true) => Err("not yet running for a second".into()),
                 (ServiceReadiness::Tcp { port }, true) => tcp_probe(container.ip, *port).await,
             };
             let last_error = match probe {
