@@ -24,5 +24,8 @@ pub use grudge::{Grudge, CLIENTS};
 pub use live::{LedPartition, LiveView};
 pub use partition::{PartitionShape, ALL_SHAPES, DEFAULT_SHAPES};
 pub use role::{RoleName, BROKER_ROLE};
-pub use schedule::{Fault, FaultKind, FaultLayer, FaultSpec, PlannedFault, ScheduleConfig};
+pub use schedule::{
+    Fault, FaultKind, FaultLayer, FaultSpec, PlannedFault, Scenario, ScheduleConfig,
+    DEFAULT_SCENARIOS,
+};
 pub use targets::{TargetSpec, ALL_TARGETS, DEFAULT_TARGETS};

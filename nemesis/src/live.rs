@@ -19,6 +19,10 @@ pub struct LedPartition {
     pub leader: String,
     /// Its assigned replicas (node names, the leader included).
     pub replicas: Vec<String>,
+    /// Its in-sync replicas as the leader reports them (empty when unknown); an assigned
+    /// replica missing here has fallen behind or was fenced.
+    #[serde(default)]
+    pub isr: Vec<String>,
 }
 
 /// The live cluster as the fault resolution sees it.
@@ -41,6 +45,7 @@ impl LiveView {
                     name: format!("led-by-{l}"),
                     leader: l.clone(),
                     replicas: vec![l.clone()],
+                    isr: vec![l.clone()],
                 })
                 .collect(),
             roles: BTreeMap::new(),
@@ -71,6 +76,15 @@ impl LiveView {
         all.sort();
         all.dedup();
         all
+    }
+
+    /// The partitions whose ISR lacks one of their assigned replicas (an ISR shrink or a
+    /// fenced replica), in the view's order.
+    pub fn shrunk_isr(&self) -> Vec<&LedPartition> {
+        self.partitions
+            .iter()
+            .filter(|p| !p.isr.is_empty() && p.replicas.iter().any(|r| !p.isr.contains(r)))
+            .collect()
     }
 
     /// The nodes leading at least one partition, sorted, without duplicates.

@@ -342,6 +342,7 @@ mod tests {
                 name: "t/0".into(),
                 leader: "n2".into(),
                 replicas: vec!["n1".into(), "n2".into(), "n3".into()],
+                isr: vec!["n1".into(), "n2".into(), "n3".into()],
             }],
             ..LiveView::default()
         }
@@ -359,6 +360,7 @@ mod tests {
             name: "t/1".into(),
             leader: "n4".into(),
             replicas: vec!["n4".into()],
+            isr: vec!["n4".into()],
         });
         for seed in 0..16 {
             let mut rng = ChaCha8Rng::seed_from_u64(seed);

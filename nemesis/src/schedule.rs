@@ -14,6 +14,12 @@
 //! history, so each window keeps its causes. At the end the harness heals everything
 //! regardless.
 //!
+//! Free draws alone leave a 60 s run to chance: one seed may draw four pauses and no
+//! partition. So the default mix first walks a deck of [`Scenario`]s
+//! ([`DEFAULT_SCENARIOS`], the situations in which Kafka's replication promises are
+//! decided), one window each in a seeded order, and later windows alternate between a
+//! new pass and a free draw.
+//!
 //! The same seed and configuration always give the same schedule; the targets that depend
 //! on the live cluster (the leaders) are resolved at start time from a per-fault seed, so
 //! they are reproducible given the same leaders.
@@ -21,6 +27,7 @@
 use std::str::FromStr;
 use std::time::Duration;
 
+use rand::seq::SliceRandom;
 use rand::{Rng, RngExt, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
@@ -110,6 +117,94 @@ pub enum FaultSpec {
     Pause(TargetSpec),
 }
 
+impl FaultSpec {
+    /// True when this fault means something only once the live view shows a shrunk ISR
+    /// (`kill:isr`, `pause:isr`): the harness then holds its start, from the planned time
+    /// until the next step of the schedule, until the sampled cluster shows one (any
+    /// broker's session timeout and election take their own time), and starts it then
+    /// regardless, with `isr`'s fallback target.
+    pub fn awaits_shrunk_isr(self) -> bool {
+        matches!(
+            self,
+            Self::Kill(TargetSpec::Isr) | Self::Pause(TargetSpec::Isr)
+        )
+    }
+
+    /// The family this fault belongs to.
+    pub fn kind(self) -> FaultKind {
+        match self {
+            Self::Partition(_) => FaultKind::Partition,
+            Self::Kill(_) => FaultKind::Kill,
+            Self::Pause(_) => FaultKind::Pause,
+        }
+    }
+}
+
+/// One window a default run plays on purpose: a first fault and, for a combined
+/// scenario, a fault of the other layer planned half to four fifths into the first (a
+/// `kill:isr` is then held until the ISR has shrunk: see
+/// [`FaultSpec::awaits_shrunk_isr`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Scenario {
+    /// The window's first fault.
+    pub first: FaultSpec,
+    /// The other layer's fault started during the first, if any.
+    pub then: Option<FaultSpec>,
+}
+
+impl Scenario {
+    /// How long the first fault lasts: a partition scenario half again `fault_duration`,
+    /// since what it tests happens only after the majority has replaced the leader it cut
+    /// off (a controller failover plus a session timeout: 4 to 8 s on broker-under-test,
+    /// more on Kafka's defaults) and the new leader has served a while.
+    pub fn length(&self, fault_duration: Duration) -> Duration {
+        match self.first {
+            FaultSpec::Partition(_) => fault_duration * 3 / 2,
+            FaultSpec::Kill(_) | FaultSpec::Pause(_) => fault_duration,
+        }
+    }
+}
+
+/// The scenarios every default run walks, in an order drawn from its seed, before its
+/// windows alternate between free draws and another pass: the situations in which
+/// Kafka's replication promises are decided, each as one window, so a 60 s run meets
+/// every one of them rather than whichever a free draw lands on.
+/// - A leader cut from its followers while clients still reach it: acks=all must wait
+///   for the ISR (ack rule, AlterPartition ISR shrink through the controller, KIP-497),
+///   fetches must stop at the high watermark, and the deposed leader must truncate its
+///   unreplicated tail when it returns (KIP-101 leader epochs).
+/// - The clients left with that deposed leader: when it heals it has learned the new
+///   leader epoch and must refuse their produces (NOT_LEADER_OR_FOLLOWER).
+/// - kill -9 of a partition leader with writes in flight: election of an ISR member,
+///   then log recovery of the restarted broker (its un-flushed tail is in the page cache).
+/// - A pause of a partition leader: fencing after the session timeout while it is frozen,
+///   then a leader that wakes up deposed, and producers retrying into idempotent dedup.
+/// - A leader cut from its followers until fenced and out of the ISR, then every in-sync
+///   replica killed: with `unclean.leader.election.enable=false` the partition must stay
+///   offline until an in-sync replica returns (KIP-841), never led by the stale replica.
+pub const DEFAULT_SCENARIOS: [Scenario; 5] = [
+    Scenario {
+        first: FaultSpec::Partition(PartitionShape::LeaderFromReplicas),
+        then: None,
+    },
+    Scenario {
+        first: FaultSpec::Partition(PartitionShape::ClientsWithLeader),
+        then: None,
+    },
+    Scenario {
+        first: FaultSpec::Kill(TargetSpec::OneLeader),
+        then: None,
+    },
+    Scenario {
+        first: FaultSpec::Pause(TargetSpec::OneLeader),
+        then: None,
+    },
+    Scenario {
+        first: FaultSpec::Partition(PartitionShape::LeaderFromReplicas),
+        then: Some(FaultSpec::Kill(TargetSpec::Isr)),
+    },
+];
+
 impl std::fmt::Display for FaultSpec {
     /// The `--nemesis` word that plans this fault: `partition:bridge`, `kill:leaders`.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -180,8 +275,13 @@ pub struct ScheduleConfig {
     /// The kill/pause targets to draw from, uniformly from the list (default:
     /// [`DEFAULT_TARGETS`]).
     pub targets: Vec<TargetSpec>,
-    /// Of every 100 windows, how many also hold a fault of the other layer (when the mix
-    /// has both layers); 0 keeps one fault active at a time.
+    /// The scenarios each run walks before and between free draws (default:
+    /// [`DEFAULT_SCENARIOS`]; empty when `--nemesis` narrows shapes or targets, since the
+    /// faults are then aimed by hand). Only those whose families the mix has are played.
+    #[serde(default)]
+    pub scenarios: Vec<Scenario>,
+    /// Of every 100 free windows, how many also hold a fault of the other layer (when the
+    /// mix has both layers); 0 keeps one fault active at a time, scenarios included.
     pub combine_percent: u8,
     /// Quiet time between the end of one fault and the start of the next of its layer.
     pub interval: Duration,
@@ -198,16 +298,17 @@ pub struct ScheduleConfig {
 }
 
 impl ScheduleConfig {
-    /// The defaults: every shape and target with the leader-aimed ones favoured
-    /// ([`DEFAULT_SHAPES`], [`DEFAULT_TARGETS`]), a third of the windows combined, 10 s quiet,
-    /// 10 s faults, 3 s jitter (the rhythm Jepsen's Kafka test uses), at most 1,000
-    /// faults. `samsa test` shortens the rhythm (its `--nemesis-interval`,
+    /// The defaults: the scenario deck ([`DEFAULT_SCENARIOS`]), every shape and target
+    /// with the leader-aimed ones favoured ([`DEFAULT_SHAPES`], [`DEFAULT_TARGETS`]), a
+    /// third of the free windows combined, 10 s quiet, 10 s faults, 3 s jitter (the rhythm
+    /// Jepsen's Kafka test uses), at most 1,000 faults. `samsa test` shortens the rhythm (its `--nemesis-interval`,
     /// `--fault-duration`).
     pub fn new(kinds: Vec<FaultKind>, time_limit: Duration, seed: u64) -> Self {
         Self {
             kinds,
             shapes: DEFAULT_SHAPES.to_vec(),
             targets: DEFAULT_TARGETS.to_vec(),
+            scenarios: DEFAULT_SCENARIOS.to_vec(),
             combine_percent: 33,
             interval: Duration::from_secs(10),
             fault_duration: Duration::from_secs(10),
@@ -252,6 +353,9 @@ impl ScheduleConfig {
             }
         }
         let mut config = Self::new(kinds, time_limit, seed);
+        if !shapes.is_empty() || !targets.is_empty() {
+            config.scenarios.clear();
+        }
         if !shapes.is_empty() {
             config.shapes = shapes;
         }
@@ -299,36 +403,73 @@ impl ScheduleConfig {
         let mut rng = ChaCha8Rng::seed_from_u64(self.seed);
         let mut planned = Vec::new();
         let mut now = Duration::ZERO;
+        let usable = self.usable_scenarios();
+        let mut deck: Vec<Scenario> = Vec::new();
+        let mut window = 0usize;
         while planned.len() < self.faults_max as usize {
             let start_at = now + jittered(self.interval, self.jitter, &mut rng);
-            let stop_at = (start_at + jittered(self.fault_duration, self.jitter, &mut rng))
-                .min(self.time_limit);
+            let from_deck = !usable.is_empty() && (window < usable.len() || window % 2 == 1);
+            let scenario = if from_deck {
+                if deck.is_empty() {
+                    deck = usable.clone();
+                    deck.shuffle(&mut rng);
+                }
+                deck.pop()
+            } else {
+                None
+            };
+            let length = match scenario {
+                Some(s) => s.length(self.fault_duration),
+                None => self.fault_duration,
+            };
+            let stop_at = (start_at + jittered(length, self.jitter, &mut rng)).min(self.time_limit);
             if stop_at < start_at + min_fault {
                 break;
             }
-            let kind = self.first_kind(&mut rng);
-            planned.push(self.draw(kind, start_at, stop_at, &mut rng));
+            window += 1;
+            let (first, second, into_percent) = match scenario {
+                Some(scenario) => (scenario.first, scenario.then, 50..=80u32),
+                None => {
+                    let kind = self.first_kind(&mut rng);
+                    let first = self.draw_spec(kind, &mut rng);
+                    let others: Vec<FaultKind> = self
+                        .kinds
+                        .iter()
+                        .copied()
+                        .filter(|k| k.layer() != kind.layer())
+                        .collect();
+                    let combined = self.combine_percent > 0
+                        && !others.is_empty()
+                        && rng.random_range(0..100u8) < self.combine_percent;
+                    let second = combined.then(|| {
+                        let second = pick(&others, &mut rng);
+                        self.draw_spec(second, &mut rng)
+                    });
+                    (first, second, 25..=75u32)
+                }
+            };
+            planned.push(PlannedFault {
+                start_at,
+                stop_at,
+                spec: first,
+                seed: rng.next_u64(),
+            });
             let mut window_end = stop_at;
-            let others: Vec<FaultKind> = self
-                .kinds
-                .iter()
-                .copied()
-                .filter(|k| k.layer() != kind.layer())
-                .collect();
-            if self.combine_percent > 0
-                && !others.is_empty()
-                && rng.random_range(0..100u8) < self.combine_percent
-            {
-                let into = (stop_at - start_at) * rng.random_range(25..=75u32) / 100;
+            if let Some(second) = second {
+                let into = (stop_at - start_at) * rng.random_range(into_percent) / 100;
                 let second_start = start_at + into;
                 let second_stop = (second_start
                     + jittered(self.fault_duration, self.jitter, &mut rng))
                 .min(self.time_limit);
-                let second = pick(&others, &mut rng);
                 if second_stop >= second_start + min_fault
                     && planned.len() < self.faults_max as usize
                 {
-                    planned.push(self.draw(second, second_start, second_stop, &mut rng));
+                    planned.push(PlannedFault {
+                        start_at: second_start,
+                        stop_at: second_stop,
+                        spec: second,
+                        seed: rng.next_u64(),
+                    });
                     window_end = window_end.max(second_stop);
                 }
             }
@@ -356,25 +497,26 @@ impl ScheduleConfig {
         pick(&of_layer, rng)
     }
 
-    /// One fault of `kind` in the window `start_at..stop_at`, its shape or target drawn.
-    fn draw(
-        &self,
-        kind: FaultKind,
-        start_at: Duration,
-        stop_at: Duration,
-        rng: &mut ChaCha8Rng,
-    ) -> PlannedFault {
-        let spec = match kind {
+    /// One fault of `kind`, its shape or target drawn from the configured lists.
+    fn draw_spec(&self, kind: FaultKind, rng: &mut ChaCha8Rng) -> FaultSpec {
+        match kind {
             FaultKind::Partition => FaultSpec::Partition(pick(&self.shapes, rng)),
             FaultKind::Kill => FaultSpec::Kill(pick(&self.targets, rng)),
             FaultKind::Pause => FaultSpec::Pause(pick(&self.targets, rng)),
-        };
-        PlannedFault {
-            start_at,
-            stop_at,
-            spec,
-            seed: rng.next_u64(),
         }
+    }
+
+    /// The scenarios this mix can play: each of its faults of a family the mix has, and
+    /// a combined one only while windows may combine.
+    fn usable_scenarios(&self) -> Vec<Scenario> {
+        self.scenarios
+            .iter()
+            .copied()
+            .filter(|s| {
+                let has = |spec: FaultSpec| self.kinds.contains(&spec.kind());
+                has(s.first) && s.then.is_none_or(|t| has(t) && self.combine_percent > 0)
+            })
+            .collect()
     }
 }
 
@@ -411,14 +553,15 @@ mod tests {
         assert_ne!(config(42).plan().unwrap(), config(43).plan().unwrap());
     }
 
-    // Checks one layer's faults: no two overlap, every length within the jitter bounds,
+    // Checks one layer's faults: no two overlap, every length within the jitter bounds
+    // (a partition scenario lasting half again the fault duration),
     // every gap at least the quiet time less the jitter, all within the time limit.
     fn assert_sequential(cfg: &ScheduleConfig, faults: &[&PlannedFault]) {
         let mut previous_stop = Duration::ZERO;
         for fault in faults {
             assert!(fault.start_at >= previous_stop + cfg.interval - cfg.jitter);
             assert!(fault.stop_at > fault.start_at);
-            assert!(fault.stop_at - fault.start_at <= cfg.fault_duration + cfg.jitter);
+            assert!(fault.stop_at - fault.start_at <= cfg.fault_duration * 3 / 2 + cfg.jitter);
             assert!(fault.stop_at <= cfg.time_limit);
             previous_stop = fault.stop_at;
         }
@@ -449,7 +592,8 @@ mod tests {
         let mut windows = 0usize;
         let mut combined = 0usize;
         for seed in 0..40 {
-            let cfg = config(seed);
+            let mut cfg = config(seed);
+            cfg.scenarios.clear();
             assert_eq!(cfg.combine_percent, 33, "a third is the default");
             let plan = cfg.plan().unwrap();
             assert!(plan.windows(2).all(|w| w[0].start_at <= w[1].start_at));
@@ -495,6 +639,7 @@ mod tests {
     fn first_faults_split_evenly_between_layers() {
         let mut cfg = config(0);
         cfg.combine_percent = 0;
+        cfg.scenarios.clear();
         let (mut partitions, mut kills, mut pauses) = (0usize, 0usize, 0usize);
         for seed in 0..40 {
             cfg.seed = seed;
@@ -519,6 +664,107 @@ mod tests {
             (0.18..0.32).contains(&(pauses as f64 / total)),
             "{pauses} of {total}"
         );
+    }
+
+    /// The rhythm `samsa test` gives by default: 60 s, 2 s quiet, 7 s faults, 1 s jitter.
+    fn samsa_default(seed: u64) -> ScheduleConfig {
+        let mut cfg = config(seed);
+        cfg.time_limit = Duration::from_secs(60);
+        cfg.interval = Duration::from_secs(2);
+        cfg.fault_duration = Duration::from_secs(7);
+        cfg.jitter = Duration::from_secs(1);
+        cfg
+    }
+
+    /// The scenarios a plan plays, as (first, then) pairs in window order.
+    fn played(plan: &[PlannedFault]) -> Vec<(FaultSpec, Option<FaultSpec>)> {
+        let mut windows = Vec::new();
+        let mut i = 0;
+        while i < plan.len() {
+            let first = &plan[i];
+            let then = plan
+                .get(i + 1)
+                .filter(|next| next.start_at < first.stop_at)
+                .map(|next| next.spec);
+            i += 1 + usize::from(then.is_some());
+            windows.push((first.spec, then));
+        }
+        windows
+    }
+
+    // Goal: every default 60 s run walks the whole scenario deck, in an order its seed
+    // decides, and a combined scenario's second fault starts half to four fifths into
+    // the first, after a session timeout could fence the node it cut off (method: 200
+    // seeds with samsa's default rhythm).
+    #[test]
+    fn every_default_run_plays_every_scenario() {
+        let mut orders = std::collections::BTreeSet::new();
+        for seed in 0..200 {
+            let plan = samsa_default(seed).plan().unwrap();
+            let windows = played(&plan);
+            for scenario in DEFAULT_SCENARIOS {
+                assert!(
+                    windows.contains(&(scenario.first, scenario.then)),
+                    "seed {seed}: {scenario:?} not played in {windows:?}"
+                );
+            }
+            orders.insert(format!("{:?}", &windows[..DEFAULT_SCENARIOS.len()]));
+            for pair in plan.windows(2) {
+                let (first, next) = (&pair[0], &pair[1]);
+                if next.start_at < first.stop_at && next.spec == FaultSpec::Kill(TargetSpec::Isr) {
+                    let into = next.start_at - first.start_at;
+                    let length = first.stop_at - first.start_at;
+                    assert!(
+                        into >= length / 2 && into <= length * 4 / 5 + Duration::from_millis(1)
+                    );
+                }
+            }
+        }
+        assert!(orders.len() > 50, "seeded orders: {}", orders.len());
+    }
+
+    // Goal: after the first pass, windows alternate between free draws and the deck, so a
+    // long run keeps meeting every scenario and also everything else the mix holds
+    // (method: a 300 s schedule: more than one pass, and free draws beside them).
+    #[test]
+    fn long_runs_alternate_free_windows_and_scenarios() {
+        let plan = samsa_default(3);
+        let plan = ScheduleConfig {
+            time_limit: Duration::from_secs(300),
+            ..plan
+        }
+        .plan()
+        .unwrap();
+        let windows = played(&plan);
+        let is_scenario = |w: &(FaultSpec, Option<FaultSpec>)| {
+            DEFAULT_SCENARIOS.iter().any(|s| (s.first, s.then) == *w)
+        };
+        let scenarios = windows.iter().filter(|w| is_scenario(w)).count();
+        assert!(scenarios >= 2 * DEFAULT_SCENARIOS.len(), "{windows:?}");
+        assert!(windows.len() - scenarios >= 5, "free windows: {windows:?}");
+    }
+
+    // Goal: the deck follows the mix: narrowing shapes or targets (aiming by hand) drops
+    // it, a mix without kills drops the scenarios that kill, and no combining drops the
+    // combined scenario.
+    #[test]
+    fn the_deck_follows_the_mix() {
+        let words = |w: &str| -> Vec<String> { w.split(',').map(String::from).collect() };
+        let limit = Duration::from_secs(60);
+        let aimed = ScheduleConfig::from_words(&words("partition:leaders"), limit, 1).unwrap();
+        assert!(aimed.scenarios.is_empty());
+        let aimed = ScheduleConfig::from_words(&words("kill:one,pause"), limit, 1).unwrap();
+        assert!(aimed.scenarios.is_empty());
+        let mut cfg = ScheduleConfig::from_words(&words("partition,pause"), limit, 1).unwrap();
+        assert!(cfg
+            .usable_scenarios()
+            .iter()
+            .all(|s| s.first.kind() != FaultKind::Kill && s.then.is_none()));
+        assert_eq!(cfg.usable_scenarios().len(), 3);
+        cfg.kinds = FaultKind::parse_list("partition,kill,pause").unwrap();
+        cfg.combine_percent = 0;
+        assert!(cfg.usable_scenarios().iter().all(|s| s.then.is_none()));
+        assert_eq!(cfg.usable_scenarios().len(), DEFAULT_SCENARIOS.len() - 1);
     }
 
     // Goal: combining only pairs different layers; a mix of one layer stays one sequence,
@@ -655,6 +901,7 @@ mod tests {
                 name: "t/0".into(),
                 leader: "n2".into(),
                 replicas: vec!["n1".into(), "n2".into(), "n3".into()],
+                isr: vec!["n1".into(), "n2".into(), "n3".into()],
             }],
             ..LiveView::default()
         };

@@ -33,22 +33,31 @@ pub enum TargetSpec {
     /// while the rest of the cluster (a majority with three nodes) keeps the controller
     /// quorum and an ISR member to elect, with writes to that partition in flight.
     OneLeader,
+    /// The in-sync replicas of one partition whose ISR has shrunk below its assigned
+    /// replicas (drawn from the seed), while its out-of-sync replicas stay up: every
+    /// in-sync copy failing at once (a rack or power domain), the moment
+    /// `unclean.leader.election.enable=false` must keep the partition offline (KIP-841
+    /// keeps its last ISR member) rather than elect a replica lacking acknowledged writes.
+    /// With no shrunk ISR in the live view, the leader of one partition, as `one-leader`.
+    Isr,
     /// Every container of a role (`role=storage`; `role=broker` is every broker).
     Role(RoleName),
 }
 
 /// Every target rule.
-pub const ALL_TARGETS: [TargetSpec; 6] = [
+pub const ALL_TARGETS: [TargetSpec; 7] = [
     TargetSpec::One,
     TargetSpec::Minority,
     TargetSpec::Majority,
     TargetSpec::All,
     TargetSpec::Leaders,
     TargetSpec::OneLeader,
+    TargetSpec::Isr,
 ];
 
 /// The targets the default `--nemesis kill,pause` draws from, uniformly from this list:
-/// every rule once, and `one-leader` twice more. A seeded bug in leader election, epoch
+/// every rule but `isr` once, and `one-leader` twice more (`isr` only means something
+/// after a partition shrank an ISR, so the default scenario deck pairs it with one). A seeded bug in leader election, epoch
 /// fencing, truncation or recovery shows only when a leader with unreplicated or
 /// just-replicated writes goes away while the others can elect; of the other rules only
 /// `leaders` (often a majority) and `all` do that, and a majority or all stopped leaves no
@@ -64,7 +73,7 @@ pub const DEFAULT_TARGETS: [TargetSpec; 8] = [
     TargetSpec::OneLeader,
 ];
 
-const TARGET_NAMES: &str = "one, minority, majority, all, leaders, one-leader, role=NAME";
+const TARGET_NAMES: &str = "one, minority, majority, all, leaders, one-leader, isr, role=NAME";
 
 impl TargetSpec {
     /// The name used on the command line and in schedules.
@@ -76,6 +85,7 @@ impl TargetSpec {
             Self::All => "all",
             Self::Leaders => "leaders",
             Self::OneLeader => "one-leader",
+            Self::Isr => "isr",
             Self::Role(_) => "role",
         }
     }
@@ -101,6 +111,7 @@ impl TargetSpec {
                 members.sort();
                 Ok(members)
             }
+            Self::Isr => select_shrunk_isr(nodes, live, rng),
             _ => self.select(nodes, &live.leaders(), rng),
         }
     }
@@ -126,7 +137,8 @@ impl TargetSpec {
             Self::Majority => n / 2 + 1,
             Self::All => n,
             Self::Leaders => return select_leaders(nodes, leaders),
-            Self::OneLeader => {
+            // Without a live view no ISR is known: `isr` falls back to one leader.
+            Self::OneLeader | Self::Isr => {
                 let all = select_leaders(nodes, leaders)?;
                 return Ok(vec![all[rng.random_range(0..all.len())].clone()]);
             }
@@ -140,6 +152,30 @@ impl TargetSpec {
         chosen.sort();
         Ok(chosen)
     }
+}
+
+/// [`TargetSpec::Isr`]: the ISR of one partition that has an out-of-sync replica, or one
+/// leader when no partition has.
+fn select_shrunk_isr<R: Rng + ?Sized>(
+    nodes: &[String],
+    live: &LiveView,
+    rng: &mut R,
+) -> Result<Vec<String>, NemesisError> {
+    let shrunk = live.shrunk_isr();
+    let Some(chosen) = (!shrunk.is_empty()).then(|| shrunk[rng.random_range(0..shrunk.len())])
+    else {
+        return TargetSpec::OneLeader.select(nodes, &live.leaders(), rng);
+    };
+    let mut isr = Vec::with_capacity(chosen.isr.len());
+    for member in &chosen.isr {
+        if !nodes.contains(member) {
+            return Err(NemesisError::UnknownNode(member.clone()));
+        }
+        isr.push(member.clone());
+    }
+    isr.sort();
+    isr.dedup();
+    Ok(isr)
 }
 
 fn select_leaders(nodes: &[String], leaders: &[String]) -> Result<Vec<String>, NemesisError> {
@@ -191,6 +227,7 @@ mod tests {
     use rand_chacha::ChaCha8Rng;
 
     use super::*;
+    use crate::live::LedPartition;
 
     fn nodes(n: usize) -> Vec<String> {
         (1..=n).map(|i| format!("n{i}")).collect()
@@ -303,11 +340,54 @@ mod tests {
             .is_err());
     }
 
-    // Goal: the default list holds every rule, and the leader-aimed single target most
+    fn led(name: &str, leader: &str, replicas: &[&str], isr: &[&str]) -> LedPartition {
+        let names = |v: &[&str]| v.iter().map(|s| s.to_string()).collect();
+        LedPartition {
+            name: name.into(),
+            leader: leader.into(),
+            replicas: names(replicas),
+            isr: names(isr),
+        }
+    }
+
+    // Goal: `isr` stops exactly the in-sync replicas of a partition that has an
+    // out-of-sync one, never that replica, and with no shrunk ISR one leader (method: a
+    // view with one full and one shrunk ISR, 32 seeds; then only the full one).
+    #[test]
+    fn isr_takes_the_in_sync_replicas_of_a_shrunk_partition() {
+        let all = nodes(3);
+        let full = led("t/0", "n1", &["n1", "n2", "n3"], &["n1", "n2", "n3"]);
+        let shrunk = led("t/1", "n2", &["n2", "n3", "n1"], &["n3", "n2"]);
+        let live = LiveView {
+            partitions: vec![full.clone(), shrunk],
+            ..LiveView::default()
+        };
+        for seed in 0..32 {
+            let mut rng = ChaCha8Rng::seed_from_u64(seed);
+            let chosen = TargetSpec::Isr.select_live(&all, &live, &mut rng).unwrap();
+            assert_eq!(chosen, vec!["n2", "n3"], "seed {seed}");
+        }
+        let only_full = LiveView {
+            partitions: vec![full],
+            ..LiveView::default()
+        };
+        let mut rng = ChaCha8Rng::seed_from_u64(0);
+        assert_eq!(
+            TargetSpec::Isr
+                .select_live(&all, &only_full, &mut rng)
+                .unwrap(),
+            vec!["n1"]
+        );
+        assert!(TargetSpec::Isr
+            .select_live(&all, &LiveView::default(), &mut rng)
+            .is_err());
+    }
+
+    // Goal: the default list holds every rule but `isr`, and the leader-aimed single target most
     // often (the weighting is the list's repetition).
     #[test]
     fn default_targets_cover_every_rule_and_favour_one_leader() {
-        for t in ALL_TARGETS {
+        for t in ALL_TARGETS.into_iter().filter(|t| *t != TargetSpec::Isr) {
             assert!(DEFAULT_TARGETS.contains(&t), "{t} missing");
         }
         let count = |t| DEFAULT_TARGETS.iter().filter(|d| **d == t).count();

@@ -111,6 +111,9 @@ pub struct PartitionLeader {
     pub leader_epoch: Option<i32>,
     /// The assigned replicas (node names), as the leader reports them.
     pub replicas: Vec<String>,
+    /// The in-sync replicas (node names), as the leader reports them: a replica missing
+    /// here is out of sync, which `kill:isr` aims at.
+    pub isr: Vec<String>,
 }
 
 /// Every partition's leader: a node counts as leader of a partition when its own
@@ -134,11 +137,13 @@ pub fn partition_leaders(nodes: &[NodeSample]) -> Vec<PartitionLeader> {
                 .get(&key)
                 .is_none_or(|held| p.leader_epoch > held.leader_epoch);
             if newer {
-                let replicas = p
-                    .replicas
-                    .iter()
-                    .filter_map(|r| names.get(r).map(|n| (*n).to_string()))
-                    .collect();
+                let named = |ids: &[i32]| -> Vec<String> {
+                    ids.iter()
+                        .filter_map(|r| names.get(r).map(|n| (*n).to_string()))
+                        .collect()
+                };
+                let replicas = named(&p.replicas);
+                let isr = named(&p.isr);
                 best.insert(
                     key,
                     PartitionLeader {
@@ -147,6 +152,7 @@ pub fn partition_leaders(nodes: &[NodeSample]) -> Vec<PartitionLeader> {
                         leader: node.node.clone(),
                         leader_epoch: p.leader_epoch,
                         replicas,
+                        isr,
                     },
                 );
             }
@@ -196,8 +202,9 @@ mod tests {
     }
 
     // Goal: only self-declared leadership counts, and the highest epoch wins a dispute
-    // (method: n1 still claims partition 0 at epoch 3, n2 claims it at epoch 4; n2's view
-    // that n3 leads partition 1 does not count; a down node is ignored).
+    // (method: n1 still claims partition 0 at epoch 3, n2 claims it at epoch 4 with a
+    // shrunk ISR; n2's view that n3 leads partition 1 does not count; a down node is
+    // ignored).
     #[test]
     fn leaders_are_self_declared_and_newest_epoch_wins() {
         let down = NodeSample {
@@ -207,15 +214,20 @@ mod tests {
             state: None,
             error: Some("timed out".into()),
         };
+        let shrunk = PartitionState {
+            isr: vec![2, 3],
+            ..part(0, 2, 4)
+        };
         let nodes = vec![
             node("n1", 1, vec![part(0, 1, 3)]),
-            node("n2", 2, vec![part(0, 2, 4), part(1, 3, 1)]),
+            node("n2", 2, vec![shrunk, part(1, 3, 1)]),
             down,
         ];
         let got = partition_leaders(&nodes);
         assert_eq!(got.len(), 1, "{got:?}");
         assert_eq!(got[0].leader, "n2");
         assert_eq!(got[0].replicas, vec!["n1", "n2", "n3"]);
+        assert_eq!(got[0].isr, vec!["n2", "n3"], "the ISR of the winning claim");
         assert_eq!(leaders(&nodes), vec!["n2"]);
         assert!(leaders(&[]).is_empty());
     }

@@ -62,11 +62,13 @@ pub struct TestArgs {
     /// Faults to mix: any of partition, kill, pause, or none; `partition:SHAPE` narrows the
     /// partition shapes (halves, random-halves, isolate-one, majorities-ring, bridge, leaders,
     /// clients-cut-from-one, leader-from-replicas, clients-with-leader), `kill:TARGET` /
-    /// `pause:TARGET` the targets (one, minority, majority, all, leaders, one-leader), e.g.
-    /// `partition:leaders,kill:leaders`. Unnarrowed, every shape and target is drawn, the
-    /// leader-aimed ones more often: `leader-from-replicas` and `one-leader` three times,
-    /// `clients-with-leader` twice as often as the others [default: partition,kill,pause;
-    /// without partitions on one node].
+    /// `pause:TARGET` the targets (one, minority, majority, all, leaders, one-leader, isr),
+    /// e.g. `partition:leaders,kill:leaders`. Unnarrowed, every run first plays the
+    /// scenario deck (a leader cut from its followers, the clients left with it, a leader
+    /// killed, a leader paused, the ISR killed after a partition shrank it) in a seeded
+    /// order, then alternates passes with free draws of every shape and target, the
+    /// leader-aimed ones more often [default: partition,kill,pause; without partitions on
+    /// one node].
     #[arg(long)]
     nemesis: Option<String>,
     /// Quiet seconds between fault windows.
@@ -76,9 +78,10 @@ pub struct TestArgs {
     /// interval, at most 3 s).
     #[arg(long, default_value_t = 7.0)]
     fault_duration: f64,
-    /// Percent of fault windows that also hold a fault of the other layer, as Jepsen's
-    /// combined nemesis: a kill or pause starting during a partition, or a partition
-    /// during a kill or pause; 0 keeps one fault active at a time.
+    /// Percent of free fault windows that also hold a fault of the other layer, as
+    /// Jepsen's combined nemesis: a kill or pause starting during a partition, or a
+    /// partition during a kill or pause; 0 keeps one fault active at a time (and drops the
+    /// deck's combined scenario).
     #[arg(long, default_value_t = 33, value_parser = clap::value_parser!(u8).range(0..=100))]
     nemesis_combine: u8,
     /// Seconds to wait after healing before the final reads.

@@ -115,6 +115,7 @@ pub fn live_view(
                 name: format!("{}/{}", p.topic, p.partition),
                 leader: p.leader.clone(),
                 replicas: p.replicas.clone(),
+                isr: p.isr.clone(),
             })
             .collect(),
     }
@@ -182,7 +183,8 @@ pub async fn drive(
     // The schedule ends early when the workload does (a misconfigured client): the
     // faults counted so far are kept, whatever is active is left to `heal_all`.
     let mut stopped = std::pin::pin!(stopped);
-    for (at, step) in timeline(plan) {
+    let steps = timeline(plan);
+    for (k, &(at, step)) in steps.iter().enumerate() {
         tokio::select! {
             () = tokio::time::sleep_until((start + at).into()) => {}
             () = &mut stopped => return Ok(tally),
@@ -192,7 +194,15 @@ pub async fn drive(
                 let planned = &plan[i];
                 tally.planned += 1;
                 let word = planned.spec.to_string();
-                let live = live_view(&cluster.partition_leaders().await, cluster.roles());
+                let live = if planned.spec.awaits_shrunk_isr() {
+                    let until = steps.get(k + 1).map(|(next, _)| start + *next);
+                    tokio::select! {
+                        live = await_shrunk_isr(cluster, until) => live,
+                        () = &mut stopped => return Ok(tally),
+                    }
+                } else {
+                    live_view(&cluster.partition_leaders().await, cluster.roles())
+                };
                 let fault = match planned.resolve(&nodes, &live) {
                     Ok(f) => f,
                     Err(e) => {
@@ -233,6 +243,26 @@ pub async fn drive(
     }
     eprintln!("samsa: {}", tally.summary());
     Ok(tally)
+}
+
+/// How often a fault held for a shrunk ISR samples the cluster again.
+const SHRUNK_ISR_POLL: std::time::Duration = std::time::Duration::from_millis(250);
+
+/// The live view once some partition's ISR has shrunk ([`LiveView::shrunk_isr`]), or the
+/// last one sampled at `until` (the schedule's next step, which a held fault must not
+/// delay; `None`: no later step, sample once).
+async fn await_shrunk_isr(cluster: &Cluster, until: Option<Instant>) -> LiveView {
+    loop {
+        let live = live_view(&cluster.partition_leaders().await, cluster.roles());
+        let now = Instant::now();
+        let Some(until) = until.filter(|u| *u > now) else {
+            return live;
+        };
+        if !live.shrunk_isr().is_empty() {
+            return live;
+        }
+        tokio::time::sleep(SHRUNK_ISR_POLL.min(until - now)).await;
+    }
 }
 
 /// Installs the active partition's rules again after restarted nodes came back without
@@ -299,10 +329,12 @@ mod tests {
                 leader: "n2".into(),
                 leader_epoch: Some(1),
                 replicas: vec!["n1".into(), "n2".into()],
+                isr: vec!["n2".into()],
             }],
             BTreeMap::new(),
         );
         assert_eq!(view.partitions[0].name, "samsa/3");
+        assert_eq!(view.partitions[0].isr, vec!["n2"]);
         assert_eq!(view.leaders(), vec!["n2"]);
     }
 
