@@ -166,18 +166,11 @@ fn select_shrunk_isr<R: Rng + ?Sized>(
     else {
         return TargetSpec::OneLeader.select(nodes, &live.leaders(), rng);
     };
-    let mut isr = Vec::with_capacity(chosen.isr.len());
-    for member in &chosen.isr {
-        if !nodes.contains(member) {
-            return Err(NemesisError::UnknownNode(member.clone()));
-        }
-        isr.push(member.clone());
-    }
-    isr.sort();
-    isr.dedup();
-    Ok(isr)
+    select_leaders(nodes, &chosen.isr)
 }
 
+/// `leaders`, each checked to be one of `nodes`, sorted, without duplicates; none is
+/// [`NemesisError::NoLeaders`].
 fn select_leaders(nodes: &[String], leaders: &[String]) -> Result<Vec<String>, NemesisError> {
     let mut chosen = Vec::new();
     for leader in leaders {

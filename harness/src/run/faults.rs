@@ -201,7 +201,7 @@ pub async fn drive(
                         () = &mut stopped => return Ok(tally),
                     }
                 } else {
-                    live_view(&cluster.partition_leaders().await, cluster.roles())
+                    sample_live_view(cluster).await
                 };
                 let fault = match planned.resolve(&nodes, &live) {
                     Ok(f) => f,
@@ -245,6 +245,11 @@ pub async fn drive(
     Ok(tally)
 }
 
+/// The live view sampled from the cluster now: its leaders and service roles.
+async fn sample_live_view(cluster: &Cluster) -> LiveView {
+    live_view(&cluster.partition_leaders().await, cluster.roles())
+}
+
 /// How often a fault held for a shrunk ISR samples the cluster again.
 const SHRUNK_ISR_POLL: std::time::Duration = std::time::Duration::from_millis(250);
 
@@ -253,7 +258,7 @@ const SHRUNK_ISR_POLL: std::time::Duration = std::time::Duration::from_millis(25
 /// delay; `None`: no later step, sample once).
 async fn await_shrunk_isr(cluster: &Cluster, until: Option<Instant>) -> LiveView {
     loop {
-        let live = live_view(&cluster.partition_leaders().await, cluster.roles());
+        let live = sample_live_view(cluster).await;
         let now = Instant::now();
         let Some(until) = until.filter(|u| *u > now) else {
             return live;
