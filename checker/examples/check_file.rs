@@ -28,12 +28,14 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         let read = started.elapsed();
         if read_only {
             println!(
-                "{} ops read in {:.0} ms",
+                "{} ops read in {:.0} ms, peak RSS {}",
                 history.ops.len(),
-                read.as_secs_f64() * 1e3
+                read.as_secs_f64() * 1e3,
+                peak_rss()
             );
             continue;
         }
+        println!("read, peak RSS {}", peak_rss());
         let started = Instant::now();
         let result = check(&history, &CheckOptions::default());
         let checked = started.elapsed();
@@ -48,9 +50,22 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             t.anomalies_ms,
             t.linear_ms
         );
+        println!("checked, peak RSS {}", peak_rss());
         let started = Instant::now();
         drop(history);
         println!("dropped in {:.0} ms", started.elapsed().as_secs_f64() * 1e3);
     }
     Ok(())
+}
+
+/// The process's peak resident set so far (`VmHWM` of /proc/self/status; Linux only).
+fn peak_rss() -> String {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmHWM:"))
+                .map(|l| l["VmHWM:".len()..].trim().to_owned())
+        })
+        .unwrap_or_else(|| "unknown".to_owned())
 }

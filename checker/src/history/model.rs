@@ -283,8 +283,9 @@ pub struct Op {
     pub complete_time: Option<Nanos>,
     /// The micro-operations: the completion's value when `Ok`, else the invoke's.
     pub mops: Vec<MicroOp>,
-    /// The value of an `assign`/`subscribe`.
-    pub assignment: Option<Assignment>,
+    /// The value of an `assign`/`subscribe`. Boxed because few operations have one: an
+    /// inline `Assignment` would add 48 bytes to every one of millions of operations.
+    pub assignment: Option<Box<Assignment>>,
     /// The producer session that handled a send, if recorded.
     pub producer: Option<u64>,
     /// Why a `fail` or `info` ended so.
@@ -343,5 +344,23 @@ impl History {
             .as_ref()
             .map(|h| h.guarantees)
             .unwrap_or_default()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    // Goal: an operation stays small, since a long soak's history holds ten million of
+    // them. Method: the size of `Op`; the regression it guards is an inline `Assignment`
+    // (56 bytes) or another large field added to every operation.
+    #[test]
+    fn an_operation_stays_compact() {
+        assert!(
+            std::mem::size_of::<Op>() <= 136,
+            "{}",
+            std::mem::size_of::<Op>()
+        );
+        assert_eq!(std::mem::size_of::<MicroOp>(), 32);
     }
 }

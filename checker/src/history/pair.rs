@@ -211,7 +211,7 @@ impl Builder {
             Payload::Assignment(assignment) => {
                 let mut assignment = assignment?;
                 local.assignment(&mut assignment, &mut self.keys);
-                (Vec::new(), Some(assignment))
+                (Vec::new(), Some(Box::new(assignment)))
             }
             Payload::None => (Vec::new(), None),
         };

@@ -20,7 +20,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use crate::anomaly::Finding;
-use crate::history::model::History;
+use crate::history::model::{History, KeyId};
 
 use search::KeyVerdict;
 
@@ -72,26 +72,26 @@ pub const DISAGREEMENT: &str = "CHECKER BUG: the two linearizability engines dis
 /// so they are checked in parallel, one thread per available core.
 pub fn check(history: &History, options: &LinearOptions) -> LinearOutcome {
     let deadline = Instant::now() + options.time_limit;
-    let keys: Vec<resolve::KeyHistory<'_>> = resolve::project(history)
-        .into_iter()
-        .filter(|k| !k.is_empty())
-        .collect();
-    let results = per_key(&keys, |key| {
-        let engines = match options.engine {
-            Engine::Graph => (graph_engine::check_key(history, key), None),
-            Engine::Search => (Vec::new(), Some(search::check_key(history, key, deadline))),
-            Engine::Both => (
-                graph_engine::check_key(history, key),
-                Some(search::check_key(history, key, deadline)),
-            ),
+    // Each key is projected where it is checked and dropped after: only as many
+    // projections as there are workers are alive at once.
+    let ops = resolve::KeyOps::of(history);
+    let key_ids: Vec<KeyId> = history.keys.ids().collect();
+    let results = per_key(&key_ids, |&id| {
+        let key = resolve::project_key(history, &ops, id);
+        let mut outcome = LinearOutcome::default();
+        if key.is_empty() {
+            return outcome;
+        }
+        let graph = match options.engine {
+            Engine::Graph | Engine::Both => graph_engine::check_key(history, &key),
+            Engine::Search => Vec::new(),
         };
-        (engines, future_read::check_key(history, key))
-    });
-    let mut outcome = LinearOutcome::default();
-    for (key, ((graph, searched), future)) in keys.iter().zip(results) {
-        let before = outcome.findings.len();
+        let searched = match options.engine {
+            Engine::Graph => None,
+            Engine::Search | Engine::Both => Some(search::check_key(history, &key, deadline)),
+        };
         match (options.engine, searched) {
-            (Engine::Both, Some(searched)) => both(history, key, graph, searched, &mut outcome),
+            (Engine::Both, Some(searched)) => both(history, &key, graph, searched, &mut outcome),
             (_, Some(KeyVerdict::Unknown)) => outcome.unknown = true,
             (_, Some(KeyVerdict::Nonlinearizable(finding))) => outcome.findings.push(*finding),
             (_, Some(KeyVerdict::Linearizable)) => {}
@@ -99,18 +99,24 @@ pub fn check(history: &History, options: &LinearOptions) -> LinearOutcome {
         }
         // Duplicates read before their send began, the same for every engine: reported
         // when the engine found nothing else wrong with the key (one proof suffices).
-        if outcome.findings.len() == before {
-            outcome.findings.extend(future);
+        if outcome.findings.is_empty() {
+            outcome
+                .findings
+                .extend(future_read::check_key(history, &key));
         }
+        outcome
+    });
+    let mut outcome = LinearOutcome::default();
+    for key in results {
+        outcome.findings.extend(key.findings);
+        outcome.unknown |= key.unknown;
+        outcome.disagreements.extend(key.disagreements);
     }
     outcome
 }
 
 /// Runs `f` on every key, spread over the available cores; results in key order.
-fn per_key<'h, T: Send>(
-    keys: &[resolve::KeyHistory<'h>],
-    f: impl Fn(&resolve::KeyHistory<'h>) -> T + Sync,
-) -> Vec<T> {
+fn per_key<K: Sync, T: Send>(keys: &[K], f: impl Fn(&K) -> T + Sync) -> Vec<T> {
     let workers = std::thread::available_parallelism()
         .map_or(1, |n| n.get())
         .min(keys.len());

@@ -78,31 +78,102 @@ impl KeyHistory<'_> {
     }
 }
 
-/// Splits `history` by key and resolves indeterminate sends (see the module doc). The
-/// split is one pass; the resolution runs per key, on every available core.
+/// Which operations touch each key: the positions in `History::ops` of every send (any
+/// outcome) and every `ok` poll naming the key, in order. It lets [`project_key`] visit
+/// only a key's own operations, so the keys can be projected (and checked) one at a time
+/// instead of holding every key's projection at once: on a history of 10 million
+/// operations the projections of all keys together take over a gigabyte.
+#[derive(Debug, Clone, Default)]
+pub struct KeyOps {
+    positions: Vec<Vec<u32>>,
+}
+
+impl KeyOps {
+    /// One pass over `history`.
+    pub fn of(history: &History) -> KeyOps {
+        let mut positions: Vec<Vec<u32>> = vec![Vec::new(); history.keys.len()];
+        for (position, op) in history.ops.iter().enumerate() {
+            let position = u32::try_from(position).expect("fewer than 2^32 operations");
+            let mut touch = |key: KeyId| {
+                let list = &mut positions[key.0 as usize];
+                // An operation naming a key twice is listed once: project_key visits all
+                // of its micro-operations of that key.
+                if list.last() != Some(&position) {
+                    list.push(position);
+                }
+            };
+            match (op.f, op.outcome) {
+                (Function::Send, _) => {
+                    for mop in &op.mops {
+                        if let MicroOp::Send { key, .. } = mop {
+                            touch(*key);
+                        }
+                    }
+                }
+                (Function::Poll, Outcome::Ok) => {
+                    for mop in &op.mops {
+                        if let MicroOp::Poll { reads } = mop {
+                            for read in reads.iter().filter(|r| !r.records.is_empty()) {
+                                touch(read.key);
+                            }
+                        }
+                    }
+                }
+                _ => {}
+            }
+        }
+        KeyOps { positions }
+    }
+
+    /// The positions of the operations that touch `key`, in history order.
+    pub fn of_key(&self, key: KeyId) -> &[u32] {
+        self.positions
+            .get(key.0 as usize)
+            .map_or(&[], Vec::as_slice)
+    }
+}
+
+/// Splits `history` by key and resolves indeterminate sends (see the module doc): every
+/// key's projection at once, in key order.
 pub fn project(history: &History) -> Vec<KeyHistory<'_>> {
-    let mut keys: Vec<KeyHistory<'_>> = history
+    let ops = KeyOps::of(history);
+    history
         .keys
         .ids()
-        .map(|key| KeyHistory {
-            key,
-            sends: Vec::new(),
-            polls: Vec::new(),
-            dropped_sends: 0,
-        })
-        .collect();
-    // Sends whose offset only a read can tell, per key.
-    let mut unplaced: Vec<Vec<KeySend>> = vec![Vec::new(); keys.len()];
-    for (position, op) in history.ops.iter().enumerate() {
+        .map(|key| project_key(history, &ops, key))
+        .collect()
+}
+
+/// Projects `history` onto `key` and resolves its indeterminate sends; `ops` lists the
+/// operations touching each key ([`KeyOps::of`] of the same history).
+pub fn project_key<'h>(history: &'h History, ops: &KeyOps, key: KeyId) -> KeyHistory<'h> {
+    let mut projected = KeyHistory {
+        key,
+        sends: Vec::new(),
+        polls: Vec::new(),
+        dropped_sends: 0,
+    };
+    // Sends whose offset only a read can tell.
+    let mut unplaced: Vec<KeySend> = Vec::new();
+    for &position in ops.of_key(key) {
+        let op = &history.ops[position as usize];
+        let position = position as usize;
         match (op.f, op.outcome) {
             (Function::Send, outcome) => {
                 for mop in &op.mops {
-                    let MicroOp::Send { key, value, offset } = *mop else {
+                    let MicroOp::Send {
+                        key: sent_to,
+                        value,
+                        offset,
+                    } = *mop
+                    else {
                         continue;
                     };
-                    let k = key.0 as usize;
+                    if sent_to != key {
+                        continue;
+                    }
                     if outcome == Outcome::Fail {
-                        keys[k].dropped_sends += 1;
+                        projected.dropped_sends += 1;
                         continue;
                     }
                     let send = KeySend {
@@ -114,8 +185,8 @@ pub fn project(history: &History) -> Vec<KeyHistory<'_>> {
                         value,
                     };
                     match offset.filter(|_| outcome == Outcome::Ok) {
-                        Some(_) => keys[k].sends.push(send),
-                        None => unplaced[k].push(send),
+                        Some(_) => projected.sends.push(send),
+                        None => unplaced.push(send),
                     }
                 }
             }
@@ -124,8 +195,11 @@ pub fn project(history: &History) -> Vec<KeyHistory<'_>> {
                     let MicroOp::Poll { reads } = mop else {
                         continue;
                     };
-                    for read in reads.iter().filter(|r| !r.records.is_empty()) {
-                        keys[read.key.0 as usize].polls.push(KeyPoll {
+                    for read in reads
+                        .iter()
+                        .filter(|r| r.key == key && !r.records.is_empty())
+                    {
+                        projected.polls.push(KeyPoll {
                             op: position,
                             process: op.process,
                             call: op.invoke_index,
@@ -138,20 +212,8 @@ pub fn project(history: &History) -> Vec<KeyHistory<'_>> {
             _ => {}
         }
     }
-    let mut work: Vec<(&mut KeyHistory<'_>, Vec<KeySend>)> =
-        keys.iter_mut().zip(unplaced).collect();
-    let workers = std::thread::available_parallelism().map_or(1, |n| n.get());
-    let chunk = work.len().div_ceil(workers).max(1);
-    std::thread::scope(|scope| {
-        for part in work.chunks_mut(chunk) {
-            scope.spawn(move || {
-                for (key, pending) in part.iter_mut() {
-                    place(key, std::mem::take(pending));
-                }
-            });
-        }
-    });
-    keys
+    place(&mut projected, unplaced);
+    projected
 }
 
 /// Places each send of `pending` at the smallest offset a poll of `key` read its value at,

@@ -232,11 +232,11 @@ impl Sim<'_> {
             }
             let seek_to_beginning = self.rng.random_bool(0.7);
             let id = self.new_op(slot, Function::Assign, Vec::new(), Plan::Assign);
-            self.history.ops[id as usize].assignment = Some(Assignment {
+            self.history.ops[id as usize].assignment = Some(Box::new(Assignment {
                 keys: chosen,
                 seek_to_beginning,
                 end_offsets: Vec::new(),
-            });
+            }));
             id
         } else {
             self.summary.polls += 1;
@@ -350,7 +350,12 @@ impl Sim<'_> {
                 seek_to_beginning: true,
                 end_offsets: Vec::new(),
             };
-            self.push_final(process, Function::Assign, Vec::new(), Some(assignment));
+            self.push_final(
+                process,
+                Function::Assign,
+                Vec::new(),
+                Some(Box::new(assignment)),
+            );
             let mut from = 0;
             while from < self.logs[k].len() {
                 let to = (from + FINAL_POLL_RECORDS_MAX).min(self.logs[k].len());
@@ -370,7 +375,7 @@ impl Sim<'_> {
         process: u64,
         f: Function,
         mops: Vec<MicroOp>,
-        assignment: Option<Assignment>,
+        assignment: Option<Box<Assignment>>,
     ) {
         self.now += 100_000;
         let op = Op {
