@@ -28,6 +28,8 @@ enum Command {
     GenHistory(commands::gen_history::GenHistoryArgs),
     /// Rewrite report.html and junit.xml of a run directory (re-checking its history).
     Report(commands::report::ReportArgs),
+    /// Print the fault timeline a run applied (JSON), for `samsa test --schedule FILE`.
+    Schedule(commands::schedule::ScheduleArgs),
     /// Serve the store of runs over HTTP: a filterable list, reports and raw files.
     Serve(commands::serve::ServeArgs),
     /// Run a broker cluster in Docker under faults, record a history, check it.
@@ -55,6 +57,7 @@ fn main() -> ExitCode {
         Command::Export(args) => commands::export::run(&args),
         Command::GenHistory(args) => commands::gen_history::run(&args),
         Command::Report(args) => commands::report::run(&args),
+        Command::Schedule(args) => commands::schedule::run(&args),
         Command::Serve(args) => commands::serve::run(&args),
         Command::Test(args) => commands::test::run(&args),
         Command::Image(command) => commands::image::run(&command),

@@ -87,6 +87,13 @@ impl Recorder {
         })
     }
 
+    /// When the recorder was created: the zero of the history's clock, which fault
+    /// offsets share so a timeline read back from the history (`samsa schedule`) replays
+    /// at the offsets it was recorded at.
+    pub fn started(&self) -> Instant {
+        self.start
+    }
+
     /// Nanoseconds since the recorder was created (the history's clock).
     pub fn now_nanos(&self) -> u64 {
         u64::try_from(self.start.elapsed().as_nanos()).unwrap_or(u64::MAX)

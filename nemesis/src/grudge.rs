@@ -67,6 +67,14 @@ impl Grudge {
         self.0.iter().map(|(node, set)| (node.as_str(), set))
     }
 
+    /// Every node the grudge names, on either side of a rule (for checking a recorded
+    /// grudge against the cluster it is replayed on).
+    pub fn nodes(&self) -> Vec<String> {
+        let mut nodes: BTreeSet<String> = self.0.keys().cloned().collect();
+        nodes.extend(self.0.values().flatten().cloned());
+        nodes.into_iter().collect()
+    }
+
     /// True when nobody drops anything.
     pub fn is_empty(&self) -> bool {
         self.0.values().all(BTreeSet::is_empty)

@@ -13,6 +13,7 @@ pub mod grudge;
 pub mod iptables;
 pub mod live;
 pub mod partition;
+pub mod replay;
 pub mod role;
 pub mod schedule;
 pub mod targets;
@@ -23,6 +24,7 @@ pub use event::{NemesisEvent, NemesisFunction, NotApplied, NOT_APPLIED};
 pub use grudge::{Grudge, CLIENTS};
 pub use live::{LedPartition, LiveView};
 pub use partition::{PartitionShape, ALL_SHAPES, DEFAULT_SHAPES};
+pub use replay::{FaultTimeline, RecordedEvent, ReplayError, TimedFault, TIMELINE_FORMAT};
 pub use role::{RoleName, BROKER_ROLE};
 pub use schedule::{
     Fault, FaultKind, FaultLayer, FaultSpec, PlannedFault, Scenario, ScheduleConfig,

@@ -76,6 +76,17 @@ impl FaultKind {
     }
 }
 
+impl FaultKind {
+    /// The `--nemesis` word of this family: `partition`, `kill`, `pause`.
+    pub fn word(self) -> &'static str {
+        match self {
+            Self::Partition => "partition",
+            Self::Kill => "kill",
+            Self::Pause => "pause",
+        }
+    }
+}
+
 impl FromStr for FaultKind {
     type Err = NemesisError;
 
@@ -115,6 +126,10 @@ pub enum FaultSpec {
     Kill(TargetSpec),
     /// Pause these targets.
     Pause(TargetSpec),
+    /// A fault of this family replayed from a recorded timeline (`samsa test --schedule`,
+    /// [`crate::replay`]): its targets were fixed by the run that recorded it and travel
+    /// in [`PlannedFault::fixed`], so nothing is drawn.
+    Replayed(FaultKind),
 }
 
 impl FaultSpec {
@@ -136,6 +151,7 @@ impl FaultSpec {
             Self::Partition(_) => FaultKind::Partition,
             Self::Kill(_) => FaultKind::Kill,
             Self::Pause(_) => FaultKind::Pause,
+            Self::Replayed(kind) => kind,
         }
     }
 }
@@ -160,7 +176,7 @@ impl Scenario {
     pub fn length(&self, fault_duration: Duration) -> Duration {
         match self.first {
             FaultSpec::Partition(_) => fault_duration * 3 / 2,
-            FaultSpec::Kill(_) | FaultSpec::Pause(_) => fault_duration,
+            FaultSpec::Kill(_) | FaultSpec::Pause(_) | FaultSpec::Replayed(_) => fault_duration,
         }
     }
 }
@@ -212,6 +228,7 @@ impl std::fmt::Display for FaultSpec {
             Self::Partition(shape) => write!(f, "partition:{shape}"),
             Self::Kill(target) => write!(f, "kill:{target}"),
             Self::Pause(target) => write!(f, "pause:{target}"),
+            Self::Replayed(kind) => write!(f, "{}:replayed", kind.word()),
         }
     }
 }
@@ -240,25 +257,35 @@ pub struct PlannedFault {
     pub spec: FaultSpec,
     /// Seed for drawing its targets, derived from the schedule seed.
     pub seed: u64,
+    /// Targets fixed in advance (a replayed timeline, [`FaultSpec::Replayed`]): resolving
+    /// returns them rather than drawing against the live cluster.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fixed: Option<Fault>,
 }
 
 impl PlannedFault {
     /// The layer of this fault (see [`FaultLayer`]).
     pub fn layer(&self) -> FaultLayer {
-        match self.spec {
-            FaultSpec::Partition(_) => FaultLayer::Network,
-            FaultSpec::Kill(_) | FaultSpec::Pause(_) => FaultLayer::Process,
-        }
+        self.spec.kind().layer()
     }
 
     /// Draw the targets against the live cluster: `nodes` in a stable order, `live` (the
     /// partition leaders and replicas) sampled just before. Same inputs, same fault.
     pub fn resolve(&self, nodes: &[String], live: &LiveView) -> Result<Fault, NemesisError> {
+        if let Some(fixed) = &self.fixed {
+            return Ok(fixed.clone());
+        }
         let mut rng = ChaCha8Rng::seed_from_u64(self.seed);
         Ok(match self.spec {
             FaultSpec::Partition(shape) => Fault::Partition(shape.grudge(nodes, live, &mut rng)?),
             FaultSpec::Kill(target) => Fault::Kill(target.select_live(nodes, live, &mut rng)?),
             FaultSpec::Pause(target) => Fault::Pause(target.select_live(nodes, live, &mut rng)?),
+            FaultSpec::Replayed(kind) => {
+                return Err(NemesisError::InvalidSchedule(format!(
+                    "a replayed {} fault has no recorded targets",
+                    kind.word()
+                )))
+            }
         })
     }
 }
@@ -453,6 +480,7 @@ impl ScheduleConfig {
                 stop_at,
                 spec: first,
                 seed: rng.next_u64(),
+                fixed: None,
             });
             let mut window_end = stop_at;
             if let Some(second) = second {
@@ -469,6 +497,7 @@ impl ScheduleConfig {
                         stop_at: second_stop,
                         spec: second,
                         seed: rng.next_u64(),
+                        fixed: None,
                     });
                     window_end = window_end.max(second_stop);
                 }
@@ -648,6 +677,7 @@ mod tests {
                     FaultSpec::Partition(_) => partitions += 1,
                     FaultSpec::Kill(_) => kills += 1,
                     FaultSpec::Pause(_) => pauses += 1,
+                    FaultSpec::Replayed(_) => panic!("a drawn schedule replays nothing"),
                 }
             }
         }
@@ -818,6 +848,7 @@ mod tests {
                         targets += 1;
                         one_leader += usize::from(t == TargetSpec::OneLeader);
                     }
+                    FaultSpec::Replayed(_) => panic!("a drawn schedule replays nothing"),
                 }
             }
         }
@@ -873,6 +904,7 @@ mod tests {
             match fault.spec {
                 FaultSpec::Partition(shape) => assert_eq!(shape, PartitionShape::Leaders),
                 FaultSpec::Kill(t) | FaultSpec::Pause(t) => assert_eq!(t, TargetSpec::Leaders),
+                FaultSpec::Replayed(_) => panic!("a drawn schedule replays nothing"),
             }
         }
         let plain =

@@ -6,6 +6,7 @@ pub mod export;
 pub mod gen_history;
 pub mod image;
 pub mod report;
+pub mod schedule;
 pub mod serve;
 pub mod sweep;
 pub mod test;

@@ -84,6 +84,11 @@ pub struct TestArgs {
     /// deck's combined scenario).
     #[arg(long, default_value_t = 33, value_parser = clap::value_parser!(u8).range(0..=100))]
     nemesis_combine: u8,
+    /// Replay a recorded fault timeline instead of drawing one from the seed: a JSON file
+    /// written by `samsa schedule RUN_DIR` (the same faults, nodes and offsets into the
+    /// main phase; a fault past --time-limit is left out or cut). Not with --nemesis.
+    #[arg(long)]
+    schedule: Option<PathBuf>,
     /// Seconds to wait after healing before the final reads.
     #[arg(long, default_value_t = 10.0)]
     recovery_wait: f64,
@@ -207,6 +212,7 @@ fn to_config(args: &TestArgs, seed: u64) -> Result<RunConfig, ConfigError> {
         nemesis_interval: seconds("nemesis-interval", args.nemesis_interval)?,
         fault_duration: seconds("fault-duration", args.fault_duration)?,
         nemesis_combine: args.nemesis_combine,
+        schedule: args.schedule.clone(),
         recovery_wait: seconds("recovery-wait", args.recovery_wait)?,
         final_read_time_max: seconds("final-read-time-max", args.final_read_time_max)?,
         keep: args.keep,
@@ -291,6 +297,20 @@ pub fn run(args: &TestArgs) -> ExitCode {
     if let Err(e) = to_config(args, seed_of_run(args.seed, 0)) {
         eprintln!("samsa test: {e}");
         return ExitCode::from(super::HARNESS_ERROR);
+    }
+    // A timeline file that cannot be replayed is refused before anything starts too (its
+    // node names are checked against the cluster once the profile is known).
+    if let Some(path) = &args.schedule {
+        let parsed = std::fs::read_to_string(path)
+            .map_err(|e| format!("cannot read the schedule {}: {e}", path.display()))
+            .and_then(|text| {
+                nemesis::FaultTimeline::parse(&text, &path.display().to_string(), None)
+                    .map_err(|e| e.to_string())
+            });
+        if let Err(e) = parsed {
+            eprintln!("samsa test: {e}");
+            return ExitCode::from(super::HARNESS_ERROR);
+        }
     }
     let runtime = match super::runtime("samsa test") {
         Ok(r) => r,

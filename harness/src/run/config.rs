@@ -82,6 +82,10 @@ pub struct RunConfig {
     /// Percent of fault windows that combine a partition with a kill or pause (Jepsen's
     /// combined nemesis); 0 keeps one fault active at a time.
     pub nemesis_combine: u8,
+    /// A recorded fault timeline to replay (`--schedule`, written by `samsa schedule`)
+    /// instead of the schedule the seed draws.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub schedule: Option<PathBuf>,
     /// Wait after healing before the final reads.
     pub recovery_wait: Duration,
     /// Bound on the final read of each key.
@@ -126,6 +130,7 @@ pub(crate) fn test_config() -> RunConfig {
         nemesis_interval: Duration::from_secs(2),
         fault_duration: Duration::from_secs(7),
         nemesis_combine: 33,
+        schedule: None,
         recovery_wait: Duration::from_secs(10),
         final_read_time_max: Duration::from_secs(60),
         keep: false,

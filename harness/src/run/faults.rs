@@ -200,6 +200,9 @@ pub async fn drive(
                         live = await_shrunk_isr(cluster, until) => live,
                         () = &mut stopped => return Ok(tally),
                     }
+                } else if planned.fixed.is_some() {
+                    // A replayed fault's targets are fixed: sampling would only delay it.
+                    LiveView::default()
                 } else {
                     sample_live_view(cluster).await
                 };
@@ -349,6 +352,7 @@ mod tests {
             stop_at: std::time::Duration::from_secs(stop),
             spec,
             seed: 0,
+            fixed: None,
         }
     }
 

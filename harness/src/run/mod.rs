@@ -17,7 +17,7 @@ pub mod watchdog;
 
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use checker::check::{CheckOptions, CheckResult};
 use nemesis::{PlannedFault, ScheduleConfig};
@@ -64,6 +64,9 @@ pub enum RunError {
     /// The history was written but cannot be read back.
     #[error("the recorded history cannot be read: {0}")]
     History(#[from] checker::history::HistoryError),
+    /// The `--schedule` file could not be read or replayed.
+    #[error(transparent)]
+    Schedule(#[from] nemesis::ReplayError),
     /// The broker binary to build the image from is missing.
     #[error("broker binary {0} not found: build it with `cargo build --release -p broker-under-test` or pass --broker-binary")]
     BrokerBinaryMissing(PathBuf),
@@ -291,7 +294,8 @@ async fn run_phases(
         config.concurrency,
         plan.len()
     );
-    let start = Instant::now();
+    // Fault offsets count on the history's clock, as `samsa schedule` reads them back.
+    let start = recorder.started();
     // The faults end with the workload: at the time limit, or early when a client cannot
     // work as configured (then nothing is left to test).
     let faults = faults::drive(
@@ -362,11 +366,47 @@ async fn run_phases(
     Ok(tally)
 }
 
+/// The faults of a `--schedule` file, checked against this run's nodes (brokers, the
+/// profile's service containers, the clients) and fitted to its time limit; what was cut
+/// or left out is printed.
+fn replayed_faults(
+    config: &RunConfig,
+    profile: &Profile,
+    path: &std::path::Path,
+) -> Result<Vec<PlannedFault>, RunError> {
+    let text = std::fs::read_to_string(path).map_err(io("cannot read the schedule", path))?;
+    let brokers = (1..=config.nodes).map(|id| {
+        let id = i32::try_from(id).unwrap_or(i32::MAX);
+        cluster::profile::NodeSpec::broker(id, String::new()).name
+    });
+    let services = cluster::service::service_specs(&profile.services, |_| String::new())
+        .into_iter()
+        .map(|s| s.name);
+    let known: Vec<String> = brokers
+        .chain(services)
+        .chain([nemesis::CLIENTS.to_string()])
+        .collect();
+    let timeline = nemesis::FaultTimeline::parse(&text, &path.display().to_string(), Some(&known))?;
+    let (plan, notes) = timeline.plan(config.time_limit);
+    for note in notes {
+        eprintln!("samsa: {note}");
+    }
+    eprintln!(
+        "samsa: replaying {} faults from {}",
+        plan.len(),
+        path.display()
+    );
+    Ok(plan)
+}
+
 /// The seeded fault schedule of the run. The jitter is capped at half the shortest window
 /// so short intervals stay valid.
 /// The fault schedule; a `role=NAME` word naming a role the profile does not have is an
 /// error naming the roles it has, before anything starts.
 fn plan_faults(config: &RunConfig, profile: &Profile) -> Result<Vec<PlannedFault>, RunError> {
+    if let Some(path) = &config.schedule {
+        return replayed_faults(config, profile, path);
+    }
     let mut schedule = ScheduleConfig::from_words(&config.nemesis, config.time_limit, config.seed)?;
     let roles = schedule.shapes.iter().filter_map(|s| match s {
         nemesis::PartitionShape::Role(role) => Some(*role),

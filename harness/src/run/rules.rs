@@ -117,6 +117,10 @@ pub const RULES: &[Rule] = &[
         apply: nemesis_words,
     },
     Rule {
+        name: "schedule-or-nemesis",
+        apply: schedule_or_nemesis,
+    },
+    Rule {
         name: "faults-fit-the-time-limit",
         apply: faults_fit_the_time_limit,
     },
@@ -295,8 +299,22 @@ fn nemesis_words(c: &mut RunConfig, _: &Explicit) -> RuleOutcome {
     }
 }
 
+/// A replayed timeline (`--schedule`) fixes every fault; `--nemesis` would draw others.
+fn schedule_or_nemesis(c: &mut RunConfig, explicit: &Explicit) -> RuleOutcome {
+    match &c.schedule {
+        Some(path) if explicit.nemesis => refuse(format!(
+            "--schedule {} with --nemesis {}: the file fixes every fault of the run, --nemesis draws them; pass one of the two",
+            path.display(),
+            c.nemesis.join(",")
+        )),
+        _ => RuleOutcome::Fine,
+    }
+}
+
 fn faults_fit_the_time_limit(c: &mut RunConfig, _: &Explicit) -> RuleOutcome {
-    if c.nemesis.is_empty() {
+    // A replayed timeline brings its own windows; they are fitted to the limit when
+    // planned.
+    if c.nemesis.is_empty() || c.schedule.is_some() {
         return RuleOutcome::Fine;
     }
     if c.fault_duration.is_zero() {
@@ -363,6 +381,7 @@ mod tests {
             "mix-sends",
             "partition-needs-two-nodes",
             "nemesis-words",
+            "schedule-or-nemesis",
             "faults-fit-the-time-limit",
             "final-read-time",
         ];
@@ -528,6 +547,41 @@ mod tests {
         assert!(refused(
             &outcome("mix-sends", &mut c, Explicit::default()),
             &["--mix", "no send"]
+        ));
+    }
+
+    // Goal: a replayed timeline refuses an explicit --nemesis (it would be ignored) and
+    // lifts the fault-window rule (the file brings its own windows), while the default
+    // words pass.
+    #[test]
+    fn a_schedule_excludes_nemesis_words() {
+        let mut c = test_config();
+        c.schedule = Some("t.json".into());
+        assert_eq!(
+            outcome("schedule-or-nemesis", &mut c, Explicit::default()),
+            RuleOutcome::Fine
+        );
+        let explicit = Explicit {
+            nemesis: true,
+            ..Explicit::default()
+        };
+        assert!(refused(
+            &outcome("schedule-or-nemesis", &mut c, explicit),
+            &[
+                "--schedule t.json",
+                "--nemesis partition,kill,pause",
+                "one of the two"
+            ]
+        ));
+        c.time_limit = std::time::Duration::from_secs(5);
+        assert_eq!(
+            outcome("faults-fit-the-time-limit", &mut c, Explicit::default()),
+            RuleOutcome::Fine
+        );
+        c.schedule = None;
+        assert!(matches!(
+            outcome("faults-fit-the-time-limit", &mut c, Explicit::default()),
+            RuleOutcome::Refused(_)
         ));
     }
 
