@@ -25,6 +25,9 @@ pub struct Slot<T> {
     /// Set once a poll read `first` here (only used while building, to skip the
     /// `first_read` map for the many records read again).
     first_was_read: bool,
+    // A thin pointer (8 bytes, where a `Vec` is 24 and a boxed slice 16): the extra
+    // allocation is only paid by the rare slot that observed two things.
+    #[allow(clippy::box_collection)]
     more: Option<Box<Vec<(T, OpPos)>>>,
 }
 

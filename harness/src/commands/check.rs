@@ -122,6 +122,9 @@ fn run_inner(args: &CheckArgs) -> anyhow::Result<Validity> {
     } else {
         print_summary(&args.path.display().to_string(), &result);
     }
+    // The process exits next: freeing a history of ten million operations one allocation
+    // at a time takes seconds (4 s measured) and returns nothing the exit would not.
+    std::mem::forget(history);
     Ok(result.valid)
 }
 
