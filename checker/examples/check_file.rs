@@ -64,8 +64,9 @@ fn peak_rss() -> String {
         .ok()
         .and_then(|s| {
             s.lines()
-                .find(|l| l.starts_with("VmHWM:"))
-                .map(|l| l["VmHWM:".len()..].trim().to_owned())
+                .filter(|l| l.starts_with("VmHWM:") || l.starts_with("VmRSS:"))
+                .map(|l| l.split_whitespace().collect::<Vec<_>>().join(" "))
+                .reduce(|a, b| format!("{a} {b}"))
         })
         .unwrap_or_else(|| "unknown".to_owned())
 }
