@@ -7,4 +7,5 @@ pub mod recorder;
 pub mod report;
 pub mod run;
 pub mod run_dir;
+pub mod shrink;
 pub mod workload;

@@ -30,6 +30,9 @@ enum Command {
     Report(commands::report::ReportArgs),
     /// Print the fault timeline a run applied (JSON), for `samsa test --schedule FILE`.
     Schedule(commands::schedule::ScheduleArgs),
+    /// Find the faults a failing run needed: re-run it with subsets of its fault timeline,
+    /// shorter windows and a shorter main phase; print the smallest reproducing command.
+    Shrink(commands::shrink::ShrinkArgs),
     /// Serve the store of runs over HTTP: a filterable list, reports and raw files.
     Serve(commands::serve::ServeArgs),
     /// Run a broker cluster in Docker under faults, record a history, check it.
@@ -59,6 +62,7 @@ fn main() -> ExitCode {
         Command::Report(args) => commands::report::run(&args),
         Command::Schedule(args) => commands::schedule::run(&args),
         Command::Serve(args) => commands::serve::run(&args),
+        Command::Shrink(args) => commands::shrink::run(&args),
         Command::Test(args) => commands::test::run(&args),
         Command::Image(command) => commands::image::run(&command),
         Command::Sweep { all } => commands::sweep::run(all),

@@ -262,6 +262,10 @@ pub struct TestJson {
     /// Versions of samsa, librdkafka and the broker image.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub versions: Option<Versions>,
+    /// The failing run whose shrunk timeline this run replays (`samsa shrink`), as a path
+    /// relative to this run's directory, so the link survives moving the whole tree.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shrunk_from: Option<PathBuf>,
 }
 
 /// The versions recorded in `test.json`.
@@ -418,6 +422,7 @@ mod tests {
                 librdkafka: None,
                 broker_image: Some("img".into()),
             }),
+            shrunk_from: Some("histories/queue/20261121T050000Z".into()),
         };
         run.write_test(&test).unwrap();
         assert_eq!(run.read_test().unwrap(), test);

@@ -13,9 +13,8 @@
 //! run could not be carried out (a child's harness error, a missing run directory or file).
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::io::{BufRead as _, BufReader, Write as _};
 use std::path::{Path, PathBuf};
-use std::process::{Command, ExitCode, Stdio};
+use std::process::{Command, ExitCode};
 use std::time::{Duration, Instant};
 
 use checker::history::model::{History, LineIndex, Nanos};
@@ -199,13 +198,6 @@ pub fn select_faults(spec: &str, available: &[String]) -> Result<Vec<String>, St
         return Err(format!("--faults {spec:?} names no fault"));
     }
     Ok(chosen)
-}
-
-/// The run directory from a child's stderr line `samsa: run <id> -> <dir>`.
-pub fn run_dir_of(line: &str) -> Option<PathBuf> {
-    let rest = line.strip_prefix("samsa: run ")?;
-    let (_, dir) = rest.split_once(" -> ")?;
-    Some(PathBuf::from(dir.trim_end()))
 }
 
 /// Milliseconds from the start of the latest nemesis fault at or before the first
@@ -439,7 +431,7 @@ fn run_one(args: &CampaignArgs, fault: Option<&str>, seed: u64, logs: &Path) -> 
     row
 }
 
-/// Starts the child, copies its output to `logs/<name>-<seed>.log`, waits at most
+/// Starts the child with its output in `logs/<name>-<seed>.log`, waits at most
 /// [`child_time_max`] (then kills it); returns its exit code and announced run directory.
 fn spawn_and_wait(
     args: &CampaignArgs,
@@ -449,12 +441,6 @@ fn spawn_and_wait(
     logs: &Path,
 ) -> Result<(Option<i32>, Option<PathBuf>), String> {
     let exe = std::env::current_exe().map_err(|e| format!("cannot find samsa itself: {e}"))?;
-    let log_path = logs.join(format!("{name}-{seed}.log"));
-    let log = std::fs::File::create(&log_path)
-        .map_err(|e| format!("cannot create {}: {e}", log_path.display()))?;
-    let stdout = log
-        .try_clone()
-        .map_err(|e| format!("cannot share {}: {e}", log_path.display()))?;
     let mut cmd = Command::new(exe);
     cmd.arg("test")
         .args(["--seed", &seed.to_string(), "--name", name, "--store"])
@@ -465,55 +451,9 @@ fn spawn_and_wait(
     if let Some(fault) = fault {
         cmd.args(["--broker-env", &format!("BROKER_SEEDED_FAULTS={fault}")]);
     }
-    let mut child = cmd
-        .args(&args.extra)
-        .stdout(Stdio::from(stdout))
-        .stderr(Stdio::piped())
-        .spawn()
-        .map_err(|e| format!("cannot start samsa test: {e}"))?;
-    let stderr = child
-        .stderr
-        .take()
-        .ok_or_else(|| "the child's stderr was not captured".to_owned())?;
-    let copier = std::thread::spawn(move || {
-        let mut log = log;
-        let mut dir = None;
-        for line in BufReader::new(stderr).lines() {
-            let Ok(line) = line else { break };
-            if dir.is_none() {
-                dir = run_dir_of(&line);
-            }
-            if writeln!(log, "{line}").is_err() {
-                break;
-            }
-        }
-        dir
-    });
-    let deadline = Instant::now() + child_time_max(args.time_limit);
-    let status = loop {
-        match child.try_wait() {
-            Ok(Some(status)) => break Ok(status),
-            Ok(None) if Instant::now() >= deadline => {
-                if let Err(e) = child.kill() {
-                    eprintln!("campaign: cannot kill an overdue samsa test: {e}");
-                }
-                if let Err(e) = child.wait() {
-                    eprintln!("campaign: cannot reap an overdue samsa test: {e}");
-                }
-                break Err(format!(
-                    "samsa test ran past {:?} and was killed",
-                    child_time_max(args.time_limit)
-                ));
-            }
-            Ok(None) => std::thread::sleep(Duration::from_millis(200)),
-            Err(e) => break Err(format!("cannot wait for samsa test: {e}")),
-        }
-    };
-    let dir = copier
-        .join()
-        .map_err(|_| "the output copier panicked".to_owned())?;
-    let status = status?;
-    Ok((status.code(), dir))
+    cmd.args(&args.extra);
+    let log_path = logs.join(format!("{name}-{seed}.log"));
+    super::child::run_child(cmd, &log_path, child_time_max(args.time_limit))
 }
 
 /// The invalidating anomaly types and the detection latency of a finished run.
@@ -670,16 +610,6 @@ mod tests {
         let err = select_faults("no-dedup,eat-data", &listed).expect_err("unknown");
         assert!(err.contains("eat-data") && err.contains("zombie-leader"));
         assert!(select_faults(",", &listed).is_err());
-    }
-
-    // Goal: the run directory is read from the child's announcement line and nothing else.
-    #[test]
-    fn run_directory_comes_from_the_announcement_line() {
-        assert_eq!(
-            run_dir_of("samsa: run 20261201T201000 -> histories/campaign-x/20261201T201000"),
-            Some(PathBuf::from("histories/campaign-x/20261201T201000"))
-        );
-        assert_eq!(run_dir_of("samsa: setup: image from x"), None);
     }
 
     // Goal: the median of odd and even counts, ignoring nothing finite. Method: examples.

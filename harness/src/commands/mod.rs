@@ -2,12 +2,14 @@
 
 pub mod campaign;
 pub mod check;
+pub mod child;
 pub mod export;
 pub mod gen_history;
 pub mod image;
 pub mod report;
 pub mod schedule;
 pub mod serve;
+pub mod shrink;
 pub mod sweep;
 pub mod test;
 

@@ -89,6 +89,10 @@ pub struct TestArgs {
     /// main phase; a fault past --time-limit is left out or cut). Not with --nemesis.
     #[arg(long)]
     schedule: Option<PathBuf>,
+    /// The failing run this one re-runs a shrunk timeline of, relative to this run's
+    /// directory (set by `samsa shrink`; the report links back to it).
+    #[arg(long, hide = true)]
+    shrunk_from: Option<PathBuf>,
     /// Seconds to wait after healing before the final reads.
     #[arg(long, default_value_t = 10.0)]
     recovery_wait: f64,
@@ -213,6 +217,7 @@ fn to_config(args: &TestArgs, seed: u64) -> Result<RunConfig, ConfigError> {
         fault_duration: seconds("fault-duration", args.fault_duration)?,
         nemesis_combine: args.nemesis_combine,
         schedule: args.schedule.clone(),
+        shrunk_from: args.shrunk_from.clone(),
         recovery_wait: seconds("recovery-wait", args.recovery_wait)?,
         final_read_time_max: seconds("final-read-time-max", args.final_read_time_max)?,
         keep: args.keep,

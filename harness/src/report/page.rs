@@ -100,6 +100,9 @@ fn run_section(history: &History, result: &CheckResult, inputs: &RunInputs) -> M
                 tr { th { "promised" } td { (if promised.is_empty() { "nothing".to_owned() } else { promised.join(", ") }) } }
                 @if let Some(id) = &test.run_id { tr { th { "run id" } td { (id) } } }
                 @if let Some(started) = &test.started { tr { th { "started" } td { (started) } } }
+                @if let Some(origin) = &test.shrunk_from {
+                    tr { th { "shrunk from" } td { a #shrunk-from href=(format!("{}/report.html", origin.display())) { "the failing run this one reproduces" } " (" (origin.display()) ")" } }
+                }
                 tr { th { "seed" } td #seed { (test.seed.map_or_else(|| "unknown (no test.json)".to_owned(), |s| s.to_string())) } }
                 @if let Some(v) = versions {
                     @for (name, value) in v {

@@ -86,6 +86,10 @@ pub struct RunConfig {
     /// instead of the schedule the seed draws.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub schedule: Option<PathBuf>,
+    /// The failing run a `samsa shrink` attempt reproduces, relative to this run's
+    /// directory; its report links back to it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub shrunk_from: Option<PathBuf>,
     /// Wait after healing before the final reads.
     pub recovery_wait: Duration,
     /// Bound on the final read of each key.
@@ -131,6 +135,7 @@ pub(crate) fn test_config() -> RunConfig {
         fault_duration: Duration::from_secs(7),
         nemesis_combine: 33,
         schedule: None,
+        shrunk_from: None,
         recovery_wait: Duration::from_secs(10),
         final_read_time_max: Duration::from_secs(60),
         keep: false,

@@ -30,5 +30,6 @@ pub fn write_test_json(
             librdkafka: Some(librdkafka),
             broker_image: Some(broker_image.to_owned()),
         }),
+        shrunk_from: config.shrunk_from.clone(),
     })
 }

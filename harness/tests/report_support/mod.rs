@@ -79,6 +79,7 @@ pub fn make_run(
                 librdkafka: None,
                 broker_image: Some("samsa/broker-under-test:test".into()),
             }),
+            shrunk_from: None,
         };
         RunDir::new(&dir).write_test(&test).unwrap();
     }
