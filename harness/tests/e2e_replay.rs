@@ -40,8 +40,9 @@ fn faults(timeline: &Value) -> &Vec<Value> {
 // Goal: a replay applies the recorded faults, targets and windows again. Method: a 20 s
 // default run (its deck aims at the leaders it found), its timeline extracted, a second
 // run with another seed replaying it, and that run's timeline extracted in turn: the same
-// faults in the same order, each start and stop within 1 s of the recorded one (a fault
-// is recorded once applied, so a replay lags by one application), and at least one fault.
+// faults in the same order, each start within 1 s and each stop within 3 s of the recorded
+// one (an edge is recorded once applied, so a replay lags by one application, and a
+// restart takes longest), and at least one fault.
 #[test]
 #[cfg_attr(
     not(samsa_e2e),
@@ -81,9 +82,15 @@ fn a_recorded_timeline_replays_on_the_same_nodes_at_the_same_offsets() {
     assert_eq!(faults(&replayed).len(), count, "{replayed:#}");
     for (want, got) in faults(&recorded).iter().zip(faults(&replayed)) {
         assert_eq!(want["fault"], got["fault"], "{recorded:#}\n{replayed:#}");
-        for edge in ["start_ms", "stop_ms"] {
+        // An edge is recorded once applied and replayed at its recorded time, so a replay
+        // lags by one application: tens of ms for iptables, a pause or a kill, but a
+        // restart (the stop of a kill) waits for the container and took 1.1 s in CI.
+        for (edge, lag_max) in [("start_ms", 1_000), ("stop_ms", 3_000)] {
             let (w, g) = (want[edge].as_i64().unwrap(), got[edge].as_i64().unwrap());
-            assert!((g - w).abs() < 1_000, "{edge}: recorded {w}, replayed {g}");
+            assert!(
+                (g - w).abs() < lag_max,
+                "{edge}: recorded {w}, replayed {g}"
+            );
         }
     }
 }
