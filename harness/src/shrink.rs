@@ -25,7 +25,7 @@ const MAIN_STEP_MS: u64 = 5_000;
 const WINDOW_MIN_MS: u64 = 1_000;
 
 /// One configuration the oracle is asked about: the faults to replay and the main phase.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct Candidate {
     /// The faults, in start order.
     pub faults: Vec<TimedFault>,

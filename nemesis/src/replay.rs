@@ -15,7 +15,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::event::NemesisFunction;
 use crate::grudge::Grudge;
-use crate::schedule::{Fault, FaultKind, FaultLayer, FaultSpec, PlannedFault};
+use crate::schedule::{Fault, FaultLayer, FaultSpec, PlannedFault};
 
 /// The `format` of a timeline file.
 pub const TIMELINE_FORMAT: &str = "samsa-schedule/1";
@@ -164,7 +164,7 @@ impl FaultTimeline {
                     format!("node {unknown:?} is not in this cluster (its nodes: {known})"),
                 ));
             }
-            let layer = fault_kind(&timed.fault).layer();
+            let layer = timed.fault.kind().layer();
             match layer_free_at.iter_mut().find(|(l, _)| *l == layer) {
                 Some((_, free_at)) if *free_at > timed.start_ms => {
                     return Err(problem(
@@ -219,7 +219,7 @@ impl FaultTimeline {
                 | NemesisFunction::NotApplied => None,
             };
             if let Some(fault) = started {
-                let layer = fault_kind(&fault).layer();
+                let layer = fault.kind().layer();
                 open.retain(|(l, start, f)| {
                     // A start while its layer is still open: the earlier fault ended
                     // unrecorded; it lasted until this one began.
@@ -291,7 +291,7 @@ impl FaultTimeline {
             plan.push(PlannedFault {
                 start_at: Duration::from_millis(timed.start_ms),
                 stop_at: Duration::from_millis(timed.stop_ms.min(limit_ms)),
-                spec: FaultSpec::Replayed(fault_kind(&timed.fault)),
+                spec: FaultSpec::Replayed(timed.fault.kind()),
                 seed: 0,
                 fixed: Some(timed.fault.clone()),
             });
@@ -300,22 +300,9 @@ impl FaultTimeline {
     }
 }
 
-/// The family of a fault with its targets.
-fn fault_kind(fault: &Fault) -> FaultKind {
-    match fault {
-        Fault::Partition(_) => FaultKind::Partition,
-        Fault::Kill(_) => FaultKind::Kill,
-        Fault::Pause(_) => FaultKind::Pause,
-    }
-}
-
 /// `kill n1,n2`, `partition n1|n2` for notes.
 fn fault_word(fault: &Fault) -> String {
-    format!(
-        "{} {}",
-        fault_kind(fault).word(),
-        fault_nodes(fault).join(",")
-    )
+    format!("{} {}", fault.kind().word(), fault_nodes(fault).join(","))
 }
 
 /// Every node a fault names (for a grudge: both sides of every rule).

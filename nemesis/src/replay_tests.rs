@@ -1,6 +1,7 @@
 use serde_json::json;
 
 use super::*;
+use crate::schedule::FaultKind;
 
 fn event(ms: u64, f: NemesisFunction, value: serde_json::Value) -> RecordedEvent {
     RecordedEvent {

@@ -245,6 +245,17 @@ pub enum Fault {
     Pause(Vec<String>),
 }
 
+impl Fault {
+    /// The family of this fault (for its layer, or a replayed fault's spec).
+    pub fn kind(&self) -> FaultKind {
+        match self {
+            Self::Partition(_) => FaultKind::Partition,
+            Self::Kill(_) => FaultKind::Kill,
+            Self::Pause(_) => FaultKind::Pause,
+        }
+    }
+}
+
 /// One entry of the schedule: a fault and its window, relative to the start of the
 /// main phase.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

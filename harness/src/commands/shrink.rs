@@ -21,7 +21,7 @@ use std::time::{Duration, Instant};
 use anyhow::Context as _;
 use harness::run_dir::RunDir;
 use harness::shrink::{shrink, Candidate, StepKind};
-use nemesis::{FaultTimeline, TimedFault, TIMELINE_FORMAT};
+use nemesis::{FaultTimeline, TIMELINE_FORMAT};
 use serde::Serialize;
 
 /// Arguments of `samsa shrink`.
@@ -77,7 +77,7 @@ struct ShrinkFile {
     attempts_max: u32,
     steps: Vec<StepRecord>,
     /// The smallest reproducing timeline, if any.
-    minimal: Option<CandidateRecord>,
+    minimal: Option<Candidate>,
     /// The command that replays it.
     command: Option<String>,
     /// The budget ran out before the search finished.
@@ -85,17 +85,11 @@ struct ShrinkFile {
     wall_s: f64,
 }
 
-#[derive(Debug, Clone, Serialize)]
-struct CandidateRecord {
-    faults: Vec<TimedFault>,
-    time_limit_ms: u64,
-}
-
 #[derive(Debug, Serialize)]
 struct StepRecord {
     step: usize,
     kind: StepKind,
-    candidate: CandidateRecord,
+    candidate: Candidate,
     timeline: PathBuf,
     attempts: Vec<AttemptRecord>,
     reproduced: bool,
@@ -197,10 +191,6 @@ fn run_inner(args: &ShrinkArgs) -> anyhow::Result<bool> {
             }
         }
     });
-    let minimal = outcome.minimal.as_ref().map(|c| CandidateRecord {
-        faults: c.faults.clone(),
-        time_limit_ms: c.time_limit_ms,
-    });
     let command = match &outcome.minimal {
         Some(c) => {
             let path = setup.out.join("minimal.json");
@@ -215,7 +205,7 @@ fn run_inner(args: &ShrinkArgs) -> anyhow::Result<bool> {
         budget_s: args.budget.as_secs(),
         attempts_max: args.attempts,
         steps,
-        minimal,
+        minimal: outcome.minimal.clone(),
         command: command.clone(),
         budget_spent: outcome.budget_spent,
         wall_s: started.elapsed().as_secs_f64(),
@@ -268,7 +258,8 @@ fn base_args(command: &str) -> anyhow::Result<Vec<String>> {
     if words.peek().is_some_and(|w| w == "test") {
         words.next();
     }
-    const REPLACED: [&str; 9] = [
+    // Flags that take a value, and a flag that takes none.
+    const REPLACED: [&str; 10] = [
         "--store",
         "--name",
         "--time-limit",
@@ -278,23 +269,22 @@ fn base_args(command: &str) -> anyhow::Result<Vec<String>> {
         "--fault-duration",
         "--nemesis-combine",
         "--test-count",
+        "--shrunk-from",
     ];
+    const DROPPED_SWITCH: &str = "--keep";
     let mut kept = Vec::new();
     while let Some(word) = words.next() {
-        let flag = word.split('=').next().unwrap_or(&word);
+        let (flag, inline_value) = match word.split_once('=') {
+            Some((flag, _)) => (flag, true),
+            None => (word.as_str(), false),
+        };
         if REPLACED.contains(&flag) {
-            if !word.contains('=') {
+            if !inline_value {
                 words.next();
             }
-            continue;
+        } else if word != DROPPED_SWITCH {
+            kept.push(word);
         }
-        if word == "--keep" || flag == "--shrunk-from" {
-            if flag == "--shrunk-from" && !word.contains('=') {
-                words.next();
-            }
-            continue;
-        }
-        kept.push(word);
     }
     Ok(kept)
 }
@@ -372,10 +362,7 @@ fn try_candidate(
     Ok(StepRecord {
         step,
         kind,
-        candidate: CandidateRecord {
-            faults: candidate.faults.clone(),
-            time_limit_ms: candidate.time_limit_ms,
-        },
+        candidate: candidate.clone(),
         timeline,
         attempts,
         reproduced,
