@@ -149,6 +149,15 @@ impl CheckResult {
         }
     }
 
+    /// The findings that count against the verdict: of a kind violating a property the
+    /// configuration promises (not listed in `not_counted`).
+    pub fn counted_findings(&self) -> impl Iterator<Item = &Finding> {
+        self.anomalies
+            .values()
+            .flatten()
+            .filter(|f| !self.not_counted.iter().any(|n| n.kind == f.kind))
+    }
+
     /// Records why this result cannot be called valid: a `Valid` verdict becomes
     /// `Unknown`; an `Invalid` one stays invalid (a violation found is proven whatever
     /// else went wrong), but keeps the reason for the report.

@@ -11,4 +11,5 @@ pub mod check;
 pub mod graph;
 pub mod history;
 pub mod linear;
+pub mod live;
 pub mod synth;

@@ -50,6 +50,8 @@ struct Inner {
     next_index: u64,
     last_time: u64,
     ops_completed: u64,
+    /// Bytes of whole lines flushed to the file, header included.
+    bytes_flushed: u64,
     /// Client completions of type `ok` so far, and the history time of the last one.
     ops_ok: u64,
     last_ok_time: Option<u64>,
@@ -73,6 +75,7 @@ impl Recorder {
         serde_json::to_writer(&mut out, header).map_err(|e| err(e.into()))?;
         out.write_all(b"\n").map_err(err)?;
         out.flush().map_err(err)?;
+        let header_bytes = out.get_ref().metadata().map_err(err)?.len();
         Ok(Recorder {
             path: path.display().to_string(),
             start: Instant::now(),
@@ -81,6 +84,7 @@ impl Recorder {
                 next_index: 0,
                 last_time: 0,
                 ops_completed: 0,
+                bytes_flushed: header_bytes,
                 ops_ok: 0,
                 last_ok_time: None,
             }),
@@ -102,6 +106,12 @@ impl Recorder {
     /// How many completions (`ok`/`fail`/`info` of clients) were recorded so far.
     pub fn completed(&self) -> u64 {
         self.lock().ops_completed
+    }
+
+    /// The length of the history's prefix made of whole flushed lines: what a reader
+    /// following the file (the live check) may read without meeting a half-written line.
+    pub fn bytes_flushed(&self) -> u64 {
+        self.lock().bytes_flushed
     }
 
     /// How many client operations completed `ok` so far, and the history time (ns) of
@@ -183,6 +193,7 @@ impl Recorder {
             .map_err(|e| self.error(e))?;
         inner.next_index += 1;
         inner.last_time = time;
+        inner.bytes_flushed += bytes.len() as u64;
         if matches!(process, Process::Client(_)) && op_type != LineType::Invoke {
             inner.ops_completed += 1;
             if op_type == LineType::Ok {
@@ -251,5 +262,6 @@ mod tests {
         assert!(lines[2]["time"].as_u64() >= lines[1]["time"].as_u64());
         assert_eq!(rec.completed(), 1);
         assert_eq!(rec.ok_progress(), (1, lines[2]["time"].as_u64()));
+        assert_eq!(rec.bytes_flushed(), text.len() as u64);
     }
 }

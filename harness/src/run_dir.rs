@@ -19,6 +19,7 @@ use checker::history::model::Guarantees;
 use serde::{Deserialize, Serialize};
 
 pub use crate::cluster::state::StateSample;
+pub use crate::run::live::LiveFile;
 
 /// The history (docs/history-format.md).
 pub const HISTORY_FILE: &str = checker::history::HISTORY_FILE;
@@ -30,6 +31,8 @@ pub const STATE_FILE: &str = "state.jsonl";
 pub const RESULTS_FILE: &str = "results.json";
 /// Throughput and latency of the run.
 pub const PERF_FILE: &str = "perf.json";
+/// What the live check found while the run wrote its history: [`LiveFile`].
+pub const LIVE_FILE: &str = "live.json";
 /// The self-contained report page.
 pub const REPORT_FILE: &str = "report.html";
 /// The JUnit file for CI test-result viewers.
@@ -108,6 +111,11 @@ impl RunDir {
         self.path.join(PERF_FILE)
     }
 
+    /// `live.json`.
+    pub fn live(&self) -> PathBuf {
+        self.path.join(LIVE_FILE)
+    }
+
     /// `report.html`.
     pub fn report(&self) -> PathBuf {
         self.path.join(REPORT_FILE)
@@ -141,6 +149,16 @@ impl RunDir {
     /// Reads `results.json` (the parts samsa reads back; other fields are ignored).
     pub fn read_results(&self) -> Result<RunResults, RunDirError> {
         read_json(&self.results())
+    }
+
+    /// Writes `live.json`.
+    pub fn write_live(&self, live: &LiveFile) -> Result<(), RunDirError> {
+        write_json(&self.live(), live)
+    }
+
+    /// Reads `live.json`.
+    pub fn read_live(&self) -> Result<LiveFile, RunDirError> {
+        read_json(&self.live())
     }
 
     /// Writes `perf.json`.

@@ -13,7 +13,9 @@ use std::sync::Mutex;
 use serde_json::Value;
 
 mod e2e_support;
-use e2e_support::{fault_lines, only_run, run_samsa_test, Finished};
+use e2e_support::{
+    assert_live_agrees, fault_lines, history_lines, only_run, run_samsa_test, Finished,
+};
 
 /// One cluster at a time: cargo runs a file's tests on parallel threads.
 static ONE_CLUSTER: Mutex<()> = Mutex::new(());
@@ -44,13 +46,20 @@ fn run(name: &str, args: &[&str]) -> Run {
     }
 }
 
-/// A seeded run: exit 1, invalid, and `expected` among the anomaly kinds.
-fn assert_caught(fault: &str, nemesis: &str, keys: &str, expected: &str) {
-    assert_caught_with(fault, nemesis, keys, expected, &["--time-limit", "40"]);
+/// A seeded run: exit 1, invalid, `expected` among the anomaly kinds, and the live check
+/// reported nothing the post-hoc check does not count.
+fn assert_caught(fault: &str, nemesis: &str, keys: &str, expected: &str) -> Run {
+    assert_caught_with(fault, nemesis, keys, expected, &["--time-limit", "40"])
 }
 
 /// [`assert_caught`] with more `samsa test` arguments (a longer run, a faster rhythm).
-fn assert_caught_with(fault: &str, nemesis: &str, keys: &str, expected: &str, more: &[&str]) {
+fn assert_caught_with(
+    fault: &str,
+    nemesis: &str,
+    keys: &str,
+    expected: &str,
+    more: &[&str],
+) -> Run {
     let env = format!("BROKER_SEEDED_FAULTS={fault}");
     let mut args = vec![
         "--keys",
@@ -82,6 +91,8 @@ fn assert_caught_with(fault: &str, nemesis: &str, keys: &str, expected: &str, mo
         "{fault}: expected {expected} among {kinds:?}\n{}",
         r.output
     );
+    assert_live_agrees(&r.dir);
+    r
 }
 
 // Goal: the correct broker keeps every promise under the default faults of the main job.
@@ -120,6 +131,9 @@ fn three_node_run_with_partitions_kills_and_pauses_is_valid() {
     }
     let sends_ok = r.results["stats"]["sends_ok"].as_u64().unwrap_or(0);
     assert!(sends_ok >= 1_000, "only {sends_ok} acknowledged sends");
+    let live = assert_live_agrees(&r.dir);
+    assert!(live.findings.is_empty(), "{live:?}");
+    assert!(live.lines_checked >= 1_000, "{live:?}");
 }
 
 // Goal: acknowledging acks=all before replication loses acknowledged writes when the
@@ -165,19 +179,42 @@ fn read_above_hw_is_caught_as_inconsistent_offsets() {
     );
 }
 
-// Goal: appending retried idempotent batches again shows up as duplicates.
+// Goal: appending retried idempotent batches again shows up as duplicates, and the live
+// check sees them while the faults run: with --fail-fast the main phase ends at the
+// first one, the history says so, and the report says it stopped early and why.
 #[test]
 #[cfg_attr(
     not(samsa_e2e),
     ignore = "needs Docker and root; SAMSA_E2E=1 runs it (scripts/test.sh and CI do)"
 )]
-fn no_dedup_is_caught_as_duplicates() {
-    assert_caught(
+fn no_dedup_is_caught_as_duplicates_and_stops_a_fail_fast_run() {
+    let r = assert_caught_with(
         "no-dedup",
         "pause:leaders,partition:leaders",
         "3",
         "duplicate",
+        &["--time-limit", "40", "--fail-fast"],
     );
+    let live = harness::run_dir::RunDir::new(&r.dir).read_live().unwrap();
+    let stop = live
+        .stopped_early
+        .as_ref()
+        .unwrap_or_else(|| panic!("--fail-fast did not stop the run: {live:?}\n{}", r.output));
+    assert!(stop.at_ms < 40_000.0, "{stop:?}");
+    assert_eq!(stop.finding, live.findings[0]);
+    // Reported within 5 s of the line that proved it.
+    assert!(stop.finding.delay_s() <= 5.0, "{stop:?}");
+    let noted = history_lines(&r.dir)
+        .iter()
+        .filter(|l| l.f.name() == "fail-fast")
+        .count();
+    assert_eq!(noted, 1, "the history must hold one fail-fast line");
+    let report = std::fs::read_to_string(r.dir.join("report.html")).unwrap();
+    assert!(
+        report.contains("id=\"stopped-early\"") && report.contains(&stop.finding.short()),
+        "the report does not say the run stopped early"
+    );
+    assert!(r.output.contains("samsa: live: "), "{}", r.output);
 }
 
 // Goal: a returning leader that keeps its divergent tail serves, once it leads again,

@@ -110,6 +110,56 @@ fn unpromised_guarantee_is_skipped_not_failed() {
     assert!(html.contains("Not counted against the verdict"));
 }
 
+// Goal: a run the live check stopped early (--fail-fast) says so at the top of its
+// report, naming the anomaly and when; a run without live.json shows no live row.
+#[test]
+fn fail_fast_run_says_it_stopped_early() {
+    use harness::run::live::{LiveFile, LiveReport, StoppedEarly};
+    let tmp = tempfile::tempdir().unwrap();
+    let run = make_run(tmp.path(), 600, Some("duplicate"), true, false);
+    let html = read(&write_run_report(&run.dir, &run.history, &run.result).unwrap());
+    assert!(!html.contains("id=\"live-check\"") && !html.contains("id=\"stopped-early\""));
+    let finding = LiveReport {
+        kind: "duplicate".into(),
+        key: Some("1".into()),
+        op: Some(4812),
+        explanation: "value 7 of key 1 is at offsets 3 and 9".into(),
+        may_become: Vec::new(),
+        proved_at_ms: 12_000.0,
+        found_at_ms: 12_900.0,
+    };
+    let live = LiveFile {
+        passes: 12,
+        lines_checked: 5000,
+        pass_ms_max: 31.0,
+        findings: vec![finding.clone()],
+        stopped_early: Some(StoppedEarly {
+            at_ms: 12_960.0,
+            time_limit_s: 60.0,
+            finding,
+        }),
+        error: None,
+    };
+    harness::run_dir::RunDir::new(&run.dir)
+        .write_live(&live)
+        .unwrap();
+    let html = read(&write_run_report(&run.dir, &run.history, &run.result).unwrap());
+    let banner = html
+        .split("id=\"stopped-early\"")
+        .nth(1)
+        .expect("no stopped-early banner");
+    let banner = &banner[..banner.find("</p>").unwrap()];
+    assert!(
+        banner.contains("at 13.0 s of its 60 s") && banner.contains("duplicate at key 1, op 4812"),
+        "{banner}"
+    );
+    assert!(
+        html.contains("12 passes, the last over 5000 lines"),
+        "no live row"
+    );
+    assert!(html.contains("the first duplicate at key 1, op 4812, 0.9 s after"));
+}
+
 // Goal: text from the run's files is escaped, so a hostile test name cannot run script.
 #[test]
 fn run_text_is_escaped() {

@@ -15,3 +15,6 @@ pub mod unpair;
 
 pub use error::{HistoryError, LineProblem};
 pub use parse::{read, read_path, HISTORY_FILE};
+
+#[cfg(test)]
+pub(crate) use parse::tests::corpus_texts;

@@ -93,6 +93,15 @@ pub struct TestArgs {
     /// directory (set by `samsa shrink`; the report links back to it).
     #[arg(long, hide = true)]
     shrunk_from: Option<PathBuf>,
+    /// End the main phase at the first anomaly the live check finds that makes the run
+    /// invalid, then heal, do the final reads and check as usual; the report says where
+    /// and why the run stopped early.
+    #[arg(long, conflicts_with = "no_live_check")]
+    fail_fast: bool,
+    /// Do not check the history while the run writes it (the live check re-reads the
+    /// whole prefix on every pass, which a very long soak may not want to pay for).
+    #[arg(long)]
+    no_live_check: bool,
     /// Seconds to wait after healing before the final reads.
     #[arg(long, default_value_t = 10.0)]
     recovery_wait: f64,
@@ -218,6 +227,8 @@ fn to_config(args: &TestArgs, seed: u64) -> Result<RunConfig, ConfigError> {
         nemesis_combine: args.nemesis_combine,
         schedule: args.schedule.clone(),
         shrunk_from: args.shrunk_from.clone(),
+        live_check: !args.no_live_check,
+        fail_fast: args.fail_fast,
         recovery_wait: seconds("recovery-wait", args.recovery_wait)?,
         final_read_time_max: seconds("final-read-time-max", args.final_read_time_max)?,
         keep: args.keep,

@@ -1,13 +1,14 @@
 //! The optional files of a run directory that the report shows beside the history:
-//! `test.json` (configuration, seed, versions, re-run command) and `state.jsonl` (the
-//! cluster's partition state each broker reported, [`StateSample`]). Each may be
+//! `test.json` (configuration, seed, versions, re-run command), `state.jsonl` (the
+//! cluster's partition state each broker reported, [`StateSample`]) and `live.json` (what
+//! the live check found during the main phase, and whether `--fail-fast` stopped it). Each may be
 //! missing or damaged; the report then says so instead of failing, because a report for a
 //! bare history (or an interrupted run) is still worth having.
 
 use std::path::Path;
 
-use crate::run_dir::{RunDir, RunDirError, TestJson};
-pub use crate::run_dir::{RESULTS_FILE, STATE_FILE, TEST_FILE};
+use crate::run_dir::{LiveFile, RunDir, RunDirError, TestJson};
+pub use crate::run_dir::{LIVE_FILE, RESULTS_FILE, STATE_FILE, TEST_FILE};
 /// At most this many state samples are read (a sample every 100 ms for ~3 hours).
 pub const STATE_SAMPLES_MAX: usize = 100_000;
 
@@ -20,6 +21,8 @@ pub struct RunInputs {
     pub test: Option<TestJson>,
     /// `state.jsonl`, parsed; `None` when the file is absent.
     pub states: Option<Vec<StateSample>>,
+    /// `live.json`, parsed; `None` when the run had no live check (or is older).
+    pub live: Option<LiveFile>,
     /// What the page should say about missing or damaged inputs.
     pub notes: Vec<String>,
 }
@@ -38,6 +41,14 @@ impl RunInputs {
             )),
         }
         inputs.states = read_states(&RunDir::new(dir).state(), &mut inputs.notes);
+        match RunDir::new(dir).read_live() {
+            Ok(live) => inputs.live = Some(live),
+            Err(RunDirError::Json { source, .. }) => inputs
+                .notes
+                .push(format!("{LIVE_FILE} is not valid: {source}")),
+            // No live check ran (--no-live-check, an interrupted or older run).
+            Err(RunDirError::Io { .. }) => {}
+        }
         inputs
     }
 

@@ -65,6 +65,14 @@ pub fn render(
                     a href="#timeline" { "latency & faults" } a href="#cluster" { "cluster" } a href="#history" { "history" }
                 }
                 @for note in &inputs.notes { p.note { (note) } }
+                @if let Some(stop) = inputs.live.as_ref().and_then(|l| l.stopped_early.as_ref()) {
+                    p.note #stopped-early {
+                        "The main phase stopped early, at " (format!("{:.1}", stop.at_ms / 1e3)) " s of its "
+                        (format!("{:.0}", stop.time_limit_s)) " s (--fail-fast): the live check found "
+                        (stop.finding.short()) ": " (stop.finding.explanation.trim_end_matches('.')) "."
+                        " The faults were healed and the final reads made as usual; the verdict is the whole history's."
+                    }
+                }
                 (run_section(history, result, inputs))
                 (anomaly_section::anomalies(result))
                 (anomaly_section::key_logs(&key_logs))
@@ -78,6 +86,27 @@ pub fn render(
         }
     };
     Ok(page.into_string())
+}
+
+/// One sentence on what the live check did and found during the main phase.
+fn live_summary(live: &crate::run_dir::LiveFile) -> String {
+    let mut s = format!(
+        "{} passes, the last over {} lines (longest pass {:.0} ms); ",
+        live.passes, live.lines_checked, live.pass_ms_max
+    );
+    match live.findings.first() {
+        None => s.push_str("no invalidating anomaly found during the main phase"),
+        Some(first) => s.push_str(&format!(
+            "{} invalidating anomalies found during the main phase, the first {}, {:.1} s after the line that proved it",
+            live.findings.len(),
+            first.short(),
+            first.delay_s()
+        )),
+    }
+    if let Some(e) = &live.error {
+        s.push_str(&format!("; stopped: {e}"));
+    }
+    s
 }
 
 fn run_section(history: &History, result: &CheckResult, inputs: &RunInputs) -> Markup {
@@ -110,6 +139,7 @@ fn run_section(history: &History, result: &CheckResult, inputs: &RunInputs) -> M
                     }
                 }
                 tr { th { "history" } td { (s.ops) " operations (" (s.lines) " lines) on " (s.keys) " keys; sends " (s.sends_ok) " ok / " (s.sends_fail) " fail / " (s.sends_info) " info; polls " (s.polls_ok) " ok / " (s.polls_other) " other; " (s.records_read) " records read; " (s.nemesis_events) " nemesis events" } }
+                @if let Some(live) = &inputs.live { tr { th { "live check" } td #live-check { (live_summary(live)) } } }
                 tr { th { "checking time" } td { "index " (s.time.index_ms) " ms, anomalies " (s.time.anomalies_ms) " ms, linearizability " (s.time.linear_ms) " ms" } }
             }
             h3 { "Re-run it" }

@@ -90,6 +90,11 @@ pub struct RunConfig {
     /// directory; its report links back to it.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub shrunk_from: Option<PathBuf>,
+    /// Check the history while it is written and print each invalidating anomaly as
+    /// soon as a prefix proves it (`--no-live-check` turns it off).
+    pub live_check: bool,
+    /// End the main phase at the first invalidating anomaly the live check finds.
+    pub fail_fast: bool,
     /// Wait after healing before the final reads.
     pub recovery_wait: Duration,
     /// Bound on the final read of each key.
@@ -136,6 +141,8 @@ pub(crate) fn test_config() -> RunConfig {
         nemesis_combine: 33,
         schedule: None,
         shrunk_from: None,
+        live_check: true,
+        fail_fast: false,
         recovery_wait: Duration::from_secs(10),
         final_read_time_max: Duration::from_secs(60),
         keep: false,

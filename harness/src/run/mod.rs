@@ -8,6 +8,7 @@
 
 pub mod config;
 pub mod faults;
+pub mod live;
 pub mod perf;
 pub mod progress;
 pub mod rules;
@@ -287,6 +288,14 @@ async fn run_phases(
 
     let nemesis = cluster.nemesis();
     let active: faults::ActiveFault = Arc::new(Mutex::new(None));
+    let live = if config.live_check {
+        Some(
+            live::Live::start(history_path.clone(), recorder.clone())
+                .map_err(io("cannot start the live check of", &history_path))?,
+        )
+    } else {
+        None
+    };
 
     eprintln!(
         "samsa: main: {:.0}s, {} clients, {} faults planned",
@@ -317,10 +326,12 @@ async fn run_phases(
         "main",
         recorder.clone(),
         active.clone(),
+        live.as_ref(),
         config.time_limit,
         Duration::from_secs(5),
     );
     let watchdog = watchdog::watch(recorder.clone(), active.clone());
+    let fail_fast = stop_at_first_anomaly(config, live.as_ref(), &recorder, &shared);
     let (workload_result, faults_result) = tokio::select! {
         r = main => r,
         () = progress => unreachable!("the progress reporter never returns"),
@@ -328,7 +339,15 @@ async fn run_phases(
             Err(e) => return Err(e.into()),
             Ok(never) => match never {},
         },
+        r = fail_fast => match r {
+            Err(e) => return Err(e.into()),
+            Ok(never) => match never {},
+        },
     };
+    if let Some(live) = live {
+        let file = live.finish();
+        run_dir.write_live(&file)?;
+    }
     eprintln!("samsa: heal");
     let heal_result = faults::heal_all(&nemesis, &recorder).await;
     workload_result?;
@@ -364,6 +383,36 @@ async fn run_phases(
     std::fs::create_dir_all(&logs).map_err(io("cannot create", &logs))?;
     cluster.collect_logs(&logs).await?;
     Ok(tally)
+}
+
+/// With `--fail-fast`, waits for the live check's first invalidating anomaly, records it
+/// in the history (a `harness` line, `f: "fail-fast"`) and stops the workload, which ends
+/// the main phase; never returns otherwise, so the main phase runs to its time limit.
+async fn stop_at_first_anomaly(
+    config: &RunConfig,
+    live: Option<&live::Live>,
+    recorder: &Recorder,
+    shared: &Shared,
+) -> Result<std::convert::Infallible, RecorderError> {
+    if let (true, Some(live)) = (config.fail_fast, live) {
+        let finding = live.first_finding().await;
+        let at = recorder.now_nanos();
+        eprintln!(
+            "samsa: --fail-fast: ending the main phase at {:.1}s of {:.0}s: {}",
+            at as f64 / 1e9,
+            config.time_limit.as_secs_f64(),
+            finding.short()
+        );
+        recorder.record_event(
+            Process::Harness,
+            "fail-fast",
+            serde_json::json!({"type": finding.kind, "key": finding.key, "op": finding.op}),
+            &Extra::default(),
+        )?;
+        live.mark_stopped_early(at, config.time_limit, finding);
+        shared.stop();
+    }
+    std::future::pending().await
 }
 
 /// The faults of a `--schedule` file, checked against this run's nodes (brokers, the

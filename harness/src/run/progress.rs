@@ -1,11 +1,13 @@
 //! The progress line on the terminal during a long run: phase, elapsed time, completed
-//! operations and their rate, and the fault currently active. Printed to stderr every
+//! operations and their rate, the fault currently active, and the anomalies the live
+//! check has found so far. Printed to stderr every
 //! few seconds so a nightly log shows where a run was when something went wrong.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use super::faults::ActiveFault;
+use super::live::Live;
 use crate::recorder::Recorder;
 
 /// Prints a progress line every `every` until the future is dropped.
@@ -13,6 +15,7 @@ pub async fn report(
     phase: &'static str,
     recorder: Arc<Recorder>,
     active: ActiveFault,
+    live: Option<&Live>,
     total: Duration,
     every: Duration,
 ) {
@@ -47,8 +50,9 @@ pub async fn report(
         } else {
             String::new()
         };
+        let anomalies = live.and_then(Live::progress_note).unwrap_or_default();
         eprintln!(
-            "samsa: {phase:<6} {:>5.1}s/{:.0}s  ops {ops:>8} ({rate:>7.0}/s)  fault: {fault}{stalled}",
+            "samsa: {phase:<6} {:>5.1}s/{:.0}s  ops {ops:>8} ({rate:>7.0}/s)  fault: {fault}{stalled}{anomalies}",
             start.elapsed().as_secs_f64(),
             total.as_secs_f64(),
         );

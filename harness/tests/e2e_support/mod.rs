@@ -62,6 +62,28 @@ pub fn fault_lines(dir: &Path, f: &str) -> usize {
         .count()
 }
 
+/// Asserts the live check agreed with the post-hoc check of a finished run: every anomaly
+/// `live.json` reports is of a kind `results.json` counts against the run, or a
+/// provisional name for one it counts. Returns the live file.
+pub fn assert_live_agrees(dir: &Path) -> harness::run_dir::LiveFile {
+    let run = RunDir::new(dir);
+    let live = run
+        .read_live()
+        .unwrap_or_else(|e| panic!("no live.json in {}: {e}", dir.display()));
+    let results = run.read_results().expect("results.json");
+    let counted = results.invalidating();
+    assert!(live.passes >= 1, "the live check made no pass: {live:?}");
+    for f in &live.findings {
+        assert!(
+            counted.contains(&f.kind) || f.may_become.iter().any(|k| counted.contains(k)),
+            "the live check reported {} ({}) but the post-hoc check counts only {counted:?}",
+            f.short(),
+            f.explanation
+        );
+    }
+    live
+}
+
 /// A JSON file of a run directory.
 pub fn json_file(path: &Path) -> Value {
     let text = std::fs::read_to_string(path)
