@@ -31,7 +31,8 @@ impl RunInputs {
     /// Reads the optional files of `dir`; never fails, notes problems instead.
     pub fn load(dir: &Path) -> RunInputs {
         let mut inputs = RunInputs::default();
-        match RunDir::new(dir).read_test() {
+        let run = RunDir::new(dir);
+        match run.read_test() {
             Ok(t) => inputs.test = Some(t),
             Err(RunDirError::Json { source, .. }) => inputs
                 .notes
@@ -40,8 +41,8 @@ impl RunInputs {
                 "{TEST_FILE} is missing: configuration, seed, versions and the re-run command are unknown"
             )),
         }
-        inputs.states = read_states(&RunDir::new(dir).state(), &mut inputs.notes);
-        match RunDir::new(dir).read_live() {
+        inputs.states = read_states(&run.state(), &mut inputs.notes);
+        match run.read_live() {
             Ok(live) => inputs.live = Some(live),
             Err(RunDirError::Json { source, .. }) => inputs
                 .notes
