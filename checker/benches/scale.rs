@@ -8,7 +8,8 @@
 //! not freed one allocation at a time before exit, as in `samsa check`). The histories come from `checker::synth` with the arguments of
 //! `samsa gen-history --ops N --keys 10 --concurrency 10 --seed 1`, generated once (also in
 //! a child, since the generator holds its own copy of the history) into
-//! `target/scale-histories/` and reused. `SAMSA_SCALE_OPS=100000,1000000` picks the sizes.
+//! `target/scale-histories/` and reused. `SAMSA_SCALE_OPS=100000,1000000` picks the sizes;
+//! `cargo test` (which starts this binary without `--bench`) checks one small history.
 
 use std::fs::File;
 use std::io::{BufWriter, Write};
@@ -19,8 +20,13 @@ use std::time::Instant;
 use checker::check::{check, CheckOptions};
 use checker::synth::{write_history, SynthOptions};
 
-/// The sizes measured when `SAMSA_SCALE_OPS` does not say.
+/// The sizes measured by `cargo bench` when `SAMSA_SCALE_OPS` does not say.
 const OPS_DEFAULT: [usize; 2] = [1_000_000, 10_000_000];
+
+/// The one size `cargo test --all-targets` runs (it starts this binary without `--bench`):
+/// the same generate-and-check path, small enough that the test suite does not spend
+/// minutes generating and checking ten million operations in a debug build.
+const OPS_SMOKE: [usize; 1] = [20_000];
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -28,7 +34,9 @@ fn main() -> ExitCode {
         Some("--check") => child_check(args.get(1)),
         Some("--generate") => child_generate(args.get(1), args.get(2)),
         // `cargo bench` passes `--bench` (and any filter): run the table.
-        _ => parent(),
+        _ if args.iter().any(|a| a == "--bench") => parent(&OPS_DEFAULT),
+        // `cargo test` passes no `--bench`: prove the path works on a small history.
+        _ => parent(&OPS_SMOKE),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -41,15 +49,16 @@ fn main() -> ExitCode {
 
 type Error = Box<dyn std::error::Error>;
 
-/// Generates what is missing, checks each size in a child, prints one row a size.
-fn parent() -> Result<(), Error> {
+/// Generates what is missing, checks each size in a child, prints one row a size;
+/// `defaults` are the sizes when `SAMSA_SCALE_OPS` does not name them.
+fn parent(defaults: &[usize]) -> Result<(), Error> {
     let sizes = match std::env::var("SAMSA_SCALE_OPS") {
         Ok(list) => list
             .split(',')
             .map(|n| n.trim().parse::<usize>())
             .collect::<Result<Vec<_>, _>>()
             .map_err(|e| format!("SAMSA_SCALE_OPS={list:?}: {e}"))?,
-        Err(_) => OPS_DEFAULT.to_vec(),
+        Err(_) => defaults.to_vec(),
     };
     let me = std::env::current_exe()?;
     let dir = histories_dir();

@@ -84,7 +84,7 @@ fn every_row_of_the_guarantees_table_is_run_and_judged_by_its_promises() {
         let mut args = words(row.flags);
         args.extend(words(&[
             "--time-limit",
-            "20",
+            "15",
             "--nemesis-interval",
             "4",
             "--fault-duration",

@@ -5,7 +5,10 @@
 //! acknowledged without an offset (acks=0) included.
 //!
 //! Each read is bounded in time; a key that cannot be read to its end within the bound is
-//! left incomplete, and the checker then treats its unread writes as `unseen`.
+//! left incomplete, and the checker then treats its unread writes as `unseen`. A read that
+//! has reached the log end but not the highest acknowledged offset (the broker truncated
+//! acknowledged writes) stops once the log end has stayed put for a few seconds, rather
+//! than polling an empty log until the bound.
 
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
@@ -74,17 +77,13 @@ async fn read_key(
     // The end of the readable log before reading: the read must reach it too, which is
     // what judges sends acknowledged without an offset (acks=0). Recorded in the assign
     // (`end_offsets`) so the checker knows what "complete" meant for this read.
-    let end = match end_offset(&consumer, key, deadline).await {
+    let mut end = match end_offset(&consumer, key, deadline).await {
         Ok(end) => Some(end),
         Err(e) => {
             tracing::warn!(key, "final read: the log end is unknown: {e}");
             None
         }
     };
-    let target = [acked, end.filter(|&e| e > 0).map(|e| e - 1)]
-        .into_iter()
-        .flatten()
-        .max();
     let mut value = assign_value(&[key], true);
     if let (Some(end), LineValue::Assignment(a)) = (end, &mut value) {
         a.end_offsets = Some([(key.to_string(), end)].into());
@@ -111,12 +110,32 @@ async fn read_key(
         .recorder
         .record(process, LineType::Ok, Function::Assign, value, &final_extra)?;
     let mut empty_polls = 0;
-    while Instant::now() < deadline {
+    let mut past_log_end = LogEndWait::default();
+    loop {
+        let target = target(acked, end);
         let reached = matches!((read_to, target), (Some(r), Some(t)) if r >= t);
         // With no acknowledged offset and no known log end there is nothing to reach: two
         // empty polls in a row after the consumer settled are as far as a read can tell.
-        if reached || (target.is_none() && empty_polls >= 2) {
+        if reached || (target.is_none() && empty_polls >= 2) || Instant::now() >= deadline {
             break;
+        }
+        let at_log_end = end.is_some_and(|e| e <= 0 || read_to.is_some_and(|r| r >= e - 1));
+        if at_log_end && empty_polls > 0 {
+            match past_log_end.check(&consumer, key, end) {
+                LogEnd::Moved(e) => end = Some(e),
+                LogEnd::Waiting => {}
+                LogEnd::Settled => {
+                    tracing::warn!(
+                        key,
+                        ?read_to,
+                        ?acked,
+                        "final read: the log ends below the highest acknowledged offset and stayed there for {PAST_LOG_END_SETTLE:?}"
+                    );
+                    break;
+                }
+            }
+        } else {
+            past_log_end = LogEndWait::default();
         }
         shared.recorder.record(
             process,
@@ -152,6 +171,7 @@ async fn read_key(
             }
         }
     }
+    let target = target(acked, end);
     let complete = match target {
         Some(t) => read_to.is_some_and(|r| r >= t),
         None => true,
@@ -169,6 +189,69 @@ async fn read_key(
         complete,
         read_to,
     })
+}
+
+/// How long a final read that has read to the log end it found waits for an acknowledged
+/// offset beyond that end to appear (a high watermark still catching up after the heal)
+/// before it stops. No producer runs during the final reads, so a log end that stays put
+/// this long will not reach it: the write was truncated away. Without this bound a broker
+/// that loses writes kept every final read polling an empty log until
+/// `--final-read-time-max` (60 s a key).
+const PAST_LOG_END_SETTLE: Duration = Duration::from_secs(5);
+
+/// How often the log end is asked again while a read waits past it.
+const LOG_END_RECHECK: Duration = Duration::from_secs(1);
+
+/// The offset a final read must reach: the highest acknowledged one and the last one the
+/// log held (`end - 1`), whichever is higher.
+fn target(acked: Option<i64>, end: Option<i64>) -> Option<i64> {
+    [acked, end.filter(|&e| e > 0).map(|e| e - 1)]
+        .into_iter()
+        .flatten()
+        .max()
+}
+
+/// What a read waiting at the log end learned from asking for it again.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum LogEnd {
+    /// The log end grew to this: there is more to read.
+    Moved(i64),
+    /// Still at the same end, not for long enough yet.
+    Waiting,
+    /// At the same end for [`PAST_LOG_END_SETTLE`].
+    Settled,
+}
+
+/// A final read's wait at the log end below the highest acknowledged offset.
+#[derive(Debug, Default)]
+struct LogEndWait {
+    /// When the read reached the log end, and when it last asked for it again.
+    since_and_asked: Option<(Instant, Instant)>,
+}
+
+impl LogEndWait {
+    /// Asks for the log end again at most every [`LOG_END_RECHECK`]; a new end restarts
+    /// the wait.
+    fn check(&mut self, consumer: &ConsumerSession, key: i32, end: Option<i64>) -> LogEnd {
+        let now = Instant::now();
+        let (since, asked) = *self.since_and_asked.get_or_insert((now, now));
+        if now.duration_since(asked) >= LOG_END_RECHECK {
+            self.since_and_asked = Some((since, now));
+            match consumer.end_offset(key) {
+                Ok(e) if Some(e) > end => {
+                    self.since_and_asked = None;
+                    return LogEnd::Moved(e);
+                }
+                Ok(_) => {}
+                Err(e) => tracing::debug!(key, "final read: log end not known: {e}"),
+            }
+        }
+        if now.duration_since(since) >= PAST_LOG_END_SETTLE {
+            LogEnd::Settled
+        } else {
+            LogEnd::Waiting
+        }
+    }
 }
 
 /// The key's log end offset (ListOffsets "latest"), retried until `deadline`: the first
