@@ -3,6 +3,7 @@
 #![deny(missing_docs)]
 
 pub mod cluster;
+pub mod incidents;
 pub mod recorder;
 pub mod report;
 pub mod run;

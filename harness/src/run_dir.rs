@@ -328,6 +328,8 @@ pub struct ResultsFile<'a> {
     /// The harness's own reasons for an unknown verdict.
     #[serde(skip_serializing_if = "<[String]>::is_empty")]
     pub harness_unknown_reasons: &'a [String],
+    /// The findings grouped into incidents, each explained ([`crate::incidents`]).
+    pub incidents: &'a [crate::incidents::Incident],
 }
 
 /// The parts of a run's `results.json` samsa reads back; unknown fields are ignored.
@@ -394,27 +396,41 @@ impl RunResults {
     }
 }
 
-/// Writes the verdict of a run directory: `results.json`, then `report.html` and
-/// `junit.xml` from the same result, so the three cannot disagree. `harness_reasons` are
-/// applied to `result` first (and recorded, so a re-check applies them again). A report
-/// that cannot be drawn is returned as the second value, a warning: the verdict is on
-/// disk.
+/// What [`write_verdict`] wrote besides `results.json`.
+#[derive(Debug)]
+pub struct VerdictWritten {
+    /// `report.html`'s path, or why the report could not be drawn (a warning: the
+    /// verdict is on disk).
+    pub report: Result<PathBuf, crate::report::ReportError>,
+    /// The incidents `results.json` lists, for the terminal summary.
+    pub incidents: Vec<crate::incidents::Incident>,
+}
+
+/// Writes the verdict of a run directory: `results.json` (with the incidents, from the
+/// run's `state.jsonl` and `test.json`), then `report.html` and `junit.xml` from the same
+/// result, so the three cannot disagree. `harness_reasons` are applied to `result` first
+/// (and recorded, so a re-check applies them again).
 pub fn write_verdict(
     dir: &RunDir,
     history: &checker::history::model::History,
     result: &mut CheckResult,
     harness_reasons: &[String],
-) -> Result<Result<PathBuf, crate::report::ReportError>, RunDirError> {
+) -> Result<VerdictWritten, RunDirError> {
     for reason in harness_reasons {
         if !result.unknown_reasons.contains(reason) {
             result.mark_unknown(reason.clone());
         }
     }
+    let inputs = crate::report::inputs::RunInputs::load(dir.path());
+    let incidents = crate::incidents::for_run(result, history, &inputs);
     dir.write_results(&ResultsFile {
         result,
         harness_unknown_reasons: harness_reasons,
+        incidents: &incidents,
     })?;
-    Ok(crate::report::write_run_report(dir.path(), history, result))
+    let report =
+        crate::report::write_report_incidents(dir.path(), history, result, &inputs, &incidents);
+    Ok(VerdictWritten { report, incidents })
 }
 
 #[cfg(test)]
@@ -467,9 +483,10 @@ mod tests {
         .unwrap();
         let mut result = checker::check::check(&history, &checker::check::CheckOptions::default());
         let reasons = vec!["none of the 2 planned faults could be applied".to_owned()];
-        write_verdict(&run, &history, &mut result, &reasons)
-            .unwrap()
-            .unwrap();
+        let written = write_verdict(&run, &history, &mut result, &reasons).unwrap();
+        written.report.unwrap();
+        // Only `unseen`, no violation: no incident.
+        assert!(written.incidents.is_empty());
         let read = run.read_results().unwrap();
         assert_eq!(read.verdict(), "unknown");
         assert_eq!(read.harness_unknown_reasons, reasons);

@@ -1,6 +1,7 @@
 //! End-to-end proof on a 3-node broker-under-test cluster in Docker (issue 5): the correct
 //! broker stays valid through 60 s of partitions, kills and pauses, and each seeded bug of
-//! the broker is caught with the anomaly it causes. Each seeded run aims the nemesis at the
+//! the broker is caught with the anomaly it causes, grouped into a few incidents whose
+//! explanation names the bug's mechanism. Each seeded run aims the nemesis at the
 //! situation the bug needs (`partition:leaders` cuts the partition leader off from its
 //! followers while clients still reach it; pauses make librdkafka retry).
 //! Needs root and a Docker daemon; the broker binary is the one cargo built beside samsa.
@@ -46,10 +47,61 @@ fn run(name: &str, args: &[&str]) -> Run {
     }
 }
 
-/// A seeded run: exit 1, invalid, `expected` among the anomaly kinds, and the live check
-/// reported nothing the post-hoc check does not count.
-fn assert_caught(fault: &str, nemesis: &str, keys: &str, expected: &str) -> Run {
-    assert_caught_with(fault, nemesis, keys, expected, &["--time-limit", "40"])
+/// A seeded run: exit 1, invalid, `expected` among the anomaly kinds, the live check
+/// reported nothing the post-hoc check does not count, and the incidents name one of
+/// `mechanisms` (rules of `harness::incidents::rules`).
+fn assert_caught(
+    fault: &str,
+    nemesis: &str,
+    keys: &str,
+    expected: &str,
+    mechanisms: &[&str],
+) -> Run {
+    assert_caught_with(
+        fault,
+        nemesis,
+        keys,
+        expected,
+        mechanisms,
+        &["--time-limit", "40"],
+    )
+}
+
+/// At most this many incidents for one seeded bug: one or a few per fault window that met
+/// the bug, never one per finding (a zombie leader alone gives hundreds).
+const INCIDENTS_PER_SEEDED_RUN_MAX: usize = 10;
+
+/// The run's `results.json` groups its findings into at least one and at most
+/// [`INCIDENTS_PER_SEEDED_RUN_MAX`] incidents, one of which names a rule of `mechanisms`.
+fn assert_incidents_name(r: &Run, fault: &str, mechanisms: &[&str]) {
+    let incidents = r.results["incidents"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    assert!(
+        (1..=INCIDENTS_PER_SEEDED_RUN_MAX).contains(&incidents.len()),
+        "{fault}: {} incidents\n{:#}",
+        incidents.len(),
+        r.results["incidents"]
+    );
+    let named = incidents.iter().any(|i| {
+        i["rules"]
+            .as_array()
+            .is_some_and(|rules| rules.iter().any(|n| mechanisms.iter().any(|m| n == m)))
+    });
+    let explanations: Vec<&str> = incidents
+        .iter()
+        .filter_map(|i| i["explanation"].as_str())
+        .collect();
+    assert!(
+        named,
+        "{fault}: no incident names {mechanisms:?}: {explanations:#?}"
+    );
+    assert!(
+        r.output.contains("incidents: "),
+        "{fault}: the summary does not list the incidents\n{}",
+        r.output
+    );
 }
 
 /// [`assert_caught`] with more `samsa test` arguments (a longer run, a faster rhythm).
@@ -58,6 +110,7 @@ fn assert_caught_with(
     nemesis: &str,
     keys: &str,
     expected: &str,
+    mechanisms: &[&str],
     more: &[&str],
 ) -> Run {
     let env = format!("BROKER_SEEDED_FAULTS={fault}");
@@ -92,6 +145,7 @@ fn assert_caught_with(
         r.output
     );
     assert_live_agrees(&r.dir);
+    assert_incidents_name(&r, fault, mechanisms);
     r
 }
 
@@ -131,6 +185,11 @@ fn three_node_run_with_partitions_kills_and_pauses_is_valid() {
     }
     let sends_ok = r.results["stats"]["sends_ok"].as_u64().unwrap_or(0);
     assert!(sends_ok >= 1_000, "only {sends_ok} acknowledged sends");
+    assert_eq!(
+        r.results["incidents"],
+        Value::Array(Vec::new()),
+        "a valid run has no incident"
+    );
     let live = assert_live_agrees(&r.dir);
     assert!(live.findings.is_empty(), "{live:?}");
     assert!(live.lines_checked >= 1_000, "{live:?}");
@@ -149,6 +208,7 @@ fn ack_before_replication_is_caught_as_lost_writes() {
         "partition:leaders",
         "1",
         "lost-write",
+        &["ack-above-hw", "ack-below-min-insync"],
     );
 }
 
@@ -160,7 +220,13 @@ fn ack_before_replication_is_caught_as_lost_writes() {
     ignore = "needs Docker and root; SAMSA_E2E=1 runs it (scripts/test.sh and CI do)"
 )]
 fn zombie_leader_is_caught_as_lost_writes() {
-    assert_caught("zombie-leader", "partition:leaders", "1", "lost-write");
+    assert_caught(
+        "zombie-leader",
+        "partition:leaders",
+        "1",
+        "lost-write",
+        &["two-leaders", "hw-past-isr"],
+    );
 }
 
 // Goal: serving records above the high watermark lets consumers read records the new
@@ -176,6 +242,7 @@ fn read_above_hw_is_caught_as_inconsistent_offsets() {
         "partition:leaders",
         "1",
         "inconsistent-offsets",
+        &["read-above-hw"],
     );
 }
 
@@ -193,6 +260,7 @@ fn no_dedup_is_caught_as_duplicates_and_stops_a_fail_fast_run() {
         "pause:leaders,partition:leaders",
         "3",
         "duplicate",
+        &["duplicate-across-retry"],
         &["--time-limit", "40", "--fail-fast"],
     );
     let live = harness::run_dir::RunDir::new(&r.dir).read_live().unwrap();
@@ -233,6 +301,7 @@ fn no_truncation_is_caught_as_inconsistent_offsets() {
         "partition:leaders",
         "1",
         "inconsistent-offsets",
+        &["truncation-after-failover", "divergent-logs"],
         &[
             "--time-limit",
             "70",

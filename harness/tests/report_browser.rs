@@ -1,9 +1,10 @@
 //! The report in a real browser: headless Chromium (Debian package `chromium`) loads the
 //! report of an invalid run, its script must run without a console message or error,
-//! render the history view and jump to a witness; a screenshot is kept. A second test
-//! drives the history view of a 200,000-operation report (filter by key, last page) with a
-//! script added to a copy of the page. Fails when Chromium is missing: CI installs it
-//! (scripts/setup.sh).
+//! render the incidents, the history view and the finding list, and jump to a witness; a
+//! screenshot is kept. Two more tests drive a copy of a page with a script added: the
+//! history view of a 200,000-operation report (filter by key, last page), and a finding
+//! list of 2,000 findings (next page, last page). Fails when Chromium is missing: CI
+//! installs it (scripts/setup.sh).
 
 mod report_support;
 
@@ -12,7 +13,10 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use checker::history::model::History;
+use harness::incidents::for_run;
+use harness::report::anomaly_section::FINDINGS_PAGE_ROWS;
 use harness::report::history_data::summary;
+use harness::report::inputs::RunInputs;
 use harness::report::write_run_report;
 use report_support::make_run;
 
@@ -54,8 +58,10 @@ fn chromium(dir: &Path, args: &[&str], url: &str) -> (String, String) {
     )
 }
 
-// Goal: the page's script runs cleanly, renders a page of rows, and a witness link's
-// target row is shown and highlighted; the screenshot is kept for a human.
+// Goal: the page's script runs cleanly, renders a page of rows, the incidents section
+// with each incident's explanation and its zoomed timeline (an svg), and the finding list
+// of the planted lost write from the page's data; a witness link's target row is shown
+// and highlighted; the screenshot is kept for a human.
 #[test]
 #[cfg_attr(
     not(samsa_e2e),
@@ -88,6 +94,57 @@ fn report_renders_in_headless_chromium() {
         );
     }
     assert!(dom.matches("<svg").count() >= 7);
+
+    // The incidents, first in the anomalies section, each explained with its timeline.
+    let incidents = for_run(&run.result, &run.history, &RunInputs::load(&run.dir));
+    assert!(
+        !incidents.is_empty(),
+        "the planted lost write makes no incident"
+    );
+    let section = dom
+        .split("<div id=\"incidents\">")
+        .nth(1)
+        .expect("no incidents section");
+    assert!(
+        section.find("<h3>") < section.find("id=\"anomaly-lost-write\""),
+        "the incidents do not open the anomalies section"
+    );
+    for (n, incident) in incidents.iter().enumerate() {
+        let block = section
+            .split(&format!("id=\"incident-{}\"", n + 1))
+            .nth(1)
+            .unwrap_or_else(|| panic!("incident {} not shown", n + 1));
+        let block = &block[..block.find("class=\"incident").unwrap_or(block.len())];
+        assert!(
+            unescape(block).contains(&incident.explanation),
+            "incident {} without its explanation {:?}",
+            n + 1,
+            incident.explanation
+        );
+        assert!(
+            block.contains("<div class=\"plot\"><svg"),
+            "incident {} has no timeline",
+            n + 1
+        );
+    }
+    // The finding list was drawn from the page's data, its witnesses linked.
+    let list = dom
+        .split("id=\"findings-lost-write\"")
+        .nth(1)
+        .expect("no finding list");
+    assert!(
+        list.contains("data-shown=\"1/1/1\""),
+        "finding list not drawn"
+    );
+    let finding = &run.result.anomalies["lost-write"][0];
+    let drawn = list
+        .split("class=\"finding\"")
+        .nth(1)
+        .expect("no finding row");
+    assert!(unescape(drawn).starts_with(&format!(">{}", finding.explanation)));
+    for op in &finding.ops {
+        assert!(drawn.contains(&format!("data-op=\"{op}\"")), "witness {op}");
+    }
 
     // A witness deep in the history: the hash jumps to its page and highlights its row.
     let witness = *run.result.anomalies["lost-write"][0].ops.last().unwrap();
@@ -168,6 +225,35 @@ const DRIVER: &str = r##"<script>
 })();
 </script>"##;
 
+/// Renders `report` in Chromium with `driver` (a script that writes its JSON findings into
+/// `<pre id="driver">`) added before `</body>`, within `budget_ms` of virtual time; returns
+/// what the driver wrote. Fails on console output or an unfinished script.
+fn drive(dir: &Path, report: &Path, driver: &str, budget_ms: u32) -> serde_json::Value {
+    let html = std::fs::read_to_string(report).unwrap();
+    let driven = dir.join("driven.html");
+    std::fs::write(
+        &driven,
+        html.replacen("</body>", &format!("{driver}</body>"), 1),
+    )
+    .unwrap();
+    let (dom, log) = chromium(
+        dir,
+        &[&format!("--virtual-time-budget={budget_ms}"), "--dump-dom"],
+        &format!("file://{}", driven.display()),
+    );
+    assert!(!log.contains(":CONSOLE"), "console output: {log}");
+    assert!(
+        dom.contains("<p id=\"js-status\">ok</p>"),
+        "script did not finish"
+    );
+    let json = dom
+        .split("<pre id=\"driver\">")
+        .nth(1)
+        .and_then(|r| r.split("</pre>").next())
+        .expect("the driver did not finish");
+    serde_json::from_str(&unescape(json)).unwrap()
+}
+
 fn unescape(s: &str) -> String {
     s.replace("&lt;", "<")
         .replace("&gt;", ">")
@@ -208,30 +294,7 @@ fn large_report_history_view_filters_and_pages() {
     let run = make_run(tmp.path(), LARGE_OPS, None, true, true);
     let report = write_run_report(&run.dir, &run.history, &run.result).unwrap();
     let key = run.history.keys.name(checker::history::model::KeyId(1));
-    let html = std::fs::read_to_string(&report).unwrap();
-    let driven = tmp.path().join("driven.html");
-    let driver = DRIVER.replace("KEY", key);
-    std::fs::write(
-        &driven,
-        html.replacen("</body>", &format!("{driver}</body>"), 1),
-    )
-    .unwrap();
-    let (dom, log) = chromium(
-        tmp.path(),
-        &["--virtual-time-budget=30000", "--dump-dom"],
-        &format!("file://{}", driven.display()),
-    );
-    assert!(!log.contains(":CONSOLE"), "console output: {log}");
-    assert!(
-        dom.contains("<p id=\"js-status\">ok</p>"),
-        "script did not finish"
-    );
-    let json = dom
-        .split("<pre id=\"driver\">")
-        .nth(1)
-        .and_then(|r| r.split("</pre>").next())
-        .expect("the driver did not finish");
-    let out: serde_json::Value = serde_json::from_str(&unescape(json)).unwrap();
+    let out = drive(tmp.path(), &report, &DRIVER.replace("KEY", key), 30_000);
 
     let total = run.history.ops.len() + run.history.nemesis.len();
     assert_eq!(shown(&out["first"]), (1, total.div_ceil(100), total));
@@ -256,4 +319,123 @@ fn large_report_history_view_filters_and_pages() {
             "op {index}"
         );
     }
+}
+
+/// Findings of one kind in the paged-list test: the issue's example of a list too long to
+/// put into the DOM at once.
+const MANY_FINDINGS: usize = 2000;
+
+/// Added to a copy of the report: waits for the page, then pages the lost-write finding
+/// list (next, then last) and writes what each page showed as JSON into `<pre id="driver">`.
+const FINDINGS_DRIVER: &str = r##"<script>
+(function () {
+  var out = {};
+  var list = document.getElementById("findings-lost-write");
+  function shown() { return list.getAttribute("data-shown"); }
+  function rows() {
+    return Array.prototype.map.call(list.querySelectorAll(".finding"), function (f) {
+      return f.firstChild.textContent;
+    });
+  }
+  function waitFor(pred, then) {
+    var t = setInterval(function () { if (pred()) { clearInterval(t); then(); } }, 20);
+  }
+  function page(cls, key, then) {
+    var before = shown();
+    list.querySelector(".pager ." + cls).click();
+    waitFor(function () { return shown() !== before; }, function () {
+      out[key] = shown();
+      out[key + "Rows"] = rows();
+      then();
+    });
+  }
+  waitFor(function () { return document.body.hasAttribute("data-report-ready"); }, function () {
+    out.first = shown();
+    out.firstRows = rows();
+    out.inList = list.querySelectorAll(".finding").length;
+    out.inDom = document.querySelectorAll(".finding").length;
+    out.prevDisabled = list.querySelector(".pager .prev").disabled;
+    page("next", "next", function () {
+      page("last", "last", function () {
+        out.nextDisabled = list.querySelector(".pager .next").disabled;
+        var pre = document.createElement("pre");
+        pre.id = "driver";
+        pre.textContent = JSON.stringify(out);
+        document.body.appendChild(pre);
+      });
+    });
+  });
+})();
+</script>"##;
+
+// Goal: a finding list of 2,000 findings is paged as the history view is: one page of
+// FINDINGS_PAGE_ROWS findings in the DOM, "next" shows the following ones, "last" the
+// final ones, the first/last buttons are disabled at the ends, and nothing is logged.
+// Method: the planted lost write's finding copied 2,000 times with numbered explanations
+// (the report renders whatever verdict it is given), its page driven by an added script.
+#[test]
+#[cfg_attr(
+    not(samsa_e2e),
+    ignore = "needs Chromium and about a minute; SAMSA_E2E=1 runs it (scripts/test.sh and CI do)"
+)]
+fn long_finding_list_pages() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mut run = make_run(tmp.path(), 2000, Some("lost-write"), true, true);
+    let real = run.result.anomalies["lost-write"][0].clone();
+    let copies = (0..MANY_FINDINGS)
+        .map(|i| checker::anomaly::Finding {
+            explanation: format!("finding #{i}: {}", real.explanation),
+            ..real.clone()
+        })
+        .collect();
+    run.result.anomalies.insert("lost-write", copies);
+    let report = write_run_report(&run.dir, &run.history, &run.result).unwrap();
+    let out = drive(tmp.path(), &report, FINDINGS_DRIVER, 10_000);
+
+    let pages = MANY_FINDINGS.div_ceil(FINDINGS_PAGE_ROWS);
+    let numbered = |key: &str| -> Vec<usize> {
+        out[key]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| {
+                let r = r.as_str().unwrap();
+                r["finding #".len()..r.find(':').unwrap()].parse().unwrap()
+            })
+            .collect()
+    };
+    assert_eq!(
+        out["first"],
+        format!("1/{pages}/{MANY_FINDINGS}"),
+        "{out:?}"
+    );
+    assert_eq!(
+        numbered("firstRows"),
+        (0..FINDINGS_PAGE_ROWS).collect::<Vec<_>>()
+    );
+    assert_eq!(
+        out["inList"], FINDINGS_PAGE_ROWS,
+        "more than a page in the list"
+    );
+    // The other kinds of the run (the planted loss's companions) draw their first page.
+    let others: usize = run
+        .result
+        .anomalies
+        .iter()
+        .filter(|(kind, _)| **kind != "lost-write")
+        .map(|(_, f)| f.len().min(FINDINGS_PAGE_ROWS))
+        .sum();
+    assert_eq!(out["inDom"], FINDINGS_PAGE_ROWS + others, "{out:?}");
+    assert_eq!(out["prevDisabled"], true);
+    assert_eq!(out["next"], format!("2/{pages}/{MANY_FINDINGS}"));
+    assert_eq!(
+        numbered("nextRows"),
+        (FINDINGS_PAGE_ROWS..2 * FINDINGS_PAGE_ROWS).collect::<Vec<_>>()
+    );
+    assert_eq!(out["last"], format!("{pages}/{pages}/{MANY_FINDINGS}"));
+    assert_eq!(
+        numbered("lastRows"),
+        ((pages - 1) * FINDINGS_PAGE_ROWS..MANY_FINDINGS).collect::<Vec<_>>()
+    );
+    assert_eq!(out["nextDisabled"], true);
 }

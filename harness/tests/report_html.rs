@@ -6,6 +6,9 @@ mod report_support;
 
 use std::process::Command;
 
+use harness::incidents::for_run;
+use harness::report::inputs::RunInputs;
+use harness::report::junit::PROPERTIES;
 use harness::report::{write_run_report, JUNIT_FILE};
 use report_support::make_run;
 
@@ -13,8 +16,11 @@ fn read(path: &std::path::Path) -> String {
     std::fs::read_to_string(path).unwrap()
 }
 
-// Goal: an invalid run's page has every section, the anomaly with linked witnesses, plots
-// and fault bands, and nothing loaded from outside the file.
+// Goal: an invalid run's page has every section, the incidents with their explanations,
+// the anomaly with linked witnesses, plots and fault bands, and nothing loaded from
+// outside the file; its junit.xml keeps one case per guarantee and adds one failing
+// `incident-N` case per incident, with the explanation as the failure message.
+// Method: a run with one planted lost write; the incidents recomputed as the report does.
 #[test]
 fn invalid_run_report_has_every_section() {
     let tmp = tempfile::tempdir().unwrap();
@@ -26,6 +32,8 @@ fn invalid_run_report_has_every_section() {
         "id=\"run\"",
         "id=\"anomalies\"",
         "id=\"anomaly-lost-write\"",
+        "id=\"findings-lost-write\"",
+        "id=\"findings-data\"",
         "id=\"keys\"",
         "id=\"timeline\"",
         "id=\"latency-send\"",
@@ -60,15 +68,80 @@ fn invalid_run_report_has_every_section() {
     for external in ["src=\"http", "href=\"http", "@import", "url(http"] {
         assert!(!html.contains(external), "external asset: {external}");
     }
+    // The incidents the report was made from (the same call `write_run_report` makes).
+    let incidents = for_run(&run.result, &run.history, &RunInputs::load(&run.dir));
+    assert!(
+        !incidents.is_empty(),
+        "the planted lost write makes no incident"
+    );
+    assert!(html.contains("id=\"incidents\""), "no incidents section");
+    for (n, incident) in incidents.iter().enumerate() {
+        let block = html
+            .split(&format!("id=\"incident-{}\"", n + 1))
+            .nth(1)
+            .unwrap_or_else(|| panic!("incident {} not shown", n + 1));
+        assert!(
+            block.contains(&html_escape(&incident.explanation)),
+            "incident {} without its explanation: {}",
+            n + 1,
+            incident.explanation
+        );
+    }
     let junit = read(&run.dir.join(JUNIT_FILE));
-    assert!(junit.contains("<testcase name=\"no_loss\""));
-    assert!(junit.contains("<failure"), "{junit}");
-    assert!(junit.contains("lost-write: 1"), "{junit}");
-    assert_eq!(junit.matches("<testcase").count(), 4);
+    let cases: Vec<&str> = junit.split("<testcase").skip(1).collect();
+    for (_, property) in PROPERTIES {
+        let named = format!(" name=\"{property}\"");
+        assert_eq!(
+            cases.iter().filter(|c| c.starts_with(&named)).count(),
+            1,
+            "property case {property}: {junit}"
+        );
+    }
+    let loss = cases
+        .iter()
+        .find(|c| c.starts_with(" name=\"no_loss\""))
+        .unwrap();
+    assert!(loss.contains("<failure"), "{loss}");
+    assert!(loss.contains("lost-write: 1"), "{loss}");
+    assert_eq!(cases.len(), PROPERTIES.len() + incidents.len(), "{junit}");
+    for (n, incident) in incidents.iter().enumerate() {
+        let named = format!(" name=\"incident-{}\"", n + 1);
+        let case = cases
+            .iter()
+            .find(|c| c.starts_with(&named))
+            .unwrap_or_else(|| panic!("no case incident-{}: {junit}", n + 1));
+        let case = &case[..case.find("</testcase>").unwrap_or(case.len())];
+        assert!(
+            incident.counted,
+            "a counted lost write makes a counted incident"
+        );
+        assert!(
+            case.contains(&format!(
+                "<failure message=\"{}\"",
+                xml_escape(&incident.explanation)
+            )),
+            "incident-{} does not fail with its explanation: {case}",
+            n + 1
+        );
+    }
+}
+
+/// `s` as maud writes it into the page's text.
+fn html_escape(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+}
+
+/// `s` as junit.xml writes it into an attribute.
+fn xml_escape(s: &str) -> String {
+    html_escape(s).replace('\'', "&apos;")
 }
 
 // Goal: a bare history (no test.json, no state.jsonl) still gets a report that says what
-// is missing, and a valid run's junit.xml has no failure.
+// is missing, and a valid run has no incident and a junit.xml of only the guarantee
+// cases, none failed.
 #[test]
 fn bare_history_report_notes_missing_files() {
     let tmp = tempfile::tempdir().unwrap();
@@ -80,9 +153,18 @@ fn bare_history_report_notes_missing_files() {
     assert!(html.contains("state.jsonl is missing"));
     assert!(html.contains("No state.jsonl"));
     assert!(html.contains("No anomaly was found."));
+    assert!(
+        !html.contains("id=\"incidents\""),
+        "a valid run has no incident"
+    );
     let junit = read(&run.dir.join(JUNIT_FILE));
     assert!(
         !junit.contains("<failure") && !junit.contains("<skipped"),
+        "{junit}"
+    );
+    assert_eq!(
+        junit.matches("<testcase").count(),
+        PROPERTIES.len(),
         "{junit}"
     );
 }

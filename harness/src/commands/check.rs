@@ -15,10 +15,14 @@ use std::time::{Duration, Instant};
 
 use checker::check::{check, CheckOptions, CheckResult, Validity, WITNESSES_PER_TYPE_MAX};
 use checker::linear::{Engine, LinearOptions};
+use harness::incidents::{self, Incident};
 use harness::run_dir::{self, RunDir, RunDirError};
 
 /// How many findings of each type the human summary prints.
 const FINDINGS_SHOWN_MAX: usize = 3;
+
+/// How many incidents the human summary prints (the rest are in `results.json`).
+const INCIDENTS_SHOWN_MAX: usize = 5;
 
 /// Arguments of `samsa check`.
 #[derive(clap::Args)]
@@ -95,7 +99,7 @@ fn run_inner(args: &CheckArgs) -> anyhow::Result<Validity> {
     };
     let mut result = check(&history, &options);
     result.stats.time.read_ms = Some((read_ms * 1e3).round() / 1e3);
-    if args.path.is_dir() {
+    let incidents = if args.path.is_dir() {
         // A run directory gets results.json, report.html and junit.xml rewritten from this
         // one verdict, so they cannot disagree; the harness's own reasons of the run (in
         // the previous results.json) are applied again. A report that cannot be drawn is
@@ -110,17 +114,23 @@ fn run_inner(args: &CheckArgs) -> anyhow::Result<Validity> {
             }
             Err(e) => anyhow::bail!("{e} (move it away to re-check from the history alone)"),
         };
-        match run_dir::write_verdict(&dir, &history, &mut result, &harness_reasons)? {
+        let written = run_dir::write_verdict(&dir, &history, &mut result, &harness_reasons)?;
+        match &written.report {
             Ok(report) => eprintln!("report: {}", report.display()),
             Err(e) => eprintln!("samsa check: warning: report not written: {e}"),
         }
-    }
+        written.incidents
+    } else {
+        // A bare history: no state samples nor configuration, the incidents have the
+        // history's facts only.
+        incidents::find(&result, &history, &incidents::RunFacts::default())
+    };
     if args.json {
         // Bounded after the report was written: the report shows its own selection.
         result.bound_witnesses(args.witnesses_max);
         println!("{}", serde_json::to_string(&result)?);
     } else {
-        print_summary(&args.path.display().to_string(), &result);
+        print_summary(&args.path.display().to_string(), &result, &incidents);
     }
     // The process exits next: freeing a history of ten million operations one allocation
     // at a time takes seconds (4 s measured) and returns nothing the exit would not.
@@ -128,8 +138,9 @@ fn run_inner(args: &CheckArgs) -> anyhow::Result<Validity> {
     Ok(result.valid)
 }
 
-/// Prints the human summary of a verdict; `label` names what was checked.
-pub fn print_summary(label: &str, r: &CheckResult) {
+/// Prints the human summary of a verdict; `label` names what was checked. The incidents
+/// come first, one line each: they say what happened, the findings below are the proof.
+pub fn print_summary(label: &str, r: &CheckResult, incidents: &[Incident]) {
     let verdict = match r.valid {
         Validity::Valid => "VALID",
         Validity::Invalid => "INVALID",
@@ -144,6 +155,12 @@ pub fn print_summary(label: &str, r: &CheckResult) {
         "  {} ops on {} keys: sends {} ok / {} fail / {} info, polls {} ok / {} other, {} txns, {} records read, {} nemesis events",
         s.ops, s.keys, s.sends_ok, s.sends_fail, s.sends_info, s.polls_ok, s.polls_other, s.txns, s.records_read, s.nemesis_events
     );
+    if !incidents.is_empty() {
+        println!("  incidents: {}", incidents.len());
+        for line in incidents::summary_lines(incidents, INCIDENTS_SHOWN_MAX) {
+            println!("    - {line}");
+        }
+    }
     if !r.engine_disagreements.is_empty() {
         println!(
             "  CHECKER BUG: the two linearizability engines disagree on keys {:?}",

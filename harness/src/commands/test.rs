@@ -396,7 +396,11 @@ fn run_once(runtime: &tokio::runtime::Runtime, config: RunConfig) -> (RunStatus,
             let Some(result) = outcome.result else {
                 return (RunStatus::HarnessError, outcome.dir.display().to_string());
             };
-            super::check::print_summary(&outcome.dir.display().to_string(), &result);
+            super::check::print_summary(
+                &outcome.dir.display().to_string(),
+                &result,
+                &outcome.incidents,
+            );
             println!("  run directory: {}", outcome.dir.display());
             println!("  reproduce: {command}");
             let status = match result.valid {

@@ -7,11 +7,13 @@
 //! `DecompressionStream("gzip")`, filters them (process, key, type, outcome, time) into a
 //! list of row positions without building an object per row, and draws one page of rows
 //! at a time, decompressing only the detail chunks that page shows; so a million-operation
-//! history is neither a million objects nor a million DOM rows. Witness links (`#op-N`, N a
-//! history line index) jump to the page holding that operation. When the first page is
-//! drawn without error it writes `ok` into `#js-status` and sets `data-report-ready` on
-//! the body; after every drawing the table's `data-shown` says `page/pages/rows` (the
-//! browser tests read these).
+//! history is neither a million objects nor a million DOM rows. The same pager (`Pager`,
+//! the only one) draws each anomaly type's findings a page at a time from the
+//! `findings-data` JSON (`anomaly_section.rs`). Witness links (`#op-N`, N a history line
+//! index) jump to the page holding that operation. When the first pages are drawn without
+//! error it writes `ok` into `#js-status` and sets `data-report-ready` on the body; after
+//! every drawing the history table's, or the `.finding-list`'s, `data-shown` says
+//! `page/pages/rows` (the browser tests read these).
 
 /// The stylesheet (`report.css`).
 pub const CSS: &str = include_str!("report.css");

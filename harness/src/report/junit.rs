@@ -2,6 +2,8 @@
 //! One test case per guarantee (HISTORY.md's guarantees table): it fails with the anomalies
 //! that violate it, and is skipped when the run's configuration does not promise it (those
 //! anomalies are still listed in the skip message: reported, never counted).
+//! Then one test case per incident ([`crate::incidents`]): it fails with the incident's
+//! explanation, or is skipped with it when none of its findings counts.
 
 use checker::anomaly::{AnomalyKind, Property};
 use checker::check::{promised, CheckResult, Validity};
@@ -10,6 +12,7 @@ use quick_junit::{NonSuccessKind, Report, TestCase, TestCaseStatus, TestSuite};
 
 use super::faults::FaultCounts;
 use super::ReportError;
+use crate::incidents::Incident;
 
 /// The guarantees in report order, with their stable names.
 pub const PROPERTIES: [(Property, &str); 4] = [
@@ -31,6 +34,7 @@ pub fn render(
     guarantees: Guarantees,
     result: &CheckResult,
     faults: &FaultCounts,
+    incidents: &[Incident],
 ) -> Result<String, ReportError> {
     let mut suite = TestSuite::new(format!("samsa.{test_name}"));
     suite.add_property((
@@ -89,11 +93,44 @@ pub fn render(
         case.set_classname(format!("samsa.{test_name}"));
         suite.add_test_case(case);
     }
+    for (n, incident) in incidents.iter().enumerate() {
+        suite.add_test_case(incident_case(test_name, n + 1, incident));
+    }
     let mut report = Report::new("samsa");
     report.add_test_suite(suite);
     report
         .to_string()
         .map_err(|e| ReportError::Junit(e.to_string()))
+}
+
+/// `incident-3`: failed with its explanation (type `incident`), its counts and witnesses in
+/// the description; skipped when none of its findings counts.
+fn incident_case(test_name: &str, n: usize, incident: &Incident) -> TestCase {
+    let counts: Vec<String> = incident
+        .counts
+        .iter()
+        .map(|(k, c)| format!("{k}: {c}"))
+        .collect();
+    let witnesses: Vec<String> = incident
+        .witnesses
+        .iter()
+        .map(|(k, ops)| format!("{k}: ops {ops:?}"))
+        .collect();
+    let description = format!("{}\nwitnesses: {}", counts.join(", "), witnesses.join("; "));
+    let mut status = if incident.counted {
+        let mut s = TestCaseStatus::non_success(NonSuccessKind::Failure);
+        s.set_type("incident");
+        s.set_message(incident.explanation.as_str());
+        s
+    } else {
+        let mut s = TestCaseStatus::skipped();
+        s.set_message(format!("not counted: {}", incident.explanation));
+        s
+    };
+    status.set_description(description);
+    let mut case = TestCase::new(format!("incident-{n}"), status);
+    case.set_classname(format!("samsa.{test_name}.incidents"));
+    case
 }
 
 /// `lost-write: 2, duplicate: 1`.
@@ -156,7 +193,7 @@ mod tests {
                 reason: "not applied: no current leader is known".into(),
             }],
         };
-        let xml = render("queue", Guarantees::default(), &result, &counts).unwrap();
+        let xml = render("queue", Guarantees::default(), &result, &counts, &[]).unwrap();
         assert!(
             xml.contains(r#"name="faults" value="1 of 2 planned applied""#),
             "{xml}"
@@ -165,5 +202,40 @@ mod tests {
             xml.contains("kill:leaders: not applied: no current leader is known"),
             "{xml}"
         );
+    }
+
+    // Goal: each incident is its own test case: failed with its explanation when it
+    // counts, skipped when it does not (method: render one of each).
+    #[test]
+    fn one_case_per_incident() {
+        let result = checker::check::check(
+            &checker::history::model::History::default(),
+            &checker::check::CheckOptions::default(),
+        );
+        let incident = |counted: bool, explanation: &str| {
+            crate::incidents::testing::lost_write_incident(counted, Vec::new(), explanation)
+        };
+        let incidents = [
+            incident(true, "two leaders"),
+            incident(false, "acks=1 loss"),
+        ];
+        let xml = render(
+            "queue",
+            Guarantees::default(),
+            &result,
+            &FaultCounts::default(),
+            &incidents,
+        )
+        .unwrap();
+        assert!(xml.contains(r#"name="incident-1""#), "{xml}");
+        assert!(
+            xml.contains(r#"message="two leaders" type="incident""#),
+            "{xml}"
+        );
+        assert!(
+            xml.contains(r#"message="not counted: acks=1 loss""#),
+            "{xml}"
+        );
+        assert!(xml.contains("lost-write: ops [4, 9]"), "{xml}");
     }
 }

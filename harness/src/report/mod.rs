@@ -17,6 +17,7 @@ pub mod junit;
 pub mod keylog;
 pub mod page;
 pub mod plot_cluster;
+pub mod plot_incident;
 pub mod plot_latency;
 pub mod plot_style;
 pub mod serve;
@@ -51,6 +52,9 @@ pub enum ReportError {
     /// junit.xml could not be serialized.
     #[error("cannot serialize junit.xml: {0}")]
     Junit(String),
+    /// The findings could not be serialized for the page's finding lists.
+    #[error("cannot encode the findings for the page: {0}")]
+    FindingData(#[from] serde_json::Error),
     /// The history data could not be encoded (serialized and compressed) for the page.
     #[error("cannot encode the history for the page: {0}")]
     HistoryData(#[from] std::io::Error),
@@ -76,7 +80,20 @@ pub fn write_report_with(
     result: &CheckResult,
     inputs: &inputs::RunInputs,
 ) -> Result<PathBuf, ReportError> {
-    let html = page::render(history, result, inputs)?;
+    let incidents = crate::incidents::for_run(result, history, inputs);
+    write_report_incidents(dir, history, result, inputs, &incidents)
+}
+
+/// As [`write_report_with`], with the verdict's incidents already found (`results.json`
+/// lists the same ones).
+pub fn write_report_incidents(
+    dir: &Path,
+    history: &History,
+    result: &CheckResult,
+    inputs: &inputs::RunInputs,
+    incidents: &[crate::incidents::Incident],
+) -> Result<PathBuf, ReportError> {
+    let html = page::render(history, result, inputs, incidents)?;
     let report = dir.join(REPORT_FILE);
     write_file(&report, html.as_bytes())?;
     let test_name = inputs
@@ -84,7 +101,13 @@ pub fn write_report_with(
         .or_else(|| history.header.as_ref().and_then(|h| h.test.clone()))
         .unwrap_or_else(|| "samsa".to_owned());
     let fault_counts = faults::counts(&history.nemesis);
-    let xml = junit::render(&test_name, history.guarantees(), result, &fault_counts)?;
+    let xml = junit::render(
+        &test_name,
+        history.guarantees(),
+        result,
+        &fault_counts,
+        incidents,
+    )?;
     write_file(&dir.join(JUNIT_FILE), xml.as_bytes())?;
     Ok(report)
 }

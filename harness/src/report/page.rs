@@ -15,14 +15,21 @@ use super::inputs::RunInputs;
 use super::junit::PROPERTIES;
 use super::keylog;
 use super::plot_cluster;
+use super::plot_incident;
 use super::plot_latency::{self, history_end_secs};
 use super::{history_data, ReportError};
+use crate::incidents::Incident;
 
-/// Renders the whole page.
+/// An incident's timeline shows this long before and after its window, seconds: enough
+/// to see the fault begin and the leadership settle.
+pub const INCIDENT_MARGIN_S: f64 = 5.0;
+
+/// Renders the whole page; `incidents` are those `results.json` lists.
 pub fn render(
     history: &History,
     result: &CheckResult,
     inputs: &RunInputs,
+    incidents: &[Incident],
 ) -> Result<String, ReportError> {
     let end = history_end_secs(history);
     let faults = faults::intervals(&history.nemesis, (end * 1e9) as u64);
@@ -30,17 +37,23 @@ pub fn render(
     let latency = plot_latency::latency_plots(history, &faults)?;
     let throughput = plot_latency::throughput_plot(history, &faults)?;
     let key_logs = keylog::key_logs(history, result)?;
-    let cluster = match &inputs.states {
-        Some(states) => {
+    let timelines = inputs
+        .states
+        .as_deref()
+        .map(|states| plot_cluster::timelines(states, end));
+    let cluster = match &timelines {
+        Some(timelines) => {
             let mut svgs = Vec::new();
-            for t in plot_cluster::timelines(states, end) {
-                svgs.push(plot_cluster::cluster_svg(&t, &faults, end)?);
+            for t in timelines {
+                svgs.push(plot_cluster::cluster_svg(t, &faults, end)?);
             }
             Some(svgs)
         }
         None => None,
     };
+    let views = incident_views(history, incidents, timelines.as_deref(), &faults, end)?;
     let data = history_data::encode(history)?;
+    let anomalies = anomaly_section::anomalies(result, &views)?;
     let test = inputs
         .test_name()
         .or_else(|| history.header.as_ref().and_then(|h| h.test.clone()))
@@ -74,7 +87,7 @@ pub fn render(
                     }
                 }
                 (run_section(history, result, inputs))
-                (anomaly_section::anomalies(result))
+                (anomalies)
                 (anomaly_section::key_logs(&key_logs))
                 (timeline_section(&latency, &throughput, &faults, &fault_counts))
                 (cluster_section(cluster.as_deref()))
@@ -86,6 +99,48 @@ pub fn render(
         }
     };
     Ok(page.into_string())
+}
+
+/// Each incident shown with its partition's timeline zoomed on its window (with
+/// [`INCIDENT_MARGIN_S`] either side), when the partition was sampled, and its key's
+/// offsets over the same span.
+fn incident_views<'a>(
+    history: &History,
+    incidents: &'a [Incident],
+    timelines: Option<&[plot_cluster::PartitionTimeline]>,
+    faults: &[FaultInterval],
+    end: f64,
+) -> Result<Vec<anomaly_section::IncidentView<'a>>, ReportError> {
+    let mut views = Vec::new();
+    for incident in incidents.iter().take(anomaly_section::INCIDENTS_SHOWN_MAX) {
+        let span = (
+            (incident.window_ms[0] / 1e3 - INCIDENT_MARGIN_S).max(0.0),
+            (incident.window_ms[1] / 1e3 + INCIDENT_MARGIN_S).min(end.max(0.0)),
+        );
+        let timeline = incident.partition.and_then(|p| {
+            let suffix = format!("/{p}");
+            timelines?.iter().find(|t| t.name.ends_with(&suffix))
+        });
+        let timeline_svg = match timeline {
+            Some(t) => {
+                let caption = format!("partition {} around the incident", t.name);
+                Some(plot_cluster::cluster_svg_between(
+                    t, faults, span, &caption,
+                )?)
+            }
+            None => None,
+        };
+        let offsets_svg = match incident.keys.first() {
+            Some(key) => plot_incident::offsets_svg(history, key, span, incident.offsets, faults)?,
+            None => None,
+        };
+        views.push(anomaly_section::IncidentView {
+            incident,
+            timeline_svg,
+            offsets_svg,
+        });
+    }
+    Ok(views)
 }
 
 /// One sentence on what the live check did and found during the main phase.
@@ -234,19 +289,30 @@ fn history_section() -> Markup {
                 button type="submit" { "filter" }
                 button #f-reset type="button" { "reset" }
             }
-            p.pager {
-                button #first type="button" { "\u{21e4} first" }
-                button #prev type="button" { "\u{2190} previous" }
-                button #next type="button" { "next \u{2192}" }
-                button #last type="button" { "last \u{21e5}" }
-                label { " go to page " input #page-go type="number" min="1" style="width:70px"; }
-                " " span #page-info { "the history view needs JavaScript" }
-            }
+            (pager(true, "the history view needs JavaScript"))
             table #history-table {
                 thead { tr { th { "index" } th { "time (s)" } th { "process" } th { "type" } th { "outcome" } th { "latency (ms)" } th { "key" } th { "value" } } }
                 tbody #history-rows {}
             }
             p #js-status { "script not run" }
+        }
+    }
+}
+
+/// The controls of a paged list, the history view's and each finding list's: report.js's
+/// one `Pager` finds them by class. `ids` also gives them the history's ids (`first`,
+/// `next`, `page-info`, ...) that the browser tests and witness jumps use; `info` is the
+/// text shown until the script has drawn a page.
+pub fn pager(ids: bool, info: &str) -> Markup {
+    let id = |name: &'static str| ids.then_some(name);
+    html! {
+        p.pager {
+            button.first type="button" id=[id("first")] { "\u{21e4} first" }
+            button.prev type="button" id=[id("prev")] { "\u{2190} previous" }
+            button.next type="button" id=[id("next")] { "next \u{2192}" }
+            button.last type="button" id=[id("last")] { "last \u{21e5}" }
+            label { " go to page " input.page-go type="number" min="1" style="width:70px" id=[id("page-go")]; }
+            " " span.page-info id=[id("page-info")] { (info) }
         }
     }
 }

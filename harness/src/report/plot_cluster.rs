@@ -148,6 +148,35 @@ pub fn cluster_svg(
     faults: &[FaultInterval],
     end: f64,
 ) -> Result<String, ReportError> {
+    let caption = format!("partition {}: leader and ISR per node", timeline.name);
+    cluster_svg_between(timeline, faults, (0.0, end), &caption)
+}
+
+/// Draws one partition's timeline from `span.0` to `span.1` seconds (an incident's
+/// zoomed view), segments and faults cut to that span.
+pub fn cluster_svg_between(
+    timeline: &PartitionTimeline,
+    faults: &[FaultInterval],
+    span: (f64, f64),
+    caption: &str,
+) -> Result<String, ReportError> {
+    let (from, end) = (span.0, span.1.max(span.0 + 1e-3));
+    let segments: Vec<Segment> = timeline
+        .segments
+        .iter()
+        .filter(|(_, a, b, _)| *b > from && *a < end)
+        .map(|&(row, a, b, role)| (row, a.max(from), b.min(end), role))
+        .collect();
+    let (from_ns, end_ns) = ((from * 1e9) as u64, (end * 1e9) as u64);
+    let faults: Vec<FaultInterval> = faults
+        .iter()
+        .filter(|f| f.end > from_ns && f.start < end_ns)
+        .map(|f| FaultInterval {
+            start: f.start.max(from_ns),
+            end: f.end.min(end_ns),
+            ..f.clone()
+        })
+        .collect();
     let err = plot_error("cluster");
     let rows = timeline.nodes.len().max(1) as f64;
     let height = 90 + 30 * timeline.nodes.len().max(1) as u32;
@@ -156,14 +185,11 @@ pub fn cluster_svg(
         let root = SVGBackend::with_string(&mut svg, (PLOT_WIDTH, height)).into_drawing_area();
         root.fill(&WHITE).map_err(&err)?;
         let mut chart = ChartBuilder::on(&root)
-            .caption(
-                format!("partition {}: leader and ISR per node", timeline.name),
-                ("sans-serif", 15),
-            )
+            .caption(caption, ("sans-serif", 15))
             .margin(8)
             .x_label_area_size(28)
             .y_label_area_size(10)
-            .build_cartesian_2d(0f64..end, 0f64..rows)
+            .build_cartesian_2d(from..end, 0f64..rows)
             .map_err(&err)?;
         chart
             .configure_mesh()
@@ -172,9 +198,9 @@ pub fn cluster_svg(
             .x_desc("time since start (s)")
             .draw()
             .map_err(&err)?;
-        shade_faults(&mut chart, faults, 0.0, rows).map_err(&err)?;
+        shade_faults(&mut chart, &faults, 0.0, rows).map_err(&err)?;
         chart
-            .draw_series(timeline.segments.iter().map(|&(row, a, b, role)| {
+            .draw_series(segments.iter().map(|&(row, a, b, role)| {
                 let color = match role {
                     Role::Leader => LEADER_COLOR,
                     Role::InSync => ISR_COLOR,
@@ -190,7 +216,7 @@ pub fn cluster_svg(
             .draw_series(timeline.nodes.iter().enumerate().map(|(row, name)| {
                 Text::new(
                     name.clone(),
-                    (0.0, row as f64 + 0.5),
+                    (from, row as f64 + 0.5),
                     ("sans-serif", 12).into_font().color(&BLACK),
                 )
             }))
@@ -243,6 +269,18 @@ mod tests {
         assert!(seg.contains(&(0, 2.0, 3.0, Role::Down)), "{seg:?}");
         assert!(seg.contains(&(1, 2.0, 3.0, Role::Leader)), "{seg:?}");
         assert!(!cluster_svg(&t[0], &[], 3.0).unwrap().is_empty());
+        let fault = FaultInterval {
+            start: 0,
+            end: 3_000_000_000,
+            label: "kill n1".into(),
+            kind: "kill".into(),
+            closed: true,
+        };
+        let zoomed = cluster_svg_between(&t[0], &[fault], (1.5, 2.5), "zoomed").unwrap();
+        assert!(
+            zoomed.contains("zoomed") && zoomed.contains("kill n1"),
+            "{zoomed}"
+        );
     }
 
     // Goal: a broker that is not a replica of the partition (Metadata still lists it)

@@ -16,7 +16,7 @@
     for (var i = 0; i < s.length; i++) u[i] = s.charCodeAt(i);
     return u;
   })(el("history-bin").textContent.trim());
-  var N = M.rows, PAGE = 100, page = 0, rows = null, where = null, drawing = 0;
+  var N = M.rows, PAGE = 100, hist = null, rows = null, where = null, drawing = 0;
   var C = {}, STRINGS = [], cache = new Map(), CACHED_CHUNKS = 32;
 
   function gunzip(span) {
@@ -102,9 +102,44 @@
     var o = document.createElement("option");
     o.value = value; o.textContent = text; sel.appendChild(o);
   }
+  // The page's one pager: the history view and every finding list show `size` items at a
+  // time through it. `bar` holds its controls, found by class (first, prev, next, last,
+  // page-go, page-info: page.rs `pager`); `total()` counts the items; `draw(start, end,
+  // arg)` draws items [start, end) and returns a promise. After each drawing `holder`'s
+  // data-shown says page/pages/items (the browser tests read it).
+  function Pager(bar, size, total, draw, holder) {
+    var self = this;
+    this.bar = bar; this.size = size; this.total = total; this.draw = draw;
+    this.holder = holder; this.page = 0;
+    function on(cls, target) {
+      self.part(cls).addEventListener("click", function () { self.show(target()); });
+    }
+    on("first", function () { return 0; });
+    on("prev", function () { return self.page - 1; });
+    on("next", function () { return self.page + 1; });
+    on("last", function () { return self.pages() - 1; });
+    var go = this.part("page-go");
+    go.addEventListener("change", function () { self.show(parseInt(go.value, 10) - 1); });
+  }
+  Pager.prototype.part = function (cls) { return this.bar.querySelector("." + cls); };
+  Pager.prototype.pages = function () { return Math.max(1, Math.ceil(this.total() / this.size)); };
+  Pager.prototype.show = function (p) {
+    if (p >= 0 && p < this.pages() && p !== this.page) { this.page = p; this.redraw(null).catch(report); }
+  };
+  Pager.prototype.redraw = function (arg) {
+    var start = this.page * this.size, end = Math.min(this.total(), start + this.size);
+    var first = this.page === 0, last = this.page >= this.pages() - 1, self = this;
+    this.part("first").disabled = this.part("prev").disabled = first;
+    this.part("next").disabled = this.part("last").disabled = last;
+    return this.draw(start, end, arg).then(function (drawn) {
+      if (drawn === false) return;
+      self.holder.setAttribute("data-shown", (self.page + 1) + "/" + self.pages() + "/" + self.total());
+    });
+  };
+  Pager.prototype.info = function (text) { this.part("page-info").textContent = text; };
+
   function count() { return rows ? rows.length : N; }
   function at(j) { return rows ? rows[j] : j; }
-  function pages() { return Math.max(1, Math.ceil(count() / PAGE)); }
   function applyFilter() {
     var p = el("f-process").value.trim();
     var k = +el("f-key").value, f = +el("f-f").value, o = +el("f-outcome").value;
@@ -126,8 +161,8 @@
       }
       rows = hit.subarray(0, m);
     }
-    page = 0;
-    return render(null);
+    hist.page = 0;
+    return hist.redraw(null);
   }
   function cell(tr, text, cls) {
     var td = document.createElement("td");
@@ -135,16 +170,16 @@
     if (cls) td.className = cls;
     tr.appendChild(td);
   }
-  function render(highlight) {
-    var mine = ++drawing, table = el("history-table");
-    var start = page * PAGE, end = Math.min(count(), start + PAGE), need = [];
+  // Draws history rows [start, end); false when a later drawing superseded this one.
+  function render(start, end, highlight) {
+    var mine = ++drawing, table = el("history-table"), need = [];
     for (var j = start; j < end; j++) {
       var c = Math.floor(at(j) / M.chunk_rows);
       if (need.indexOf(c) < 0) need.push(c);
     }
     table.setAttribute("aria-busy", "true");
     return Promise.all(need.map(chunk)).then(function (got) {
-      if (mine !== drawing) return;
+      if (mine !== drawing) return false;
       var text = new Map();
       need.forEach(function (c, i) { text.set(c, got[i]); });
       var frag = document.createDocumentFragment(), target = null;
@@ -167,15 +202,11 @@
       var tb = el("history-rows");
       tb.textContent = "";
       tb.appendChild(frag);
-      el("page-info").textContent = "page " + (page + 1) + " of " + pages() + " (" + count() +
-        " of " + N + " operations)";
-      table.setAttribute("data-shown", (page + 1) + "/" + pages() + "/" + count());
+      hist.info("page " + (hist.page + 1) + " of " + hist.pages() + " (" + count() +
+        " of " + N + " operations)");
       table.removeAttribute("aria-busy");
       if (target) target.scrollIntoView({ block: "center" });
     });
-  }
-  function show(p) {
-    if (p >= 0 && p < pages() && p !== page) { page = p; render(null).catch(report); }
   }
   function position(index) {
     var I = C.index, lo = 0, hi = N - 1;
@@ -199,8 +230,68 @@
     ["f-process", "f-from", "f-to"].forEach(function (id) { el(id).value = ""; });
     ["f-key", "f-f", "f-outcome"].forEach(function (id) { el(id).value = "-1"; });
     rows = null;
-    page = Math.floor(pos / PAGE);
-    return render(C.index[pos]);
+    hist.page = Math.floor(pos / PAGE);
+    return hist.redraw(C.index[pos]);
+  }
+  // One finding of a finding list: explanation, key, value, offset,
+  // witness links, details. Every text comes ready from Rust (`PageFinding`).
+  function finding(f) {
+    var div = document.createElement("div");
+    div.className = "finding";
+    function text(t) { div.appendChild(document.createTextNode(t)); }
+    function code(label, v) {
+      if (v === undefined) return;
+      text(label);
+      var c = document.createElement("code");
+      c.textContent = v;
+      div.appendChild(c);
+    }
+    text(f.explanation);
+    code(" \u2014 key ", f.key);
+    code(", value ", f.value);
+    code(", offset ", f.offset);
+    div.appendChild(document.createElement("br"));
+    text("witness: ");
+    f.ops.forEach(function (op, i) {
+      if (i > 0) text(", ");
+      var a = document.createElement("a");
+      a.className = "op-link";
+      a.href = "#op-" + op;
+      a.setAttribute("data-op", String(op));
+      a.textContent = String(op);
+      div.appendChild(a);
+    });
+    if (f.details !== undefined) {
+      var d = document.createElement("details"), s = document.createElement("summary");
+      var pre = document.createElement("pre");
+      s.textContent = "details";
+      pre.textContent = f.details;
+      d.appendChild(s);
+      d.appendChild(pre);
+      div.appendChild(d);
+    }
+    return div;
+  }
+  // Every finding list (`.finding-list`, its findings in `findings-data` under its
+  // data-kind) gets a pager of data-page-rows findings: one page is in the DOM at a time.
+  function findingLists() {
+    var data = el("findings-data"), F = data ? JSON.parse(data.textContent) : {};
+    var lists = document.querySelectorAll(".finding-list");
+    return Promise.all(Array.prototype.map.call(lists, function (list) {
+      var items = F[list.getAttribute("data-kind")] || [], box = list.querySelector(".finding-rows");
+      var pager = new Pager(list.querySelector(".pager"), parseInt(list.getAttribute("data-page-rows"), 10),
+        function () { return items.length; },
+        function (start, end) {
+          var frag = document.createDocumentFragment();
+          for (var i = start; i < end; i++) frag.appendChild(finding(items[i]));
+          box.textContent = "";
+          box.appendChild(frag);
+          pager.info(items.length === 0 ? "no finding in the page" : "page " + (pager.page + 1) + " of " +
+            pager.pages() + " (findings " + (start + 1) + "\u2013" + end + " of " + items.length + ")");
+          return Promise.resolve(true);
+        }, list);
+      return pager.redraw(null);
+    }));
   }
   function report(e) { fail(e && e.message ? e.message : String(e)); }
   function start() {
@@ -212,11 +303,7 @@
       el("filters").reset();
       applyFilter().catch(report);
     });
-    el("first").addEventListener("click", function () { show(0); });
-    el("prev").addEventListener("click", function () { show(page - 1); });
-    el("next").addEventListener("click", function () { show(page + 1); });
-    el("last").addEventListener("click", function () { show(pages() - 1); });
-    el("page-go").addEventListener("change", function () { show(parseInt(el("page-go").value, 10) - 1); });
+    hist = new Pager(el("history").querySelector(".pager"), PAGE, count, render, el("history-table"));
     document.addEventListener("click", function (e) {
       var a = e.target.closest ? e.target.closest("a.op-link") : null;
       if (!a) return;
@@ -224,7 +311,7 @@
       jump(parseInt(a.getAttribute("data-op"), 10)).catch(report);
     });
     var m = /^#op-(\d+)$/.exec(location.hash);
-    return m ? jump(parseInt(m[1], 10)) : render(null);
+    return Promise.all([findingLists(), m ? jump(parseInt(m[1], 10)) : hist.redraw(null)]);
   }
   var names = M.columns.map(function (c) { return c[0]; });
   Promise.all(M.columns.map(function (c) { return gunzip(c[1].span); }))

@@ -82,6 +82,8 @@ pub struct RunOutcome {
     pub result: Option<CheckResult>,
     /// True when Ctrl-C or SIGTERM cut the run short.
     pub interrupted: bool,
+    /// The verdict's incidents, as `results.json` lists them (empty when not checked).
+    pub incidents: Vec<crate::incidents::Incident>,
 }
 
 fn io(what: &'static str, path: &Path) -> impl FnOnce(std::io::Error) -> RunError {
@@ -143,6 +145,7 @@ pub async fn run_test(config: RunConfig) -> Result<RunOutcome, RunError> {
             dir,
             result: None,
             interrupted: true,
+            incidents: Vec::new(),
         }),
         Some(Err(e)) => {
             eprintln!(
@@ -171,7 +174,9 @@ pub async fn run_test(config: RunConfig) -> Result<RunOutcome, RunError> {
             run_dir.write_perf(&measured)?;
             // The verdict is on disk before the report; a report that cannot be drawn is
             // a warning, not a reason to lose the run's exit status.
-            match run_dir::write_verdict(&run_dir, &history, &mut result, &harness_reasons)? {
+            let written =
+                run_dir::write_verdict(&run_dir, &history, &mut result, &harness_reasons)?;
+            match &written.report {
                 Ok(report) => eprintln!("samsa: report: {}", report.display()),
                 Err(e) => eprintln!("samsa: warning: report not written: {e}"),
             }
@@ -179,6 +184,7 @@ pub async fn run_test(config: RunConfig) -> Result<RunOutcome, RunError> {
                 dir,
                 result: Some(result),
                 interrupted: false,
+                incidents: written.incidents,
             })
         }
     }
