@@ -436,7 +436,7 @@ fn explain(x: &ExplainInput<'_>, fired: &[(&'static str, String)]) -> String {
     counts.sort_by(|a, b| b.1.cmp(a.1).then(a.0.cmp(b.0)));
     let found: Vec<String> = counts.iter().map(|(k, n)| format!("{n} {k}")).collect();
     let mut out = format!(
-        "Between {} and {}, {where_}, {during}: {}.",
+        "Between {} and {}, {where_}, {during}; found {}.",
         seconds(ms(x.start)),
         seconds(ms(x.end)),
         found.join(", ")

@@ -272,3 +272,22 @@ async fn end_offset(
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    // Goal: a final read aims at the higher of the highest acknowledged offset and the last
+    // offset the log held, and an empty or unknown log end adds nothing. Method: the four
+    // combinations, and the empty log (end 0, whose last offset does not exist).
+    #[test]
+    fn the_target_is_the_highest_acknowledged_or_the_last_logged_offset() {
+        assert_eq!(target(Some(10), Some(5)), Some(10));
+        assert_eq!(target(Some(3), Some(8)), Some(7));
+        assert_eq!(target(None, Some(8)), Some(7));
+        assert_eq!(target(Some(4), None), Some(4));
+        assert_eq!(target(None, None), None);
+        assert_eq!(target(None, Some(0)), None);
+        assert_eq!(target(Some(2), Some(0)), Some(2));
+    }
+}
