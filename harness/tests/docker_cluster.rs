@@ -1,6 +1,7 @@
 //! Docker integration tests of the cluster lifecycle and the nemesis against real
 //! broker-under-test containers: start, readiness, topic creation, partitions that really
-//! drop packets (checked from the host and from inside a peer's namespace), kill and
+//! drop packets (checked from the host and from inside a peer's namespace), packet loss
+//! that loses a share of one node's packets, kill and
 //! restart with the data kept, pause and resume, a seeded schedule, and teardown/sweep
 //! that leave nothing labelled behind. They need Docker, root (nsenter) and the broker
 //! binary (`cargo build -p broker-under-test`, or `SAMSA_BROKER_BINARY=<path>`); run them
@@ -20,7 +21,8 @@ use harness::cluster::{
 };
 use harness::run::faults::live_view;
 use nemesis::{
-    iptables, FaultKind, Grudge, LiveView, NemesisError, NemesisFunction, ScheduleConfig, CLIENTS,
+    iptables, FaultKind, Grudge, LiveView, NemesisError, NemesisFunction, PacketLoss,
+    ScheduleConfig, CLIENTS,
 };
 use rdkafka::config::ClientConfig;
 use rdkafka::producer::{FutureProducer, FutureRecord};
@@ -221,6 +223,68 @@ async fn clients_cut_from_one_broker_drops_host_traffic() {
         again.is_empty(),
         "healing a healthy cluster changes nothing: {again:?}"
     );
+}
+
+// Goal: a packet loss on n2 really loses a share of n2's packets, both ways, and nothing
+// of n1's or n3's, and healing restores every connection. Method: with p = 0.5 a TCP
+// connect to n2 opens within 300 ms only when both its SYN (into n2) and the SYN-ACK (out
+// of n2) pass, 1 time in 4, while TCP's first retransmission waits 1 s; count 40 connects
+// to each node. Binomial(40, 1/4) lies in 1..=30 but for a chance below 1e-5, and no
+// connect to a healthy node takes 300 ms.
+#[tokio::test]
+#[cfg_attr(
+    not(samsa_e2e),
+    ignore = "needs Docker and root; SAMSA_E2E=1 runs it (scripts/test.sh and CI do)"
+)]
+async fn packet_loss_drops_a_share_of_one_nodes_packets_both_ways() {
+    let (_docker, cluster, _guard) = start_cluster("loss").await;
+    let nemesis = cluster.nemesis();
+    let nodes = cluster.nodes();
+    let ip = |i: usize| nodes[i].ip;
+    let loss = PacketLoss {
+        nodes: vec!["n2".to_string()],
+        probability: "0.5".parse().expect("probability"),
+    };
+    let event = nemesis.packet_loss(&loss).await.expect("packet loss");
+    assert_eq!(event.f, NemesisFunction::StartPacketLoss);
+    let n2 = nemesis.pid_of("n2").await.expect("pid");
+    let mut lossy_peers = iptables::installed_losses(n2).await.expect("listing");
+    lossy_peers.sort();
+    let mut expected = vec![ip(0), ip(2), cluster.clients_ip()];
+    expected.sort();
+    assert_eq!(lossy_peers, expected, "n2 loses packets on every link");
+    for healthy in ["n1", "n3"] {
+        let pid = nemesis.pid_of(healthy).await.expect("pid");
+        let listing = iptables::installed_losses(pid).await.expect("listing");
+        assert!(listing.is_empty(), "{healthy} has no loss rules");
+    }
+    let opened = |i: usize| async move {
+        let mut n = 0;
+        for _ in 0..40 {
+            n += usize::from(connects(ip(i), 9092, Duration::from_millis(300)).await);
+        }
+        n
+    };
+    let (to_n1, to_n2, to_n3) = (opened(0).await, opened(1).await, opened(2).await);
+    eprintln!("measured: connects opened in 300 ms of 40, p 0.5 on n2: n1 {to_n1}, n2 {to_n2}, n3 {to_n3}");
+    assert!((1..=30).contains(&to_n2), "n2 under loss: {to_n2} of 40");
+    assert_eq!((to_n1, to_n3), (40, 40), "n1 and n3 lose nothing");
+
+    let healed = nemesis.heal_packet_loss(&loss).await.expect("heal");
+    assert_eq!(healed.f, NemesisFunction::StopPacketLoss);
+    assert!(iptables::installed_losses(n2)
+        .await
+        .expect("listing")
+        .is_empty());
+    assert_eq!(opened(1).await, 40, "healed");
+
+    // A loss left behind is removed by the final heal, which names the nodes it cleaned.
+    nemesis.packet_loss(&loss).await.expect("packet loss");
+    let events = nemesis.heal_all().await.expect("heal all");
+    assert_eq!(events.len(), 1, "{events:?}");
+    assert_eq!(events[0].f, NemesisFunction::StopPacketLoss);
+    assert_eq!(events[0].value, serde_json::json!({"nodes": ["n2"]}));
+    assert!(nemesis.heal_all().await.expect("again").is_empty());
 }
 
 // Isolating n1: n2 cannot reach n1 and n1 cannot reach n3 (node-to-node traffic,

@@ -323,7 +323,15 @@ fn random_flags(draw: &mut Draw) -> Vec<String> {
     flag(
         draw,
         "--nemesis",
-        &["", "none", "kill", "pause", "kill:leaders", "pause,kill"],
+        &[
+            "",
+            "none",
+            "kill",
+            "pause",
+            "kill:leaders",
+            "pause,kill",
+            "packet-loss:one",
+        ],
         "partition",
     );
     flag(draw, "--nemesis-interval", &["2", "3"], "2");

@@ -11,26 +11,10 @@ use std::process::Command;
 use serde_json::Value;
 
 mod e2e_support;
-use e2e_support::{fresh_store, json_file, run_samsa_test};
+use e2e_support::{fresh_store, json_file, run_samsa_test, schedule_of};
 
 fn samsa() -> Command {
     Command::new(env!("CARGO_BIN_EXE_samsa"))
-}
-
-/// `samsa schedule DIR`, parsed.
-fn schedule_of(dir: &Path) -> Value {
-    let out = samsa()
-        .arg("schedule")
-        .arg(dir)
-        .output()
-        .expect("samsa schedule runs");
-    assert!(
-        out.status.success(),
-        "samsa schedule {}: {}",
-        dir.display(),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    serde_json::from_slice(&out.stdout).expect("the timeline is JSON")
 }
 
 fn faults(timeline: &Value) -> &Vec<Value> {

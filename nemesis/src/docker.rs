@@ -1,5 +1,6 @@
-//! Applying faults to a running cluster through Docker: partitions via [`crate::iptables`]
-//! in each container's namespace (the PID comes from `docker inspect`), kill -9 and
+//! Applying faults to a running cluster through Docker: partitions and packet loss via
+//! [`crate::iptables`] in each container's namespace (the PID comes from `docker
+//! inspect`), kill -9 and
 //! restart (the container is kept, so its data directory survives, as after a power loss
 //! of one Kafka broker), pause and resume (`docker pause` = cgroup freezer: the process
 //! stops without noticing, like a long GC pause — the case behind Kafka's
@@ -19,7 +20,7 @@ use crate::error::NemesisError;
 use crate::event::{NemesisEvent, NemesisFunction};
 use crate::grudge::{Grudge, CLIENTS};
 use crate::iptables;
-use crate::schedule::Fault;
+use crate::schedule::{Fault, PacketLoss};
 
 /// One broker node as the nemesis sees it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -91,6 +92,7 @@ impl Nemesis {
             Fault::Partition(grudge) => self.partition(grudge).await,
             Fault::Kill(nodes) => self.kill(nodes).await,
             Fault::Pause(nodes) => self.pause(nodes).await,
+            Fault::PacketLoss(loss) => self.packet_loss(loss).await,
         }
     }
 
@@ -100,7 +102,64 @@ impl Nemesis {
             Fault::Partition(grudge) => self.heal_partition(grudge).await,
             Fault::Kill(nodes) => self.start(nodes).await,
             Fault::Pause(nodes) => self.resume(nodes).await,
+            Fault::PacketLoss(loss) => self.heal_packet_loss(loss).await,
         }
+    }
+
+    /// Make every link of `loss.nodes` lose packets: in each such node's namespace, drop
+    /// each packet from or to every other node and the clients with `loss.probability`.
+    /// A node that is down has no namespace; the harness installs its rules again when it
+    /// restarts it.
+    pub async fn packet_loss(&self, loss: &PacketLoss) -> Result<NemesisEvent, NemesisError> {
+        for name in &loss.nodes {
+            let mut peers: Vec<Ipv4Addr> = self
+                .nodes
+                .iter()
+                .filter(|n| n.name != *name)
+                .map(|n| n.ip)
+                .collect();
+            peers.push(self.clients_ip);
+            match self.pid_of(name).await {
+                Ok(pid) => iptables::apply_loss(pid, &peers, loss.probability).await?,
+                Err(NemesisError::NotRunning(container)) => {
+                    tracing::warn!(%container, "not running, no packet-loss rules installed")
+                }
+                Err(other) => return Err(other),
+            }
+        }
+        tracing::info!(nodes = ?loss.nodes, probability = %loss.probability, "packet loss started");
+        Ok(NemesisEvent::packet_loss(
+            NemesisFunction::StartPacketLoss,
+            loss,
+        ))
+    }
+
+    /// Remove every samsa packet-loss rule from every running node; `loss` is only
+    /// echoed in the event.
+    pub async fn heal_packet_loss(&self, loss: &PacketLoss) -> Result<NemesisEvent, NemesisError> {
+        self.heal_loss_everywhere().await?;
+        tracing::info!("packet loss healed");
+        Ok(NemesisEvent::packet_loss(
+            NemesisFunction::StopPacketLoss,
+            loss,
+        ))
+    }
+
+    /// Removes the packet-loss chain from every running node; the nodes that had one.
+    async fn heal_loss_everywhere(&self) -> Result<Vec<String>, NemesisError> {
+        let mut healed = Vec::new();
+        for node in &self.nodes {
+            match self.pid_of(&node.name).await {
+                Ok(pid) => {
+                    if iptables::heal_loss(pid).await? {
+                        healed.push(node.name.clone());
+                    }
+                }
+                Err(NemesisError::NotRunning(_)) => {}
+                Err(other) => return Err(other),
+            }
+        }
+        Ok(healed)
     }
 
     /// Install `grudge`: each node drops packets from the addresses of the nodes it holds
@@ -205,7 +264,7 @@ impl Nemesis {
     }
 
     /// Undo every fault whatever state the cluster is in: thaw paused nodes, start
-    /// stopped ones, remove all partition rules. Idempotent; returns one event per kind
+    /// stopped ones, remove all partition and packet-loss rules. Idempotent; returns one event per kind
     /// of repair actually made (none when the cluster was already healthy).
     pub async fn heal_all(&self) -> Result<Vec<NemesisEvent>, NemesisError> {
         let mut paused = Vec::new();
@@ -245,6 +304,10 @@ impl Nemesis {
                 &Grudge::new(),
             ));
         }
+        let lossy = self.heal_loss_everywhere().await?;
+        if !lossy.is_empty() {
+            events.push(NemesisEvent::loss_healed(&lossy));
+        }
         Ok(events)
     }
 }
@@ -261,7 +324,8 @@ fn docker_error(
     }
 }
 
-/// Remove samsa's iptables chain from every running container carrying `label`
+/// Remove samsa's iptables chains (partition and packet loss) from every running
+/// container carrying `label`
 /// (`key=value` or `key`): the recovery path after a harness crash, when no [`Nemesis`]
 /// exists any more. Paused containers are thawed first so they can be removed cleanly.
 /// Returns how many namespaces had rules removed.
@@ -290,7 +354,9 @@ pub async fn sweep_chains(docker: &Docker, label: &str) -> Result<usize, Nemesis
                 .map_err(|source| docker_error("unpause", &id, source))?;
         }
         if let Some(pid) = state.pid.filter(|pid| *pid > 0) {
-            if iptables::heal(pid).await? {
+            let partition = iptables::heal(pid).await?;
+            let loss = iptables::heal_loss(pid).await?;
+            if partition || loss {
                 healed += 1;
             }
         }

@@ -7,6 +7,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
 use crate::grudge::Grudge;
+use crate::schedule::PacketLoss;
 
 /// The history's `f` for nemesis operations.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -24,6 +25,12 @@ pub enum NemesisFunction {
     Pause,
     /// Frozen nodes were thawed (value: the node names).
     Resume,
+    /// Nodes' links started losing packets (value: [`PacketLoss`], the nodes and the
+    /// probability).
+    StartPacketLoss,
+    /// Every packet-loss rule was removed (value: the [`PacketLoss`] that was healed; after
+    /// the final heal, `{"nodes": [...]}`, the nodes that still had rules).
+    StopPacketLoss,
     /// A planned fault could not be applied: its targets could not be resolved (no
     /// known leader, too few nodes) or the applier failed (value: [`NotApplied`]). It is
     /// recorded so a run whose faults never happened cannot pass for a run that survived
@@ -81,6 +88,30 @@ impl NemesisEvent {
         }
     }
 
+    /// A packet-loss start or stop carrying its nodes and probability.
+    pub fn packet_loss(f: NemesisFunction, loss: &PacketLoss) -> Self {
+        assert!(
+            matches!(
+                f,
+                NemesisFunction::StartPacketLoss | NemesisFunction::StopPacketLoss
+            ),
+            "a packet loss only belongs to packet-loss events"
+        );
+        Self {
+            f,
+            value: serde_json::to_value(loss).unwrap_or(Value::Null),
+        }
+    }
+
+    /// The final heal's removal of packet-loss rules that were still installed on `nodes`
+    /// (the fault that installed them is not known there).
+    pub fn loss_healed(nodes: &[String]) -> Self {
+        Self {
+            f: NemesisFunction::StopPacketLoss,
+            value: json!({ "nodes": nodes }),
+        }
+    }
+
     /// A kill, start, pause or resume of the named nodes.
     pub fn nodes(f: NemesisFunction, nodes: &[String]) -> Self {
         Self {
@@ -108,6 +139,15 @@ mod tests {
         assert_eq!(
             serde_json::to_value(&kill).unwrap(),
             json!({"f": "kill", "value": ["n3"]})
+        );
+        let loss = PacketLoss {
+            nodes: vec!["n2".to_string()],
+            probability: crate::loss::DEFAULT_LOSS,
+        };
+        let lossy = NemesisEvent::packet_loss(NemesisFunction::StartPacketLoss, &loss);
+        assert_eq!(
+            serde_json::to_value(&lossy).unwrap(),
+            json!({"f": "start-packet-loss", "value": {"nodes": ["n2"], "probability": 0.2}})
         );
         let skipped = NemesisEvent::not_applied("kill:leaders", "no current leader is known");
         assert_eq!(

@@ -15,7 +15,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::event::NemesisFunction;
 use crate::grudge::Grudge;
-use crate::schedule::{Fault, FaultLayer, FaultSpec, PlannedFault};
+use crate::schedule::{Fault, FaultLayer, FaultSpec, PacketLoss, PlannedFault};
 
 /// The `format` of a timeline file.
 pub const TIMELINE_FORMAT: &str = "samsa-schedule/1";
@@ -183,8 +183,9 @@ impl FaultTimeline {
     }
 
     /// The faults a run applied, from its history's nemesis lines in file order: each
-    /// start (`start-partition`, `kill`, `pause`) pairs with the next heal of its layer
-    /// (`stop-partition`; `start` or `resume`), which may be the final heal after the
+    /// start (`start-partition`, `start-packet-loss`, `kill`, `pause`) pairs with the next
+    /// heal of its layer (`stop-partition` or `stop-packet-loss`; `start` or `resume`),
+    /// which may be the final heal after the
     /// main phase. A fault never healed in the history lasts until its last line. Faults
     /// that were not applied are not part of the timeline.
     pub fn from_events(
@@ -213,7 +214,13 @@ impl FaultTimeline {
                         Fault::Pause(nodes)
                     })
                 }
+                NemesisFunction::StartPacketLoss => Some(Fault::PacketLoss(
+                    serde_json::from_value::<PacketLoss>(event.value.clone()).map_err(|e| {
+                        bad(format!("not a packet loss (nodes and probability): {e}"))
+                    })?,
+                )),
                 NemesisFunction::StopPartition
+                | NemesisFunction::StopPacketLoss
                 | NemesisFunction::Start
                 | NemesisFunction::Resume
                 | NemesisFunction::NotApplied => None,
@@ -232,7 +239,9 @@ impl FaultTimeline {
                 continue;
             }
             let healed = match event.f {
-                NemesisFunction::StopPartition => Some(FaultLayer::Network),
+                NemesisFunction::StopPartition | NemesisFunction::StopPacketLoss => {
+                    Some(FaultLayer::Network)
+                }
                 NemesisFunction::Start | NemesisFunction::Resume => Some(FaultLayer::Process),
                 _ => None,
             };
@@ -309,6 +318,7 @@ fn fault_word(fault: &Fault) -> String {
 fn fault_nodes(fault: &Fault) -> Vec<String> {
     match fault {
         Fault::Kill(nodes) | Fault::Pause(nodes) => nodes.clone(),
+        Fault::PacketLoss(loss) => loss.nodes.clone(),
         Fault::Partition(grudge) => grudge.nodes(),
     }
 }

@@ -188,3 +188,54 @@ fn bad_files_are_refused_by_name() {
     let err = FaultTimeline::parse("{", "t.json", None).unwrap_err();
     assert!(err.to_string().contains("line 1"), "{err}");
 }
+
+// Goal: a packet loss replays as recorded, nodes and probability, healed by its own stop
+// line or by the final heal's; the file form round-trips; a start without the
+// probability is refused by name (method: two loss windows around a kill).
+#[test]
+fn packet_loss_windows_replay_with_their_probability() {
+    let loss = json!({"nodes": ["n2"], "probability": 0.35});
+    let events = [
+        event(1_000, NemesisFunction::StartPacketLoss, loss.clone()),
+        event(2_000, NemesisFunction::Kill, json!(["n1"])),
+        event(3_000, NemesisFunction::Start, json!(["n1"])),
+        event(8_000, NemesisFunction::StopPacketLoss, loss.clone()),
+        event(12_000, NemesisFunction::StartPacketLoss, loss.clone()),
+        event(
+            61_000,
+            NemesisFunction::StopPacketLoss,
+            json!({"nodes": ["n2"]}),
+        ),
+    ];
+    let timeline = FaultTimeline::from_events(&events, None).unwrap();
+    let lossy = Fault::PacketLoss(serde_json::from_value(loss).unwrap());
+    let windows: Vec<(u64, u64, &Fault)> = timeline
+        .faults
+        .iter()
+        .map(|f| (f.start_ms, f.stop_ms, &f.fault))
+        .collect();
+    assert_eq!(
+        windows,
+        vec![
+            (1_000, 8_000, &lossy),
+            (2_000, 3_000, &Fault::Kill(vec!["n1".into()])),
+            (12_000, 61_000, &lossy),
+        ]
+    );
+    let text = serde_json::to_string_pretty(&timeline).unwrap();
+    assert!(text.contains("\"kind\": \"packet-loss\""), "{text}");
+    let known = known();
+    let back = FaultTimeline::parse(&text, "t.json", Some(&known)).unwrap();
+    assert_eq!(back, timeline);
+    assert_eq!(back.faults[0].fault.kind(), FaultKind::PacketLoss);
+
+    let no_p = [event(
+        1_000,
+        NemesisFunction::StartPacketLoss,
+        json!({"nodes": ["n2"]}),
+    )];
+    let err = FaultTimeline::from_events(&no_p, None)
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("not a packet loss"), "{err}");
+}

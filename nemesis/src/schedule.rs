@@ -35,6 +35,7 @@ use serde::{Deserialize, Serialize};
 use crate::error::NemesisError;
 use crate::grudge::Grudge;
 use crate::live::LiveView;
+use crate::loss::{LossProbability, DEFAULT_LOSS};
 use crate::partition::{PartitionShape, DEFAULT_SHAPES};
 use crate::targets::{TargetSpec, DEFAULT_TARGETS};
 
@@ -48,13 +49,16 @@ pub enum FaultKind {
     Kill,
     /// Freeze, then thaw (cgroup freezer).
     Pause,
+    /// Random loss of a share of the packets on a node's links (iptables `statistic`),
+    /// then removal of the rules: [`crate::loss`].
+    PacketLoss,
 }
 
 impl FaultKind {
     /// The layer this family belongs to: faults of one layer never overlap.
     pub fn layer(self) -> FaultLayer {
         match self {
-            Self::Partition => FaultLayer::Network,
+            Self::Partition | Self::PacketLoss => FaultLayer::Network,
             Self::Kill | Self::Pause => FaultLayer::Process,
         }
     }
@@ -77,12 +81,13 @@ impl FaultKind {
 }
 
 impl FaultKind {
-    /// The `--nemesis` word of this family: `partition`, `kill`, `pause`.
+    /// The `--nemesis` word of this family: `partition`, `kill`, `pause`, `packet-loss`.
     pub fn word(self) -> &'static str {
         match self {
             Self::Partition => "partition",
             Self::Kill => "kill",
             Self::Pause => "pause",
+            Self::PacketLoss => "packet-loss",
         }
     }
 }
@@ -95,10 +100,11 @@ impl FromStr for FaultKind {
             "partition" => Ok(Self::Partition),
             "kill" => Ok(Self::Kill),
             "pause" => Ok(Self::Pause),
+            "packet-loss" => Ok(Self::PacketLoss),
             _ => Err(NemesisError::UnknownName {
                 kind: "fault",
                 word: word.to_string(),
-                expected: "partition, kill, pause, none",
+                expected: "partition, kill, pause, packet-loss, none",
             }),
         }
     }
@@ -106,11 +112,12 @@ impl FromStr for FaultKind {
 
 /// The two independent layers of the combined nemesis. A killed node cannot also be
 /// paused (and a paused one is not killed), so kills and pauses share the process layer;
-/// partitions act on the network and combine with either.
+/// partitions and packet loss act on the network (both are iptables rules in the nodes'
+/// namespaces) and combine with either.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum FaultLayer {
-    /// Partitions.
+    /// Partitions and packet loss.
     Network,
     /// Kills and pauses.
     Process,
@@ -126,6 +133,8 @@ pub enum FaultSpec {
     Kill(TargetSpec),
     /// Pause these targets.
     Pause(TargetSpec),
+    /// Make the links of these targets lose packets with this probability.
+    PacketLoss(TargetSpec, LossProbability),
     /// A fault of this family replayed from a recorded timeline (`samsa test --schedule`,
     /// [`crate::replay`]): its targets were fixed by the run that recorded it and travel
     /// in [`PlannedFault::fixed`], so nothing is drawn.
@@ -151,6 +160,7 @@ impl FaultSpec {
             Self::Partition(_) => FaultKind::Partition,
             Self::Kill(_) => FaultKind::Kill,
             Self::Pause(_) => FaultKind::Pause,
+            Self::PacketLoss(..) => FaultKind::PacketLoss,
             Self::Replayed(kind) => kind,
         }
     }
@@ -176,7 +186,10 @@ impl Scenario {
     pub fn length(&self, fault_duration: Duration) -> Duration {
         match self.first {
             FaultSpec::Partition(_) => fault_duration * 3 / 2,
-            FaultSpec::Kill(_) | FaultSpec::Pause(_) | FaultSpec::Replayed(_) => fault_duration,
+            FaultSpec::Kill(_)
+            | FaultSpec::Pause(_)
+            | FaultSpec::PacketLoss(..)
+            | FaultSpec::Replayed(_) => fault_duration,
         }
     }
 }
@@ -222,12 +235,14 @@ pub const DEFAULT_SCENARIOS: [Scenario; 5] = [
 ];
 
 impl std::fmt::Display for FaultSpec {
-    /// The `--nemesis` word that plans this fault: `partition:bridge`, `kill:leaders`.
+    /// The `--nemesis` word that plans this fault: `partition:bridge`, `kill:leaders`,
+    /// `packet-loss:one` (the probability is `--packet-loss-p`'s).
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             Self::Partition(shape) => write!(f, "partition:{shape}"),
             Self::Kill(target) => write!(f, "kill:{target}"),
             Self::Pause(target) => write!(f, "pause:{target}"),
+            Self::PacketLoss(target, _) => write!(f, "packet-loss:{target}"),
             Self::Replayed(kind) => write!(f, "{}:replayed", kind.word()),
         }
     }
@@ -243,6 +258,40 @@ pub enum Fault {
     Kill(Vec<String>),
     /// Pause these nodes.
     Pause(Vec<String>),
+    /// Make these nodes' links lose packets.
+    PacketLoss(PacketLoss),
+}
+
+impl std::fmt::Display for Fault {
+    /// The fault as the report labels it: `partition {"n1":["n2"]}`, `kill n1,n3`,
+    /// `packet-loss n2 (p 0.2)`.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Partition(grudge) => {
+                let json = serde_json::to_string(grudge).unwrap_or_default();
+                write!(f, "partition {json}")
+            }
+            Self::Kill(nodes) => write!(f, "kill {}", nodes.join(",")),
+            Self::Pause(nodes) => write!(f, "pause {}", nodes.join(",")),
+            Self::PacketLoss(loss) => write!(
+                f,
+                "packet-loss {} (p {})",
+                loss.nodes.join(","),
+                loss.probability
+            ),
+        }
+    }
+}
+
+/// The targets of a `packet-loss` fault: every link of each node, in both directions
+/// (to and from the other nodes and the clients), drops each packet with `probability`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PacketLoss {
+    /// The nodes whose links lose packets.
+    pub nodes: Vec<String>,
+    /// The share of packets each of their links drops.
+    pub probability: LossProbability,
 }
 
 impl Fault {
@@ -252,6 +301,7 @@ impl Fault {
             Self::Partition(_) => FaultKind::Partition,
             Self::Kill(_) => FaultKind::Kill,
             Self::Pause(_) => FaultKind::Pause,
+            Self::PacketLoss(_) => FaultKind::PacketLoss,
         }
     }
 }
@@ -291,6 +341,10 @@ impl PlannedFault {
             FaultSpec::Partition(shape) => Fault::Partition(shape.grudge(nodes, live, &mut rng)?),
             FaultSpec::Kill(target) => Fault::Kill(target.select_live(nodes, live, &mut rng)?),
             FaultSpec::Pause(target) => Fault::Pause(target.select_live(nodes, live, &mut rng)?),
+            FaultSpec::PacketLoss(target, probability) => Fault::PacketLoss(PacketLoss {
+                nodes: target.select_live(nodes, live, &mut rng)?,
+                probability,
+            }),
             FaultSpec::Replayed(kind) => {
                 return Err(NemesisError::InvalidSchedule(format!(
                     "a replayed {} fault has no recorded targets",
@@ -310,9 +364,12 @@ pub struct ScheduleConfig {
     /// The partition shapes to draw from, uniformly from the list, so a shape listed twice
     /// is drawn twice as often (default: [`DEFAULT_SHAPES`]).
     pub shapes: Vec<PartitionShape>,
-    /// The kill/pause targets to draw from, uniformly from the list (default:
+    /// The kill/pause/packet-loss targets to draw from, uniformly from the list (default:
     /// [`DEFAULT_TARGETS`]).
     pub targets: Vec<TargetSpec>,
+    /// The share of packets a `packet-loss` fault drops (`--packet-loss-p`).
+    #[serde(default = "default_loss")]
+    pub packet_loss: LossProbability,
     /// The scenarios each run walks before and between free draws (default:
     /// [`DEFAULT_SCENARIOS`]; empty when `--nemesis` narrows shapes or targets, since the
     /// faults are then aimed by hand). Only those whose families the mix has are played.
@@ -346,6 +403,7 @@ impl ScheduleConfig {
             kinds,
             shapes: DEFAULT_SHAPES.to_vec(),
             targets: DEFAULT_TARGETS.to_vec(),
+            packet_loss: DEFAULT_LOSS,
             scenarios: DEFAULT_SCENARIOS.to_vec(),
             combine_percent: 33,
             interval: Duration::from_secs(10),
@@ -359,9 +417,9 @@ impl ScheduleConfig {
 
     /// The defaults narrowed by `--nemesis` words: `partition`, `kill` and `pause` mix every
     /// shape and target (weighted as [`DEFAULT_SHAPES`] and [`DEFAULT_TARGETS`]); `partition:SHAPE` (e.g. `partition:leaders`) draws partitions from
-    /// the named shapes only, and `kill:TARGET` / `pause:TARGET` (e.g. `kill:leaders`) draw
-    /// kill and pause targets from the named ones only (the two families share their target
-    /// list). Targeted faults are how a seeded broker bug is provoked on purpose.
+    /// the named shapes only, and `kill:TARGET` / `pause:TARGET` / `packet-loss:TARGET`
+    /// (e.g. `kill:leaders`) draw kill, pause and packet-loss targets from the named ones
+    /// only (the three families share their target list). Targeted faults are how a seeded broker bug is provoked on purpose.
     pub fn from_words(
         words: &[String],
         time_limit: Duration,
@@ -425,10 +483,10 @@ impl ScheduleConfig {
                 "no partition shape to draw".into(),
             ));
         }
-        let process_faults = self.kinds.iter().any(|k| *k != FaultKind::Partition);
-        if process_faults && self.targets.is_empty() {
+        let targeted_faults = self.kinds.iter().any(|k| *k != FaultKind::Partition);
+        if targeted_faults && self.targets.is_empty() {
             return Err(NemesisError::InvalidSchedule(
-                "no kill/pause target to draw".into(),
+                "no kill/pause/packet-loss target to draw".into(),
             ));
         }
         if self.combine_percent > 100 {
@@ -543,6 +601,9 @@ impl ScheduleConfig {
             FaultKind::Partition => FaultSpec::Partition(pick(&self.shapes, rng)),
             FaultKind::Kill => FaultSpec::Kill(pick(&self.targets, rng)),
             FaultKind::Pause => FaultSpec::Pause(pick(&self.targets, rng)),
+            FaultKind::PacketLoss => {
+                FaultSpec::PacketLoss(pick(&self.targets, rng), self.packet_loss)
+            }
         }
     }
 
@@ -558,6 +619,10 @@ impl ScheduleConfig {
             })
             .collect()
     }
+}
+
+fn default_loss() -> LossProbability {
+    DEFAULT_LOSS
 }
 
 fn jittered<R: Rng + ?Sized>(base: Duration, jitter: Duration, rng: &mut R) -> Duration {
@@ -688,6 +753,7 @@ mod tests {
                     FaultSpec::Partition(_) => partitions += 1,
                     FaultSpec::Kill(_) => kills += 1,
                     FaultSpec::Pause(_) => pauses += 1,
+                    FaultSpec::PacketLoss(..) => panic!("packet loss is not in the default mix"),
                     FaultSpec::Replayed(_) => panic!("a drawn schedule replays nothing"),
                 }
             }
@@ -859,6 +925,7 @@ mod tests {
                         targets += 1;
                         one_leader += usize::from(t == TargetSpec::OneLeader);
                     }
+                    FaultSpec::PacketLoss(..) => panic!("packet loss is not in the default mix"),
                     FaultSpec::Replayed(_) => panic!("a drawn schedule replays nothing"),
                 }
             }
@@ -883,6 +950,78 @@ mod tests {
             .unwrap()
             .iter()
             .all(|p| matches!(p.spec, FaultSpec::Kill(_))));
+    }
+
+    // Goal: `packet-loss` is a network-layer family: asked for alone it plans only packet
+    // losses with the configured probability and the narrowed targets; mixed with
+    // partitions, no loss window overlaps a partition (both are iptables rules) while
+    // process faults may combine with either. Method: long schedules over several seeds.
+    #[test]
+    fn packet_loss_is_a_network_fault_with_the_configured_probability() {
+        let words = |list: &[&str]| list.iter().map(|w| (*w).to_string()).collect::<Vec<_>>();
+        let p: LossProbability = "0.35".parse().unwrap();
+        let mut alone = ScheduleConfig::from_words(
+            &words(&["packet-loss:leaders"]),
+            Duration::from_secs(300),
+            1,
+        )
+        .unwrap();
+        alone.packet_loss = p;
+        let plan = alone.plan().unwrap();
+        assert!(plan.len() > 5, "{} faults", plan.len());
+        for fault in &plan {
+            assert_eq!(fault.spec, FaultSpec::PacketLoss(TargetSpec::Leaders, p));
+            assert_eq!(fault.spec.to_string(), "packet-loss:leaders");
+        }
+        for seed in 0..10 {
+            let mut mixed = ScheduleConfig::from_words(
+                &words(&["partition", "packet-loss", "kill"]),
+                Duration::from_secs(1200),
+                seed,
+            )
+            .unwrap();
+            mixed.packet_loss = p;
+            let plan = mixed.plan().unwrap();
+            let losses = plan
+                .iter()
+                .filter(|f| f.spec.kind() == FaultKind::PacketLoss)
+                .count();
+            assert!(losses > 0, "seed {seed}: no packet loss");
+            let network: Vec<&PlannedFault> = plan
+                .iter()
+                .filter(|f| f.layer() == FaultLayer::Network)
+                .collect();
+            assert_sequential(&mixed, &network);
+        }
+        // Resolution draws the nodes and carries the probability.
+        let live = LiveView::default();
+        let nodes: Vec<String> = ["n1", "n2", "n3"].iter().map(|n| n.to_string()).collect();
+        let one = PlannedFault {
+            start_at: Duration::ZERO,
+            stop_at: Duration::from_secs(1),
+            spec: FaultSpec::PacketLoss(TargetSpec::One, p),
+            seed: 7,
+            fixed: None,
+        };
+        match one.resolve(&nodes, &live).unwrap() {
+            Fault::PacketLoss(loss) => {
+                assert_eq!(loss.nodes.len(), 1);
+                assert_eq!(loss.probability, p);
+            }
+            other => panic!("{other:?}"),
+        }
+        let loss = Fault::PacketLoss(PacketLoss {
+            nodes: vec!["n1".into(), "n3".into()],
+            probability: p,
+        });
+        assert_eq!(loss.to_string(), "packet-loss n1,n3 (p 0.35)");
+        assert_eq!(Fault::Kill(vec!["n2".into()]).to_string(), "kill n2");
+        assert_eq!(
+            FaultKind::parse_list("packet-loss").unwrap(),
+            vec![FaultKind::PacketLoss]
+        );
+        let err = "packet_loss".parse::<FaultKind>().unwrap_err().to_string();
+        assert!(err.contains("packet-loss"), "{err}");
     }
 
     // The count bound holds and no faults means an empty schedule.
@@ -915,6 +1054,7 @@ mod tests {
             match fault.spec {
                 FaultSpec::Partition(shape) => assert_eq!(shape, PartitionShape::Leaders),
                 FaultSpec::Kill(t) | FaultSpec::Pause(t) => assert_eq!(t, TargetSpec::Leaders),
+                FaultSpec::PacketLoss(..) => panic!("packet loss was not asked for"),
                 FaultSpec::Replayed(_) => panic!("a drawn schedule replays nothing"),
             }
         }

@@ -59,10 +59,12 @@ pub struct TestArgs {
     /// Client processes running at once.
     #[arg(long, default_value_t = 10)]
     concurrency: u64,
-    /// Faults to mix: any of partition, kill, pause, or none; `partition:SHAPE` narrows the
+    /// Faults to mix: any of partition, kill, pause, packet-loss, or none (packet-loss is
+    /// not in the default mix: add it by name); `partition:SHAPE` narrows the
     /// partition shapes (halves, random-halves, isolate-one, majorities-ring, bridge, leaders,
     /// clients-cut-from-one, leader-from-replicas, clients-with-leader), `kill:TARGET` /
-    /// `pause:TARGET` the targets (one, minority, majority, all, leaders, one-leader, isr),
+    /// `pause:TARGET` / `packet-loss:TARGET` the targets (one, minority, majority, all,
+    /// leaders, one-leader, isr; the three share one target list),
     /// e.g. `partition:leaders,kill:leaders`. Unnarrowed, every run first plays the
     /// scenario deck (a leader cut from its followers, the clients left with it, a leader
     /// killed, a leader paused, the ISR killed after a partition shrank it) in a seeded
@@ -84,6 +86,10 @@ pub struct TestArgs {
     /// deck's combined scenario).
     #[arg(long, default_value_t = 33, value_parser = clap::value_parser!(u8).range(0..=100))]
     nemesis_combine: u8,
+    /// The share of packets a `packet-loss` fault drops, independently, on every link of
+    /// its nodes, both ways (iptables `statistic --mode random`); above 0, at most 1.
+    #[arg(long, default_value = "0.2")]
+    packet_loss_p: nemesis::LossProbability,
     /// Replay a recorded fault timeline instead of drawing one from the seed: a JSON file
     /// written by `samsa schedule RUN_DIR` (the same faults, nodes and offsets into the
     /// main phase; a fault past --time-limit is left out or cut). Not with --nemesis.
@@ -225,6 +231,7 @@ fn to_config(args: &TestArgs, seed: u64) -> Result<RunConfig, ConfigError> {
         nemesis_interval: seconds("nemesis-interval", args.nemesis_interval)?,
         fault_duration: seconds("fault-duration", args.fault_duration)?,
         nemesis_combine: args.nemesis_combine,
+        packet_loss_p: args.packet_loss_p,
         schedule: args.schedule.clone(),
         shrunk_from: args.shrunk_from.clone(),
         live_check: !args.no_live_check,

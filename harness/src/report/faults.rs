@@ -134,13 +134,24 @@ pub fn intervals(events: &[NemesisEvent], history_end: Nanos) -> Vec<FaultInterv
 
 fn interval(started: &NemesisEvent, end: Nanos, closed: bool) -> FaultInterval {
     let kind = kind_of(&started.f);
-    let target = match &started.value {
-        serde_json::Value::Null => String::new(),
-        serde_json::Value::Array(items) => items
+    let names = |items: &[serde_json::Value]| {
+        items
             .iter()
             .map(|v| v.as_str().map_or_else(|| v.to_string(), str::to_owned))
             .collect::<Vec<_>>()
-            .join(","),
+            .join(",")
+    };
+    let target = match &started.value {
+        serde_json::Value::Null => String::new(),
+        serde_json::Value::Array(items) => names(items),
+        // A packet loss: its nodes and probability, `n2 (p 0.2)`.
+        serde_json::Value::Object(loss) if loss.contains_key("probability") => {
+            let nodes = loss
+                .get("nodes")
+                .and_then(|n| n.as_array())
+                .map_or_else(String::new, |n| names(n));
+            format!("{nodes} (p {})", loss["probability"])
+        }
         other => other.to_string(),
     };
     FaultInterval {
@@ -185,6 +196,20 @@ mod tests {
         assert_eq!(got.len(), 3);
         assert_eq!((got[0].start, got[0].end, got[0].closed), (10, 30, true));
         assert_eq!(got[0].label, r#"partition {"n1":["n2"]}"#);
+        let lossy = intervals(
+            &[
+                ev(
+                    1,
+                    "start-packet-loss",
+                    json!({"nodes": ["n2", "n3"], "probability": 0.2}),
+                ),
+                ev(5, "stop-packet-loss", json!({"nodes": ["n2", "n3"]})),
+            ],
+            9,
+        );
+        assert_eq!(lossy.len(), 1);
+        assert_eq!(lossy[0].label, "packet-loss n2,n3 (p 0.2)");
+        assert_eq!((lossy[0].kind.as_str(), lossy[0].end), ("packet-loss", 5));
         assert_eq!(
             (got[1].start, got[1].end, got[1].label.as_str()),
             (20, 40, "kill n3")

@@ -73,8 +73,10 @@ pub struct RunConfig {
     pub rate: f64,
     /// Client processes at once.
     pub concurrency: u64,
-    /// The fault families (`partition`, `kill`, `pause`).
+    /// The fault families (`partition`, `kill`, `pause`, `packet-loss`).
     pub nemesis: Vec<String>,
+    /// The share of packets a `packet-loss` fault drops on each link of its nodes.
+    pub packet_loss_p: nemesis::LossProbability,
     /// Quiet time between faults of one layer (network or process).
     pub nemesis_interval: Duration,
     /// How long each fault lasts.
@@ -139,6 +141,7 @@ pub(crate) fn test_config() -> RunConfig {
         nemesis_interval: Duration::from_secs(2),
         fault_duration: Duration::from_secs(7),
         nemesis_combine: 33,
+        packet_loss_p: nemesis::DEFAULT_LOSS,
         schedule: None,
         shrunk_from: None,
         live_check: true,

@@ -151,7 +151,7 @@ fn active_label(active: &[(usize, Fault)]) -> Option<String> {
     Some(
         active
             .iter()
-            .map(|(_, f)| format!("{f:?}"))
+            .map(|(_, f)| f.to_string())
             .collect::<Vec<_>>()
             .join(" + "),
     )
@@ -160,9 +160,9 @@ fn active_label(active: &[(usize, Fault)]) -> Option<String> {
 /// Runs `plan` (offsets relative to `start`) until it is done and returns the tally.
 /// Faults of different layers overlap where the plan combines them; each start and stop
 /// is recorded as its own nemesis operation. A node restarted after a kill while a
-/// partition is active gets that partition's rules again (a killed container loses its
-/// network namespace and with it the rules), so the partition keeps its shape for its
-/// whole window.
+/// partition or packet loss is active gets that fault's rules again (a killed container
+/// loses its network namespace and with it the rules), so the fault keeps its shape for
+/// its whole window.
 /// Cancel by dropping the future; then call [`heal_all`].
 pub async fn drive(
     cluster: &Cluster,
@@ -238,7 +238,7 @@ pub async fn drive(
                     }
                 }
                 if matches!(fault, Fault::Kill(_)) {
-                    reinstall_partitions(nemesis, &running).await;
+                    reinstall_network_faults(nemesis, &running).await;
                 }
                 set_label(&running);
             }
@@ -273,21 +273,25 @@ async fn await_shrunk_isr(cluster: &Cluster, until: Option<Instant>) -> LiveView
     }
 }
 
-/// Installs the active partition's rules again after restarted nodes came back without
-/// them. The window is the same fault, already recorded, so nothing new is recorded; a
-/// failure is logged (the heal at the end removes whatever is left).
-async fn reinstall_partitions(nemesis: &Nemesis, running: &[(usize, Fault)]) {
+/// Installs the active partition's or packet loss's rules again after restarted nodes
+/// came back without them. The window is the same fault, already recorded, so nothing new
+/// is recorded; a failure is logged (the heal at the end removes whatever is left).
+async fn reinstall_network_faults(nemesis: &Nemesis, running: &[(usize, Fault)]) {
     for (_, fault) in running {
-        if let Fault::Partition(grudge) = fault {
-            match nemesis.partition(grudge).await {
-                Ok(_) => tracing::info!(?grudge, "partition rules reinstalled after a restart"),
-                Err(e) => tracing::warn!("partition rules not reinstalled after a restart: {e}"),
-            }
+        let reinstalled = match fault {
+            Fault::Partition(grudge) => nemesis.partition(grudge).await.map(|_| ()),
+            Fault::PacketLoss(loss) => nemesis.packet_loss(loss).await.map(|_| ()),
+            Fault::Kill(_) | Fault::Pause(_) => continue,
+        };
+        match reinstalled {
+            Ok(()) => tracing::info!(?fault, "network fault rules reinstalled after a restart"),
+            Err(e) => tracing::warn!("network fault rules not reinstalled after a restart: {e}"),
         }
     }
 }
 
-/// Heals every fault (partitions removed, killed nodes started, paused nodes resumed) and
+/// Heals every fault (partition and packet-loss rules removed, killed nodes started,
+/// paused nodes resumed) and
 /// records what it did.
 pub async fn heal_all(nemesis: &Nemesis, recorder: &Recorder) -> Result<(), RecorderError> {
     match nemesis.heal_all().await {
@@ -388,9 +392,6 @@ mod tests {
             (0, Fault::Kill(vec!["n1".into()])),
             (1, Fault::Pause(vec!["n2".into()])),
         ];
-        assert_eq!(
-            active_label(&both).as_deref(),
-            Some(r#"Kill(["n1"]) + Pause(["n2"])"#)
-        );
+        assert_eq!(active_label(&both).as_deref(), Some("kill n1 + pause n2"));
     }
 }

@@ -488,6 +488,7 @@ fn plan_faults(config: &RunConfig, profile: &Profile) -> Result<Vec<PlannedFault
     schedule.interval = config.nemesis_interval;
     schedule.fault_duration = config.fault_duration;
     schedule.combine_percent = config.nemesis_combine;
+    schedule.packet_loss = config.packet_loss_p;
     schedule.jitter = schedule
         .jitter
         .min(config.nemesis_interval / 2)

@@ -171,6 +171,22 @@ where
     }
 }
 
+/// `samsa schedule DIR`: the fault timeline a run applied, parsed.
+pub fn schedule_of(dir: &Path) -> Value {
+    let out = Command::new(env!("CARGO_BIN_EXE_samsa"))
+        .arg("schedule")
+        .arg(dir)
+        .output()
+        .expect("samsa schedule runs");
+    assert!(
+        out.status.success(),
+        "samsa schedule {}: {}",
+        dir.display(),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).expect("the timeline is JSON")
+}
+
 /// The run id a run directory's `test.json` names.
 pub fn run_id_of(dir: &Path) -> String {
     json_file(&dir.join("test.json"))["run_id"]
