@@ -1,7 +1,7 @@
 //! Docker integration tests of the cluster lifecycle and the nemesis against real
 //! broker-under-test containers: start, readiness, topic creation, partitions that really
 //! drop packets (checked from the host and from inside a peer's namespace), packet loss
-//! that loses a share of one node's packets, kill and
+//! that loses a share of one node's packets, a graceful stop and start, kill and
 //! restart with the data kept, pause and resume, a seeded schedule, and teardown/sweep
 //! that leave nothing labelled behind. They need Docker, root (nsenter) and the broker
 //! binary (`cargo build -p broker-under-test`, or `SAMSA_BROKER_BINARY=<path>`); run them
@@ -285,6 +285,51 @@ async fn packet_loss_drops_a_share_of_one_nodes_packets_both_ways() {
     assert_eq!(events[0].f, NemesisFunction::StopPacketLoss);
     assert_eq!(events[0].value, serde_json::json!({"nodes": ["n2"]}));
     assert!(nemesis.heal_all().await.expect("again").is_empty());
+}
+
+// Goal: a rolling restart's graceful stop is SIGTERM, not SIGKILL: the broker runs its
+// controlled shutdown and exits 0 within the grace period, the node is down, and once
+// started again it serves with its data. Method: stop n1 gracefully; its exit code, its
+// log, a host connect; start it; a connect again and the final heal finds nothing to do.
+#[tokio::test]
+#[cfg_attr(
+    not(samsa_e2e),
+    ignore = "needs Docker and root; SAMSA_E2E=1 runs it (scripts/test.sh and CI do)"
+)]
+async fn graceful_stop_runs_the_controlled_shutdown_and_start_serves_again() {
+    let (_docker, cluster, _guard) = start_cluster("graceful").await;
+    let nemesis = cluster.nemesis();
+    let n1 = cluster.nodes()[0].ip;
+    let stopping = Instant::now();
+    let (event, exit_code) = nemesis
+        .stop_gracefully("n1", harness::run::rolling::GRACE)
+        .await
+        .expect("graceful stop");
+    eprintln!("measured: graceful stop of n1 in {:?}", stopping.elapsed());
+    assert_eq!(event.f, NemesisFunction::NodeStopped);
+    assert_eq!(exit_code, Some(0), "the broker exited on its own");
+    assert!(stopping.elapsed() < harness::run::rolling::GRACE);
+    assert!(
+        !connects(n1, 9092, Duration::from_secs(1)).await,
+        "n1 is down"
+    );
+    let logs_dir = std::env::temp_dir().join(format!("samsa-graceful-{}", std::process::id()));
+    cluster.collect_logs(&logs_dir).await.expect("logs");
+    let log = std::fs::read_to_string(logs_dir.join("n1.log")).expect("n1.log");
+    assert!(
+        log.contains("controlled shutdown"),
+        "no controlled shutdown in n1's log"
+    );
+    std::fs::remove_dir_all(&logs_dir).expect("remove logs dir");
+
+    let event = nemesis.start_stopped("n1").await.expect("start");
+    assert_eq!(event.f, NemesisFunction::NodeStarted);
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while !connects(n1, 9092, Duration::from_secs(1)).await {
+        assert!(Instant::now() < deadline, "n1 did not serve again");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    assert!(nemesis.heal_all().await.expect("heal").is_empty());
 }
 
 // Isolating n1: n2 cannot reach n1 and n1 cannot reach n3 (node-to-node traffic,

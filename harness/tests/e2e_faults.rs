@@ -1,7 +1,9 @@
-//! End-to-end proof of the fault families beyond partitions, kills and pauses, each on a
-//! 3-node broker-under-test cluster in Docker: the fault is applied and healed as its
-//! history lines say, it has an effect the history shows, and the correct broker stays
-//! valid through it. Needs root and a Docker daemon; one cluster at a time.
+//! End-to-end proof of the fault families beyond partitions, kills and pauses (packet loss,
+//! rolling restarts), each on a 3-node broker-under-test cluster in Docker: the fault is
+//! applied and healed as its history lines say, it has an effect the run records show,
+//! and the correct broker stays valid through it. Needs root and a Docker daemon; one cluster at a time.
+
+use std::path::PathBuf;
 
 use checker::history::line::{Line, LineFunction, LineType, LineValue, Process};
 use checker::history::model::Function;
@@ -9,6 +11,21 @@ use serde_json::Value;
 
 mod e2e_support;
 use e2e_support::{history_lines, json_file, only_run, run_samsa_test, schedule_of, Finished};
+
+/// `samsa test ARGS` of the correct broker, which must end valid (exit 0); its run
+/// directory and output.
+fn valid_run(name: &str, args: &[&str]) -> (PathBuf, String) {
+    let Finished {
+        exit,
+        output,
+        store,
+    } = run_samsa_test(name, args);
+    let dir = only_run(&store, name);
+    let results = json_file(&dir.join("results.json"));
+    assert_eq!(exit, Some(0), "results {results:#}\n{output}");
+    assert_eq!(results["valid"], Value::Bool(true));
+    (dir, output)
+}
 
 /// The `[start, stop]` windows (ns) of one fault family from its history lines, with the
 /// start lines' values.
@@ -83,14 +100,9 @@ fn median(mut xs: Vec<f64>) -> f64 {
     ignore = "needs Docker and root; SAMSA_E2E=1 runs it (scripts/test.sh and CI do)"
 )]
 fn packet_loss_slows_the_sends_it_covers_and_the_broker_stays_valid() {
-    let name = "e2e-packet-loss";
-    let Finished {
-        exit,
-        output,
-        store,
-    } = run_samsa_test(
-        name,
-        [
+    let (dir, output) = valid_run(
+        "e2e-packet-loss",
+        &[
             "--time-limit",
             "20",
             "--nemesis",
@@ -101,10 +113,6 @@ fn packet_loss_slows_the_sends_it_covers_and_the_broker_stays_valid() {
             "12",
         ],
     );
-    let dir = only_run(&store, name);
-    let results = json_file(&dir.join("results.json"));
-    assert_eq!(exit, Some(0), "results {results:#}\n{output}");
-    assert_eq!(results["valid"], Value::Bool(true));
     assert!(
         output.contains("fault: packet-loss n1,n2,n3 (p 0.3)"),
         "the progress line names the active loss\n{output}"
@@ -151,4 +159,98 @@ fn packet_loss_slows_the_sends_it_covers_and_the_broker_stays_valid() {
         report.contains("packet-loss n1,n2,n3 (p 0.3)"),
         "the report labels the loss windows"
     );
+}
+
+// Goal: `--nemesis restart:all` is a rolling restart: each roll stops every node once with
+// SIGTERM (the broker's controlled shutdown runs), starts it again and waits for a full
+// ISR before the next, its steps recorded in that order between `start-restart` and
+// `stop-restart`; the leaderships really move (the sampled leader epochs rise), and the
+// correct broker stays valid. Method: a 20 s run; the nemesis lines, state.jsonl and the
+// brokers' logs.
+#[test]
+#[cfg_attr(
+    not(samsa_e2e),
+    ignore = "needs Docker and root; SAMSA_E2E=1 runs it (scripts/test.sh and CI do)"
+)]
+fn rolling_restart_stops_each_node_gracefully_and_moves_its_leaderships() {
+    let (dir, _) = valid_run(
+        "e2e-rolling-restart",
+        &[
+            "--time-limit",
+            "20",
+            "--nemesis",
+            "restart:all",
+            "--seed",
+            "4",
+        ],
+    );
+
+    let steps: Vec<(String, Value)> = history_lines(&dir)
+        .into_iter()
+        .filter(|l| l.process == Process::Nemesis)
+        .map(|l| {
+            let value = match l.value {
+                LineValue::Other(v) => v,
+                _ => Value::Null,
+            };
+            (l.f.name().to_owned(), value)
+        })
+        .collect();
+    let rolls = steps.iter().filter(|(f, _)| f == "start-restart").count();
+    assert!(rolls >= 1, "{steps:?}");
+    let mut i = 0;
+    while i < steps.len() {
+        let (f, value) = &steps[i];
+        assert_eq!(f, "start-restart", "at {i}: {steps:?}");
+        let order: Vec<String> =
+            serde_json::from_value(value["nodes"].clone()).expect("the roll's nodes");
+        let mut sorted = order.clone();
+        sorted.sort();
+        assert_eq!(sorted, ["n1", "n2", "n3"], "every node once");
+        for node in &order {
+            for step in ["node-stopped", "node-started", "node-in-sync"] {
+                i += 1;
+                assert_eq!(
+                    (steps[i].0.as_str(), &steps[i].1),
+                    (step, &serde_json::json!([node])),
+                    "{steps:?}"
+                );
+            }
+        }
+        i += 1;
+        assert_eq!(steps[i].0, "stop-restart", "{steps:?}");
+        assert_eq!(
+            steps[i].1,
+            serde_json::json!({ "nodes": order }),
+            "not aborted"
+        );
+        i += 1;
+    }
+
+    let states = harness::run_dir::read_states(&dir.join("state.jsonl"), 100_000)
+        .expect("state.jsonl")
+        .samples;
+    let epochs = |s: &harness::cluster::StateSample| -> i32 {
+        harness::cluster::state::partition_leaders(&s.nodes)
+            .iter()
+            .filter_map(|p| p.leader_epoch)
+            .sum()
+    };
+    let (first, last) = (
+        epochs(states.first().expect("samples")),
+        epochs(states.last().expect("samples")),
+    );
+    assert!(
+        last >= first + 3,
+        "leader epochs summed over partitions: {first} at the start, {last} at the end"
+    );
+    for node in ["n1", "n2", "n3"] {
+        let log = std::fs::read_to_string(dir.join("logs").join(format!("{node}.log")))
+            .expect("broker log");
+        let shutdowns = log.matches("controlled shutdown: fenced").count();
+        assert!(
+            shutdowns >= rolls,
+            "{node}: {shutdowns} controlled shutdowns in {rolls} rolls"
+        );
+    }
 }

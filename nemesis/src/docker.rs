@@ -13,11 +13,13 @@ use std::collections::HashMap;
 use std::net::Ipv4Addr;
 
 use bollard::models::ContainerStateStatusEnum;
-use bollard::query_parameters::{KillContainerOptionsBuilder, ListContainersOptionsBuilder};
+use bollard::query_parameters::{
+    KillContainerOptionsBuilder, ListContainersOptionsBuilder, StopContainerOptionsBuilder,
+};
 use bollard::Docker;
 
 use crate::error::NemesisError;
-use crate::event::{NemesisEvent, NemesisFunction};
+use crate::event::{NemesisEvent, NemesisFunction, RollingRestart};
 use crate::grudge::{Grudge, CLIENTS};
 use crate::iptables;
 use crate::schedule::{Fault, PacketLoss};
@@ -93,6 +95,15 @@ impl Nemesis {
             Fault::Kill(nodes) => self.kill(nodes).await,
             Fault::Pause(nodes) => self.pause(nodes).await,
             Fault::PacketLoss(loss) => self.packet_loss(loss).await,
+            // The harness drives the roll (it waits for the ISR between nodes, which only
+            // the cluster's sampler sees); this is its opening record.
+            Fault::Restart(nodes) => Ok(NemesisEvent::restart(
+                NemesisFunction::StartRestart,
+                &RollingRestart {
+                    nodes: nodes.clone(),
+                    aborted: None,
+                },
+            )),
         }
     }
 
@@ -103,6 +114,15 @@ impl Nemesis {
             Fault::Kill(nodes) => self.start(nodes).await,
             Fault::Pause(nodes) => self.resume(nodes).await,
             Fault::PacketLoss(loss) => self.heal_packet_loss(loss).await,
+            // A roll heals itself node by node; a node it left stopped is started by
+            // `heal_all`.
+            Fault::Restart(nodes) => Ok(NemesisEvent::restart(
+                NemesisFunction::StopRestart,
+                &RollingRestart {
+                    nodes: nodes.clone(),
+                    aborted: None,
+                },
+            )),
         }
     }
 
@@ -226,6 +246,12 @@ impl Nemesis {
 
     /// Start the named (killed) containers again; their data directories are intact.
     pub async fn start(&self, names: &[String]) -> Result<NemesisEvent, NemesisError> {
+        self.start_containers(names).await?;
+        tracing::info!(?names, "started");
+        Ok(NemesisEvent::nodes(NemesisFunction::Start, names))
+    }
+
+    async fn start_containers(&self, names: &[String]) -> Result<(), NemesisError> {
         for name in names {
             let node = self.node(name)?;
             self.docker
@@ -233,8 +259,45 @@ impl Nemesis {
                 .await
                 .map_err(|source| docker_error("start", &node.container, source))?;
         }
-        tracing::info!(?names, "started");
-        Ok(NemesisEvent::nodes(NemesisFunction::Start, names))
+        Ok(())
+    }
+
+    /// Stop one node as an operator does (`docker stop`: SIGTERM, so the broker runs its
+    /// controlled shutdown and moves its leaderships away, then SIGKILL if it is still up
+    /// after `grace`), for a rolling restart. Returns the event and the container's exit
+    /// code (0 when the broker shut down on its own).
+    pub async fn stop_gracefully(
+        &self,
+        name: &str,
+        grace: std::time::Duration,
+    ) -> Result<(NemesisEvent, Option<i64>), NemesisError> {
+        let node = self.node(name)?;
+        let seconds = i32::try_from(grace.as_secs()).unwrap_or(i32::MAX);
+        let options = StopContainerOptionsBuilder::default().t(seconds).build();
+        self.docker
+            .stop_container(&node.container, Some(options))
+            .await
+            .map_err(|source| docker_error("stop", &node.container, source))?;
+        let inspect = self
+            .docker
+            .inspect_container(&node.container, None)
+            .await
+            .map_err(|source| docker_error("inspect", &node.container, source))?;
+        let exit_code = inspect.state.and_then(|s| s.exit_code);
+        tracing::info!(name, ?exit_code, "stopped gracefully");
+        let names = [name.to_string()];
+        Ok((
+            NemesisEvent::nodes(NemesisFunction::NodeStopped, &names),
+            exit_code,
+        ))
+    }
+
+    /// Start a node a rolling restart stopped.
+    pub async fn start_stopped(&self, name: &str) -> Result<NemesisEvent, NemesisError> {
+        let names = [name.to_string()];
+        self.start_containers(&names).await?;
+        tracing::info!(name, "started after a graceful stop");
+        Ok(NemesisEvent::nodes(NemesisFunction::NodeStarted, &names))
     }
 
     /// Freeze the named containers (cgroup freezer).

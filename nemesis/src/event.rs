@@ -31,11 +31,35 @@ pub enum NemesisFunction {
     /// Every packet-loss rule was removed (value: the [`PacketLoss`] that was healed; after
     /// the final heal, `{"nodes": [...]}`, the nodes that still had rules).
     StopPacketLoss,
+    /// A rolling restart began (value: [`RollingRestart`], the nodes in roll order).
+    StartRestart,
+    /// One node of a rolling restart stopped after SIGTERM (value: the node).
+    NodeStopped,
+    /// That node was started again, data kept (value: the node).
+    NodeStarted,
+    /// Every partition's ISR was full again after that node's restart, so the roll moved
+    /// on (value: the node).
+    NodeInSync,
+    /// A rolling restart ended (value: [`RollingRestart`], the nodes it restarted and, if
+    /// it stopped early, why).
+    StopRestart,
     /// A planned fault could not be applied: its targets could not be resolved (no
     /// known leader, too few nodes) or the applier failed (value: [`NotApplied`]). It is
     /// recorded so a run whose faults never happened cannot pass for a run that survived
     /// them.
     NotApplied,
+}
+
+/// The value of a rolling restart's start and stop events.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RollingRestart {
+    /// At the start, the nodes in roll order; at the stop, those restarted.
+    pub nodes: Vec<String>,
+    /// Why the roll stopped before its last node (a node that did not stop or start, or
+    /// an ISR that did not fill again in time).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub aborted: Option<String>,
 }
 
 /// The value of a [`NemesisFunction::NotApplied`] event: which planned fault, and why.
@@ -109,6 +133,21 @@ impl NemesisEvent {
         Self {
             f: NemesisFunction::StopPacketLoss,
             value: json!({ "nodes": nodes }),
+        }
+    }
+
+    /// A rolling restart's start or stop.
+    pub fn restart(f: NemesisFunction, roll: &RollingRestart) -> Self {
+        assert!(
+            matches!(
+                f,
+                NemesisFunction::StartRestart | NemesisFunction::StopRestart
+            ),
+            "a rolling restart only belongs to restart events"
+        );
+        Self {
+            f,
+            value: serde_json::to_value(roll).unwrap_or(Value::Null),
         }
     }
 

@@ -22,7 +22,7 @@ pub mod targets;
 
 pub use docker::{sweep_chains, Nemesis, NodeHandle};
 pub use error::NemesisError;
-pub use event::{NemesisEvent, NemesisFunction, NotApplied, NOT_APPLIED};
+pub use event::{NemesisEvent, NemesisFunction, NotApplied, RollingRestart, NOT_APPLIED};
 pub use grudge::{Grudge, CLIENTS};
 pub use live::{LedPartition, LiveView};
 pub use loss::{LossProbability, LossProbabilityError, DEFAULT_LOSS};

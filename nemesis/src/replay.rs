@@ -13,7 +13,7 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-use crate::event::NemesisFunction;
+use crate::event::{NemesisFunction, RollingRestart};
 use crate::grudge::Grudge;
 use crate::schedule::{Fault, FaultLayer, FaultSpec, PacketLoss, PlannedFault};
 
@@ -219,8 +219,17 @@ impl FaultTimeline {
                         bad(format!("not a packet loss (nodes and probability): {e}"))
                     })?,
                 )),
+                NemesisFunction::StartRestart => Some(Fault::Restart(
+                    serde_json::from_value::<RollingRestart>(event.value.clone())
+                        .map_err(|e| bad(format!("not a rolling restart: {e}")))?
+                        .nodes,
+                )),
                 NemesisFunction::StopPartition
                 | NemesisFunction::StopPacketLoss
+                | NemesisFunction::StopRestart
+                | NemesisFunction::NodeStopped
+                | NemesisFunction::NodeStarted
+                | NemesisFunction::NodeInSync
                 | NemesisFunction::Start
                 | NemesisFunction::Resume
                 | NemesisFunction::NotApplied => None,
@@ -242,7 +251,9 @@ impl FaultTimeline {
                 NemesisFunction::StopPartition | NemesisFunction::StopPacketLoss => {
                     Some(FaultLayer::Network)
                 }
-                NemesisFunction::Start | NemesisFunction::Resume => Some(FaultLayer::Process),
+                NemesisFunction::Start | NemesisFunction::Resume | NemesisFunction::StopRestart => {
+                    Some(FaultLayer::Process)
+                }
                 _ => None,
             };
             if let Some(layer) = healed {
@@ -317,7 +328,7 @@ fn fault_word(fault: &Fault) -> String {
 /// Every node a fault names (for a grudge: both sides of every rule).
 fn fault_nodes(fault: &Fault) -> Vec<String> {
     match fault {
-        Fault::Kill(nodes) | Fault::Pause(nodes) => nodes.clone(),
+        Fault::Kill(nodes) | Fault::Pause(nodes) | Fault::Restart(nodes) => nodes.clone(),
         Fault::PacketLoss(loss) => loss.nodes.clone(),
         Fault::Partition(grudge) => grudge.nodes(),
     }

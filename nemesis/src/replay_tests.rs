@@ -11,6 +11,15 @@ fn event(ms: u64, f: NemesisFunction, value: serde_json::Value) -> RecordedEvent
     }
 }
 
+/// Each fault of a timeline with its window.
+fn windows_of(timeline: &FaultTimeline) -> Vec<(u64, u64, &Fault)> {
+    timeline
+        .faults
+        .iter()
+        .map(|f| (f.start_ms, f.stop_ms, &f.fault))
+        .collect()
+}
+
 fn known() -> Vec<String> {
     ["n1", "n2", "n3", "clients"].map(String::from).to_vec()
 }
@@ -43,11 +52,7 @@ fn events_pair_into_windows_per_layer() {
         event(70_000, NemesisFunction::Resume, json!(["n3"])),
     ];
     let timeline = FaultTimeline::from_events(&events, Some("run".into())).unwrap();
-    let windows: Vec<(u64, u64, &Fault)> = timeline
-        .faults
-        .iter()
-        .map(|f| (f.start_ms, f.stop_ms, &f.fault))
-        .collect();
+    let windows = windows_of(&timeline);
     let partition = Fault::Partition(serde_json::from_value(cut).unwrap());
     assert_eq!(
         windows,
@@ -209,11 +214,7 @@ fn packet_loss_windows_replay_with_their_probability() {
     ];
     let timeline = FaultTimeline::from_events(&events, None).unwrap();
     let lossy = Fault::PacketLoss(serde_json::from_value(loss).unwrap());
-    let windows: Vec<(u64, u64, &Fault)> = timeline
-        .faults
-        .iter()
-        .map(|f| (f.start_ms, f.stop_ms, &f.fault))
-        .collect();
+    let windows = windows_of(&timeline);
     assert_eq!(
         windows,
         vec![
@@ -238,4 +239,53 @@ fn packet_loss_windows_replay_with_their_probability() {
         .unwrap_err()
         .to_string();
     assert!(err.contains("not a packet loss"), "{err}");
+}
+
+// Goal: a rolling restart replays as one process-layer fault with its nodes in roll order,
+// from its start line to its stop line, its per-node steps adding nothing, and a kill may
+// follow it (method: a roll's lines, then a kill).
+#[test]
+fn a_rolling_restart_replays_in_its_order() {
+    let events = [
+        event(
+            1_000,
+            NemesisFunction::StartRestart,
+            json!({"nodes": ["n3", "n1"]}),
+        ),
+        event(2_000, NemesisFunction::NodeStopped, json!(["n3"])),
+        event(2_500, NemesisFunction::NodeStarted, json!(["n3"])),
+        event(4_000, NemesisFunction::NodeInSync, json!(["n3"])),
+        event(5_000, NemesisFunction::NodeStopped, json!(["n1"])),
+        event(5_500, NemesisFunction::NodeStarted, json!(["n1"])),
+        event(7_000, NemesisFunction::NodeInSync, json!(["n1"])),
+        event(
+            7_001,
+            NemesisFunction::StopRestart,
+            json!({"nodes": ["n3", "n1"]}),
+        ),
+        event(9_000, NemesisFunction::Kill, json!(["n2"])),
+        event(10_000, NemesisFunction::Start, json!(["n2"])),
+    ];
+    let timeline = FaultTimeline::from_events(&events, None).unwrap();
+    let windows = windows_of(&timeline);
+    assert_eq!(
+        windows,
+        vec![
+            (
+                1_000,
+                7_001,
+                &Fault::Restart(vec!["n3".into(), "n1".into()])
+            ),
+            (9_000, 10_000, &Fault::Kill(vec!["n2".into()])),
+        ]
+    );
+    let known = known();
+    let text = serde_json::to_string(&timeline).unwrap();
+    assert_eq!(
+        FaultTimeline::parse(&text, "t.json", Some(&known)).unwrap(),
+        timeline
+    );
+    let aborted =
+        json!({"nodes": ["n3"], "aborted": "the ISR was not full 30 s after n3 restarted"});
+    assert!(serde_json::from_value::<RollingRestart>(aborted).is_ok());
 }

@@ -52,6 +52,10 @@ pub enum FaultKind {
     /// Random loss of a share of the packets on a node's links (iptables `statistic`),
     /// then removal of the rules: [`crate::loss`].
     PacketLoss,
+    /// A rolling restart: one node at a time stopped gracefully (SIGTERM, Kafka's
+    /// controlled shutdown), started again, and the next one only once every partition's
+    /// ISR is full again, as an operator upgrades a cluster.
+    Restart,
 }
 
 impl FaultKind {
@@ -59,7 +63,7 @@ impl FaultKind {
     pub fn layer(self) -> FaultLayer {
         match self {
             Self::Partition | Self::PacketLoss => FaultLayer::Network,
-            Self::Kill | Self::Pause => FaultLayer::Process,
+            Self::Kill | Self::Pause | Self::Restart => FaultLayer::Process,
         }
     }
 
@@ -88,6 +92,7 @@ impl FaultKind {
             Self::Kill => "kill",
             Self::Pause => "pause",
             Self::PacketLoss => "packet-loss",
+            Self::Restart => "restart",
         }
     }
 }
@@ -101,17 +106,19 @@ impl FromStr for FaultKind {
             "kill" => Ok(Self::Kill),
             "pause" => Ok(Self::Pause),
             "packet-loss" => Ok(Self::PacketLoss),
+            "restart" => Ok(Self::Restart),
             _ => Err(NemesisError::UnknownName {
                 kind: "fault",
                 word: word.to_string(),
-                expected: "partition, kill, pause, packet-loss, none",
+                expected: "partition, kill, pause, packet-loss, restart, none",
             }),
         }
     }
 }
 
 /// The two independent layers of the combined nemesis. A killed node cannot also be
-/// paused (and a paused one is not killed), so kills and pauses share the process layer;
+/// paused (and a paused one is not killed), so kills, pauses and rolling restarts share
+/// the process layer;
 /// partitions and packet loss act on the network (both are iptables rules in the nodes'
 /// namespaces) and combine with either.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -119,7 +126,7 @@ impl FromStr for FaultKind {
 pub enum FaultLayer {
     /// Partitions and packet loss.
     Network,
-    /// Kills and pauses.
+    /// Kills, pauses and rolling restarts.
     Process,
 }
 
@@ -135,6 +142,8 @@ pub enum FaultSpec {
     Pause(TargetSpec),
     /// Make the links of these targets lose packets with this probability.
     PacketLoss(TargetSpec, LossProbability),
+    /// Restart these targets gracefully, one at a time.
+    Restart(TargetSpec),
     /// A fault of this family replayed from a recorded timeline (`samsa test --schedule`,
     /// [`crate::replay`]): its targets were fixed by the run that recorded it and travel
     /// in [`PlannedFault::fixed`], so nothing is drawn.
@@ -161,6 +170,7 @@ impl FaultSpec {
             Self::Kill(_) => FaultKind::Kill,
             Self::Pause(_) => FaultKind::Pause,
             Self::PacketLoss(..) => FaultKind::PacketLoss,
+            Self::Restart(_) => FaultKind::Restart,
             Self::Replayed(kind) => kind,
         }
     }
@@ -189,6 +199,7 @@ impl Scenario {
             FaultSpec::Kill(_)
             | FaultSpec::Pause(_)
             | FaultSpec::PacketLoss(..)
+            | FaultSpec::Restart(_)
             | FaultSpec::Replayed(_) => fault_duration,
         }
     }
@@ -243,6 +254,7 @@ impl std::fmt::Display for FaultSpec {
             Self::Kill(target) => write!(f, "kill:{target}"),
             Self::Pause(target) => write!(f, "pause:{target}"),
             Self::PacketLoss(target, _) => write!(f, "packet-loss:{target}"),
+            Self::Restart(target) => write!(f, "restart:{target}"),
             Self::Replayed(kind) => write!(f, "{}:replayed", kind.word()),
         }
     }
@@ -260,6 +272,9 @@ pub enum Fault {
     Pause(Vec<String>),
     /// Make these nodes' links lose packets.
     PacketLoss(PacketLoss),
+    /// Restart these nodes gracefully, one at a time in this order (the harness drives
+    /// the roll: it waits for the ISR between nodes).
+    Restart(Vec<String>),
 }
 
 impl std::fmt::Display for Fault {
@@ -279,6 +294,7 @@ impl std::fmt::Display for Fault {
                 loss.nodes.join(","),
                 loss.probability
             ),
+            Self::Restart(nodes) => write!(f, "restart {}", nodes.join(",")),
         }
     }
 }
@@ -302,6 +318,7 @@ impl Fault {
             Self::Kill(_) => FaultKind::Kill,
             Self::Pause(_) => FaultKind::Pause,
             Self::PacketLoss(_) => FaultKind::PacketLoss,
+            Self::Restart(_) => FaultKind::Restart,
         }
     }
 }
@@ -345,6 +362,13 @@ impl PlannedFault {
                 nodes: target.select_live(nodes, live, &mut rng)?,
                 probability,
             }),
+            FaultSpec::Restart(target) => {
+                // The roll's order is drawn too: a rolling restart that always began with
+                // n1 would never start with the controller or a leader.
+                let mut order = target.select_live(nodes, live, &mut rng)?;
+                order.shuffle(&mut rng);
+                Fault::Restart(order)
+            }
             FaultSpec::Replayed(kind) => {
                 return Err(NemesisError::InvalidSchedule(format!(
                     "a replayed {} fault has no recorded targets",
@@ -364,7 +388,7 @@ pub struct ScheduleConfig {
     /// The partition shapes to draw from, uniformly from the list, so a shape listed twice
     /// is drawn twice as often (default: [`DEFAULT_SHAPES`]).
     pub shapes: Vec<PartitionShape>,
-    /// The kill/pause/packet-loss targets to draw from, uniformly from the list (default:
+    /// The kill/pause/packet-loss/restart targets to draw from, uniformly from the list (default:
     /// [`DEFAULT_TARGETS`]).
     pub targets: Vec<TargetSpec>,
     /// The share of packets a `packet-loss` fault drops (`--packet-loss-p`).
@@ -417,9 +441,9 @@ impl ScheduleConfig {
 
     /// The defaults narrowed by `--nemesis` words: `partition`, `kill` and `pause` mix every
     /// shape and target (weighted as [`DEFAULT_SHAPES`] and [`DEFAULT_TARGETS`]); `partition:SHAPE` (e.g. `partition:leaders`) draws partitions from
-    /// the named shapes only, and `kill:TARGET` / `pause:TARGET` / `packet-loss:TARGET`
-    /// (e.g. `kill:leaders`) draw kill, pause and packet-loss targets from the named ones
-    /// only (the three families share their target list). Targeted faults are how a seeded broker bug is provoked on purpose.
+    /// the named shapes only, and `kill:TARGET` / `pause:TARGET` / `packet-loss:TARGET` /
+    /// `restart:TARGET` (e.g. `kill:leaders`) draw those families' targets from the named
+    /// ones only (they share one target list). Targeted faults are how a seeded broker bug is provoked on purpose.
     pub fn from_words(
         words: &[String],
         time_limit: Duration,
@@ -486,7 +510,7 @@ impl ScheduleConfig {
         let targeted_faults = self.kinds.iter().any(|k| *k != FaultKind::Partition);
         if targeted_faults && self.targets.is_empty() {
             return Err(NemesisError::InvalidSchedule(
-                "no kill/pause/packet-loss target to draw".into(),
+                "no kill/pause/packet-loss/restart target to draw".into(),
             ));
         }
         if self.combine_percent > 100 {
@@ -604,6 +628,7 @@ impl ScheduleConfig {
             FaultKind::PacketLoss => {
                 FaultSpec::PacketLoss(pick(&self.targets, rng), self.packet_loss)
             }
+            FaultKind::Restart => FaultSpec::Restart(pick(&self.targets, rng)),
         }
     }
 
@@ -753,7 +778,9 @@ mod tests {
                     FaultSpec::Partition(_) => partitions += 1,
                     FaultSpec::Kill(_) => kills += 1,
                     FaultSpec::Pause(_) => pauses += 1,
-                    FaultSpec::PacketLoss(..) => panic!("packet loss is not in the default mix"),
+                    FaultSpec::PacketLoss(..) | FaultSpec::Restart(_) => {
+                        panic!("packet loss and restarts are not in the default mix")
+                    }
                     FaultSpec::Replayed(_) => panic!("a drawn schedule replays nothing"),
                 }
             }
@@ -925,7 +952,9 @@ mod tests {
                         targets += 1;
                         one_leader += usize::from(t == TargetSpec::OneLeader);
                     }
-                    FaultSpec::PacketLoss(..) => panic!("packet loss is not in the default mix"),
+                    FaultSpec::PacketLoss(..) | FaultSpec::Restart(_) => {
+                        panic!("packet loss and restarts are not in the default mix")
+                    }
                     FaultSpec::Replayed(_) => panic!("a drawn schedule replays nothing"),
                 }
             }
@@ -1024,6 +1053,55 @@ mod tests {
         assert!(err.contains("packet-loss"), "{err}");
     }
 
+    // Goal: `restart` is a process-layer family (never beside a kill or pause) whose
+    // resolution draws both the nodes and the roll's order, reproducibly from its seed.
+    // Method: a long mixed schedule, and `restart:all` resolved under many seeds.
+    #[test]
+    fn restart_rolls_every_target_in_a_drawn_order() {
+        let words: Vec<String> = ["restart", "kill", "partition"]
+            .iter()
+            .map(|w| (*w).to_string())
+            .collect();
+        let mixed = ScheduleConfig::from_words(&words, Duration::from_secs(1200), 3).unwrap();
+        let plan = mixed.plan().unwrap();
+        assert!(plan.iter().any(|f| matches!(f.spec, FaultSpec::Restart(_))));
+        let process: Vec<&PlannedFault> = plan
+            .iter()
+            .filter(|f| f.layer() == FaultLayer::Process)
+            .collect();
+        assert_sequential(&mixed, &process);
+
+        let nodes: Vec<String> = ["n1", "n2", "n3"].iter().map(|n| n.to_string()).collect();
+        let mut firsts = std::collections::BTreeSet::new();
+        for seed in 0..30 {
+            let all = PlannedFault {
+                start_at: Duration::ZERO,
+                stop_at: Duration::from_secs(20),
+                spec: FaultSpec::Restart(TargetSpec::All),
+                seed,
+                fixed: None,
+            };
+            let resolved = all.resolve(&nodes, &LiveView::default()).unwrap();
+            assert_eq!(resolved, all.resolve(&nodes, &LiveView::default()).unwrap());
+            let Fault::Restart(order) = resolved else {
+                panic!("{resolved:?}")
+            };
+            let mut sorted = order.clone();
+            sorted.sort();
+            assert_eq!(sorted, nodes, "every node once");
+            firsts.insert(order[0].clone());
+        }
+        assert_eq!(firsts.len(), 3, "each node begins some roll: {firsts:?}");
+        assert_eq!(
+            FaultSpec::Restart(TargetSpec::All).to_string(),
+            "restart:all"
+        );
+        assert_eq!(
+            Fault::Restart(vec!["n2".into(), "n1".into()]).to_string(),
+            "restart n2,n1"
+        );
+    }
+
     // The count bound holds and no faults means an empty schedule.
     #[test]
     fn bounds_and_empty_mix() {
@@ -1054,7 +1132,7 @@ mod tests {
             match fault.spec {
                 FaultSpec::Partition(shape) => assert_eq!(shape, PartitionShape::Leaders),
                 FaultSpec::Kill(t) | FaultSpec::Pause(t) => assert_eq!(t, TargetSpec::Leaders),
-                FaultSpec::PacketLoss(..) => panic!("packet loss was not asked for"),
+                FaultSpec::PacketLoss(..) | FaultSpec::Restart(_) => panic!("not asked for"),
                 FaultSpec::Replayed(_) => panic!("a drawn schedule replays nothing"),
             }
         }

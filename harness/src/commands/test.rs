@@ -59,12 +59,13 @@ pub struct TestArgs {
     /// Client processes running at once.
     #[arg(long, default_value_t = 10)]
     concurrency: u64,
-    /// Faults to mix: any of partition, kill, pause, packet-loss, or none (packet-loss is
-    /// not in the default mix: add it by name); `partition:SHAPE` narrows the
+    /// Faults to mix: any of partition, kill, pause, packet-loss, restart, or none
+    /// (packet-loss and restart, a rolling restart of the targets one at a time, are not in
+    /// the default mix: add them by name); `partition:SHAPE` narrows the
     /// partition shapes (halves, random-halves, isolate-one, majorities-ring, bridge, leaders,
     /// clients-cut-from-one, leader-from-replicas, clients-with-leader), `kill:TARGET` /
-    /// `pause:TARGET` / `packet-loss:TARGET` the targets (one, minority, majority, all,
-    /// leaders, one-leader, isr; the three share one target list),
+    /// `pause:TARGET` / `packet-loss:TARGET` / `restart:TARGET` the targets (one, minority,
+    /// majority, all, leaders, one-leader, isr; they share one target list),
     /// e.g. `partition:leaders,kill:leaders`. Unnarrowed, every run first plays the
     /// scenario deck (a leader cut from its followers, the clients left with it, a leader
     /// killed, a leader paused, the ISR killed after a partition shrank it) in a seeded

@@ -144,13 +144,16 @@ fn interval(started: &NemesisEvent, end: Nanos, closed: bool) -> FaultInterval {
     let target = match &started.value {
         serde_json::Value::Null => String::new(),
         serde_json::Value::Array(items) => names(items),
-        // A packet loss: its nodes and probability, `n2 (p 0.2)`.
-        serde_json::Value::Object(loss) if loss.contains_key("probability") => {
-            let nodes = loss
-                .get("nodes")
-                .and_then(|n| n.as_array())
+        // A packet loss or a rolling restart: its nodes, and a loss's probability,
+        // `n2 (p 0.2)`, `n3,n1,n2`.
+        serde_json::Value::Object(fault) if fault.get("nodes").is_some_and(|n| n.is_array()) => {
+            let nodes = fault["nodes"]
+                .as_array()
                 .map_or_else(String::new, |n| names(n));
-            format!("{nodes} (p {})", loss["probability"])
+            match fault.get("probability") {
+                Some(p) => format!("{nodes} (p {p})"),
+                None => nodes,
+            }
         }
         other => other.to_string(),
     };
@@ -210,6 +213,16 @@ mod tests {
         assert_eq!(lossy.len(), 1);
         assert_eq!(lossy[0].label, "packet-loss n2,n3 (p 0.2)");
         assert_eq!((lossy[0].kind.as_str(), lossy[0].end), ("packet-loss", 5));
+        let roll = intervals(
+            &[
+                ev(1, "start-restart", json!({"nodes": ["n3", "n1"]})),
+                ev(2, "node-stopped", json!(["n3"])),
+                ev(6, "stop-restart", json!({"nodes": ["n3", "n1"]})),
+            ],
+            9,
+        );
+        assert_eq!(roll.len(), 1, "the roll's own steps open nothing: {roll:?}");
+        assert_eq!((roll[0].label.as_str(), roll[0].end), ("restart n3,n1", 6));
         assert_eq!(
             (got[1].start, got[1].end, got[1].label.as_str()),
             (20, 40, "kill n3")

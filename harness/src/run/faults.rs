@@ -13,10 +13,11 @@ use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
-use nemesis::{Fault, LedPartition, LiveView, Nemesis, NemesisEvent, PlannedFault};
+use nemesis::{Fault, LedPartition, LiveView, Nemesis, NemesisEvent, PlannedFault, RollingRestart};
 
 use crate::cluster::{Cluster, PartitionLeader};
 use crate::recorder::{Extra, Process, Recorder, RecorderError};
+use crate::run::rolling;
 
 /// What fault is active now, for the progress line.
 pub type ActiveFault = Arc<Mutex<Option<String>>>;
@@ -183,11 +184,27 @@ pub async fn drive(
     // The schedule ends early when the workload does (a misconfigured client): the
     // faults counted so far are kept, whatever is active is left to `heal_all`.
     let mut stopped = std::pin::pin!(stopped);
+    // The network faults active now, which a roll installs again on each node it
+    // restarts (a stopped container loses its namespace and the rules in it).
+    let network: std::cell::RefCell<Vec<Fault>> = std::cell::RefCell::new(Vec::new());
+    let network = &network;
+    // A rolling restart in progress: the plan index and the roll, which runs beside the
+    // schedule's other steps until it is done.
+    let mut rolling: Option<(usize, Roll<'_>)> = None;
     let steps = timeline(plan);
     for (k, &(at, step)) in steps.iter().enumerate() {
-        tokio::select! {
-            () = tokio::time::sleep_until((start + at).into()) => {}
-            () = &mut stopped => return Ok(tally),
+        loop {
+            tokio::select! {
+                () = tokio::time::sleep_until((start + at).into()) => break,
+                () = &mut stopped => return Ok(tally),
+                done = async { rolling.as_mut().map(|(_, r)| r) .expect("guarded").await },
+                    if rolling.is_some() =>
+                {
+                    let (i, _) = rolling.take().expect("guarded");
+                    end_roll(recorder, &mut running, i, &done?)?;
+                    set_label(&running);
+                }
+            }
         }
         match step {
             Step::Start(i) => {
@@ -217,6 +234,18 @@ pub async fn drive(
                     Ok(event) => {
                         record_event(recorder, &event)?;
                         tally.applied += 1;
+                        if let Fault::Restart(nodes) = &fault {
+                            let nodes = nodes.clone();
+                            rolling = Some((
+                                i,
+                                Box::pin(async move {
+                                    rolling::roll(cluster, nemesis, recorder, &nodes, network).await
+                                }),
+                            ));
+                        }
+                        if fault.kind().layer() == nemesis::FaultLayer::Network {
+                            network.borrow_mut().push(fault.clone());
+                        }
                         running.push((i, fault));
                         set_label(&running);
                     }
@@ -224,8 +253,15 @@ pub async fn drive(
                 }
             }
             Step::Stop(i) => {
+                // A roll takes the time its nodes take: its planned end waits for it.
+                if let Some((j, roll)) = rolling.take_if(|(j, _)| *j == i) {
+                    let done = roll.await?;
+                    end_roll(recorder, &mut running, j, &done)?;
+                    set_label(&running);
+                    continue;
+                }
                 let Some(pos) = running.iter().position(|(j, _)| *j == i) else {
-                    continue; // never applied
+                    continue; // never applied, or a roll that already ended
                 };
                 let (_, fault) = running.remove(pos);
                 match nemesis.stop_fault(&fault).await {
@@ -238,14 +274,33 @@ pub async fn drive(
                     }
                 }
                 if matches!(fault, Fault::Kill(_)) {
-                    reinstall_network_faults(nemesis, &running).await;
+                    reinstall_network_faults(nemesis, running.iter().map(|(_, f)| f)).await;
                 }
+                network.borrow_mut().retain(|f| *f != fault);
                 set_label(&running);
             }
         }
     }
     eprintln!("samsa: {}", tally.summary());
     Ok(tally)
+}
+
+/// A rolling restart running beside the schedule ([`rolling::roll`]).
+type Roll<'a> = std::pin::Pin<
+    Box<dyn std::future::Future<Output = Result<RollingRestart, RecorderError>> + 'a>,
+>;
+
+/// Records the end of the roll of plan fault `i` and drops it from the running faults.
+fn end_roll(
+    recorder: &Recorder,
+    running: &mut Vec<(usize, Fault)>,
+    i: usize,
+    done: &RollingRestart,
+) -> Result<(), RecorderError> {
+    running.retain(|(j, _)| *j != i);
+    let event = NemesisEvent::restart(nemesis::NemesisFunction::StopRestart, done);
+    record_event(recorder, &event)?;
+    Ok(())
 }
 
 /// The live view sampled from the cluster now: its leaders and service roles.
@@ -276,12 +331,15 @@ async fn await_shrunk_isr(cluster: &Cluster, until: Option<Instant>) -> LiveView
 /// Installs the active partition's or packet loss's rules again after restarted nodes
 /// came back without them. The window is the same fault, already recorded, so nothing new
 /// is recorded; a failure is logged (the heal at the end removes whatever is left).
-async fn reinstall_network_faults(nemesis: &Nemesis, running: &[(usize, Fault)]) {
-    for (_, fault) in running {
+pub(crate) async fn reinstall_network_faults<'f>(
+    nemesis: &Nemesis,
+    running: impl IntoIterator<Item = &'f Fault>,
+) {
+    for fault in running {
         let reinstalled = match fault {
             Fault::Partition(grudge) => nemesis.partition(grudge).await.map(|_| ()),
             Fault::PacketLoss(loss) => nemesis.packet_loss(loss).await.map(|_| ()),
-            Fault::Kill(_) | Fault::Pause(_) => continue,
+            Fault::Kill(_) | Fault::Pause(_) | Fault::Restart(_) => continue,
         };
         match reinstalled {
             Ok(()) => tracing::info!(?fault, "network fault rules reinstalled after a restart"),

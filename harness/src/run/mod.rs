@@ -11,6 +11,7 @@ pub mod faults;
 pub mod live;
 pub mod perf;
 pub mod progress;
+pub mod rolling;
 pub mod rules;
 pub mod sampler;
 pub mod store;
