@@ -1,7 +1,8 @@
 //! End-to-end proof of the fault families beyond partitions, kills and pauses (packet loss,
 //! rolling restarts), each on a 3-node broker-under-test cluster in Docker: the fault is
 //! applied and healed as its history lines say, it has an effect the run records show,
-//! and the correct broker stays valid through it. Needs root and a Docker daemon; one cluster at a time.
+//! and the correct broker stays valid through it; and runs interrupted at any phase with
+//! every family on leave nothing behind. Needs root and a Docker daemon; one cluster at a time.
 
 use std::path::PathBuf;
 
@@ -252,5 +253,62 @@ fn rolling_restart_stops_each_node_gracefully_and_moves_its_leaderships() {
             shutdowns >= rolls,
             "{node}: {shutdowns} controlled shutdowns in {rolls} rolls"
         );
+    }
+}
+
+// Goal: a run interrupted with Ctrl-C at any phase, every fault family on (partitions,
+// packet loss, kills, pauses, rolling restarts), leaves no container and no network
+// behind (the iptables rules live in the containers' namespaces and go with them), and
+// exits 130. Method: three runs of a dense schedule, SIGINT during setup, early in the
+// main phase and well into it; then Docker's own listing by the runs' labels.
+#[test]
+#[cfg_attr(
+    not(samsa_e2e),
+    ignore = "needs Docker and root; SAMSA_E2E=1 runs it (scripts/test.sh and CI do)"
+)]
+fn interrupted_runs_with_every_fault_family_leave_nothing_behind() {
+    use std::process::{Command, Stdio};
+    use std::time::Duration;
+
+    for (k, after) in [1_500u64, 9_000, 16_000].into_iter().enumerate() {
+        let store = e2e_support::fresh_store(&format!("interrupted-{k}"));
+        let child = Command::new(env!("CARGO_BIN_EXE_samsa"))
+            .args(["test", "--name", "e2e-interrupted", "--time-limit", "60"])
+            .args(["--nemesis", "partition,packet-loss,kill,pause,restart"])
+            .args(["--nemesis-interval", "1", "--fault-duration", "3"])
+            .args(["--nemesis-combine", "50", "--seed", &(300 + k).to_string()])
+            .arg("--store")
+            .arg(&store)
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("samsa starts");
+        std::thread::sleep(Duration::from_millis(after));
+        // SAFETY: plain kill(2) on our own child's pid.
+        let rc = unsafe { libc::kill(child.id() as i32, libc::SIGINT) };
+        assert_eq!(rc, 0);
+        let out = child.wait_with_output().expect("samsa exits");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(130), "after {after} ms:\n{stderr}");
+        let run_id = stderr
+            .lines()
+            .find_map(|l| l.strip_prefix("samsa: run "))
+            .and_then(|l| l.split_whitespace().next())
+            .unwrap_or_else(|| panic!("no run id printed\n{stderr}"))
+            .to_owned();
+        assert!(
+            e2e_support::labelled_containers(&run_id).is_empty(),
+            "containers of {run_id} left behind after SIGINT at {after} ms\n{stderr}"
+        );
+        let networks = Command::new("docker")
+            .args(["network", "ls", "-q", "--filter"])
+            .arg(format!("label=samsa.run={run_id}"))
+            .output()
+            .expect("docker network ls");
+        assert!(
+            String::from_utf8_lossy(&networks.stdout).trim().is_empty(),
+            "networks of {run_id} left behind"
+        );
+        std::fs::remove_dir_all(&store).ok();
     }
 }
