@@ -207,6 +207,10 @@ pub const RULES: &[Rule] = &[
         explain: truncation_after_failover,
     },
     Rule {
+        name: "log-shrank-across-restart",
+        explain: log_shrank_across_restart,
+    },
+    Rule {
         name: "divergent-logs",
         explain: divergent_logs,
     },
@@ -579,6 +583,62 @@ fn acked_before_replication(f: &Facts<'_>, after: &Claim) -> Option<String> {
         "; {} was in the ISR that {} reported when they were acknowledged, so they were acknowledged before that replica had them",
         after.node,
         c.describe()
+    ))
+}
+
+/// A node killed (SIGKILL) and started again whose own log of the partition ended lower
+/// after the restart than before the kill, below a lost write its log had held (an
+/// offset `o` with `after <= o < before`): its log recovery dropped records it had
+/// written. A kill keeps the page cache, so Kafka's
+/// recovery re-reads every segment past the recovery point and keeps each valid batch;
+/// a log that comes back shorter lost data the broker had, not data it never got.
+fn log_shrank_across_restart(f: &Facts<'_>) -> Option<String> {
+    let lost = offsets_of_kind(f, AnomalyKind::LostWrite);
+    let states = f.states?;
+    let events = &f.history.nemesis;
+    let mut shrunk = Vec::new();
+    for (i, kill) in events.iter().enumerate() {
+        if kill.f != "kill" || kill.time > f.end {
+            continue;
+        }
+        let nodes: Vec<String> = serde_json::from_value(kill.value.clone()).unwrap_or_default();
+        for node in nodes {
+            let restart = events[i + 1..].iter().find(|e| {
+                matches!(e.f.as_str(), "start" | "node-started")
+                    && e.value
+                        .as_array()
+                        .is_some_and(|v| v.iter().any(|n| n == &node))
+            });
+            let Some(restart) = restart else { continue };
+            let before = states
+                .between(0, kill.time)
+                .iter()
+                .rev()
+                .find_map(|s| states.log_end_offsets(s).get(&node).copied());
+            let after = states
+                .between(restart.time, u64::MAX)
+                .iter()
+                .find_map(|s| states.log_end_offsets(s).get(&node).copied());
+            if let (Some(before), Some(after)) = (before, after) {
+                if after < before && lost.range(after..before).next().is_some() {
+                    shrunk.push(format!(
+                        "killed at {} with its log of the partition ending at offset {before}, {node} came back at {} with it ending at {after}",
+                        secs(kill.time),
+                        secs(restart.time)
+                    ));
+                }
+            }
+        }
+    }
+    if shrunk.is_empty() {
+        return None;
+    }
+    let n = f.of_kind(AnomalyKind::LostWrite).count();
+    Some(format!(
+        "{}: log recovery after the crash dropped records the broker had written (a kill keeps the page cache, so recovery should keep every valid batch), below {n} acknowledged write{} at {} later absent",
+        shrunk.join("; "),
+        if n == 1 { "" } else { "s" },
+        range(&lost),
     ))
 }
 

@@ -456,3 +456,59 @@ fn two_claims_without_lost_writes_are_no_split_brain() {
     assert_eq!(got.len(), 1, "{got:#?}");
     assert!(!got[0].rules.contains(&"two-leaders"), "{:?}", got[0].rules);
 }
+
+// Goal: `log-shrank-across-restart` fires when a killed node's own log comes back shorter
+// than it was, at or below the first lost write (the recovery-drops-tail shape), and
+// stays silent when the restarted log kept its records. Method: n1 alone in the ISR
+// acknowledges offsets 0-2, is killed at 2 s with its log ending at 3, restarts at 3 s
+// with it ending at 1 and writes 5 and 6 at offsets 1 and 2; the twin comes back at 3.
+#[test]
+fn a_log_shorter_after_a_restart_is_named() {
+    let history = |_: ()| {
+        let mut h = Hist::header();
+        h.send(0, 1, 0, 100, 200)
+            .send(0, 2, 1, 300, 400)
+            .send(0, 3, 2, 500, 600)
+            .nemesis(2000, "kill", json!(["n1"]))
+            .nemesis(3000, "start", json!(["n1"]))
+            .send(1, 5, 1, 4000, 4100)
+            .send(1, 6, 2, 4200, 4300);
+        final_read(&mut h, &[(0, 1), (1, 5), (2, 6)], 9000);
+        h
+    };
+    let alone = |t_ms: u64, leo: i64| {
+        sample(
+            t_ms,
+            vec![
+                with_leo(node("n1", 1, Some((1, 3, &[1], 3))), leo),
+                node("n2", 2, None),
+                node("n3", 3, None),
+            ],
+        )
+    };
+    let shrunk = [alone(1500, 3), alone(3500, 1)];
+    let got = incidents_of(&history(()), &shrunk, Some(1));
+    assert_eq!(got.len(), 1, "{got:#?}");
+    assert!(
+        got[0].rules.contains(&"log-shrank-across-restart"),
+        "{:?}",
+        got[0].rules
+    );
+    let e = &got[0].explanation;
+    assert!(
+        e.contains("Killed at 2.0 s with its log of the partition ending at offset 3, n1 came back at 3.0 s with it ending at 1: log recovery after the crash dropped records the broker had written"),
+        "{e}"
+    );
+    assert!(
+        e.contains("2 acknowledged writes at offsets 1–2 later absent"),
+        "{e}"
+    );
+
+    let kept = [alone(1500, 3), alone(3500, 3)];
+    let got = incidents_of(&history(()), &kept, Some(1));
+    assert!(
+        got.iter()
+            .all(|i| !i.rules.contains(&"log-shrank-across-restart")),
+        "{got:#?}"
+    );
+}
