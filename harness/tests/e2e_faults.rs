@@ -33,16 +33,12 @@ fn valid_run(name: &str, args: &[&str]) -> (PathBuf, String) {
 fn windows(lines: &[Line], start: &str, stop: &str) -> Vec<(u64, u64, Value)> {
     let mut out = Vec::new();
     let mut open: Option<(u64, Value)> = None;
-    for line in lines.iter().filter(|l| l.process == Process::Nemesis) {
-        let value = match &line.value {
-            LineValue::Other(v) => v.clone(),
-            _ => Value::Null,
-        };
-        match line.f.name() {
-            f if f == start => open = Some((line.time, value)),
+    for (time, f, value) in nemesis_lines(lines) {
+        match f.as_str() {
+            f if f == start => open = Some((time, value)),
             f if f == stop => {
                 if let Some((t, v)) = open.take() {
-                    out.push((t, line.time, v));
+                    out.push((t, time, v));
                 }
             }
             _ => {}
@@ -50,6 +46,21 @@ fn windows(lines: &[Line], start: &str, stop: &str) -> Vec<(u64, u64, Value)> {
     }
     assert!(open.is_none(), "a {start} without its {stop}");
     out
+}
+
+/// The nemesis lines of a history: time (ns), `f` and value.
+fn nemesis_lines(lines: &[Line]) -> Vec<(u64, String, Value)> {
+    lines
+        .iter()
+        .filter(|l| l.process == Process::Nemesis)
+        .map(|l| {
+            let value = match &l.value {
+                LineValue::Other(v) => v.clone(),
+                _ => Value::Null,
+            };
+            (l.time, l.f.name().to_owned(), value)
+        })
+        .collect()
 }
 
 /// Latencies (ms) of acknowledged sends, split by whether the send was invoked inside one
@@ -186,16 +197,9 @@ fn rolling_restart_stops_each_node_gracefully_and_moves_its_leaderships() {
         ],
     );
 
-    let steps: Vec<(String, Value)> = history_lines(&dir)
+    let steps: Vec<(String, Value)> = nemesis_lines(&history_lines(&dir))
         .into_iter()
-        .filter(|l| l.process == Process::Nemesis)
-        .map(|l| {
-            let value = match l.value {
-                LineValue::Other(v) => v,
-                _ => Value::Null,
-            };
-            (l.f.name().to_owned(), value)
-        })
+        .map(|(_, f, value)| (f, value))
         .collect();
     let rolls = steps.iter().filter(|(f, _)| f == "start-restart").count();
     assert!(rolls >= 1, "{steps:?}");

@@ -99,10 +99,7 @@ impl Nemesis {
             // the cluster's sampler sees); this is its opening record.
             Fault::Restart(nodes) => Ok(NemesisEvent::restart(
                 NemesisFunction::StartRestart,
-                &RollingRestart {
-                    nodes: nodes.clone(),
-                    aborted: None,
-                },
+                &RollingRestart::of(nodes),
             )),
         }
     }
@@ -118,10 +115,7 @@ impl Nemesis {
             // `heal_all`.
             Fault::Restart(nodes) => Ok(NemesisEvent::restart(
                 NemesisFunction::StopRestart,
-                &RollingRestart {
-                    nodes: nodes.clone(),
-                    aborted: None,
-                },
+                &RollingRestart::of(nodes),
             )),
         }
     }
@@ -352,9 +346,16 @@ impl Nemesis {
             events.push(self.start(&stopped).await?);
         }
         let mut healed_any = false;
+        let mut lossy = Vec::new();
         for node in &self.nodes {
             match self.pid_of(&node.name).await {
-                Ok(pid) => healed_any |= iptables::heal(pid).await?,
+                Ok(pid) => {
+                    let (partition, loss) = iptables::heal_every_chain(pid).await?;
+                    healed_any |= partition;
+                    if loss {
+                        lossy.push(node.name.clone());
+                    }
+                }
                 // Started above but already exited again (a broker that crashes at
                 // start): it has no namespace, hence no rules.
                 Err(NemesisError::NotRunning(_)) => {}
@@ -367,7 +368,6 @@ impl Nemesis {
                 &Grudge::new(),
             ));
         }
-        let lossy = self.heal_loss_everywhere().await?;
         if !lossy.is_empty() {
             events.push(NemesisEvent::loss_healed(&lossy));
         }
@@ -417,8 +417,7 @@ pub async fn sweep_chains(docker: &Docker, label: &str) -> Result<usize, Nemesis
                 .map_err(|source| docker_error("unpause", &id, source))?;
         }
         if let Some(pid) = state.pid.filter(|pid| *pid > 0) {
-            let partition = iptables::heal(pid).await?;
-            let loss = iptables::heal_loss(pid).await?;
+            let (partition, loss) = iptables::heal_every_chain(pid).await?;
             if partition || loss {
                 healed += 1;
             }

@@ -62,6 +62,16 @@ pub struct RollingRestart {
     pub aborted: Option<String>,
 }
 
+impl RollingRestart {
+    /// A roll of `nodes` that did not stop early.
+    pub fn of(nodes: &[String]) -> Self {
+        Self {
+            nodes: nodes.to_vec(),
+            aborted: None,
+        }
+    }
+}
+
 /// The value of a [`NemesisFunction::NotApplied`] event: which planned fault, and why.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct NotApplied {

@@ -209,6 +209,18 @@ pub async fn heal_loss(pid: i64) -> Result<bool, NemesisError> {
     run_plan(pid, loss_heal_plan).await
 }
 
+/// Remove both of samsa's chains (partition, packet loss) from the namespace of `pid`,
+/// planned from one listing; whether each was there.
+pub async fn heal_every_chain(pid: i64) -> Result<(bool, bool), NemesisError> {
+    let listing = run_in_namespace(pid, &args(&["-S"])).await?;
+    let partition = heal_plan(&listing);
+    let loss = loss_heal_plan(&listing);
+    for step in partition.iter().chain(&loss) {
+        run_in_namespace(pid, step).await?;
+    }
+    Ok((!partition.is_empty(), !loss.is_empty()))
+}
+
 /// The peers whose packets the namespace of `pid` currently loses, each once (for tests
 /// and diagnostics).
 pub async fn installed_losses(pid: i64) -> Result<Vec<Ipv4Addr>, NemesisError> {

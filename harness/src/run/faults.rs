@@ -9,6 +9,7 @@
 //! run none of whose faults happened ends unknown. At the end, or on interruption,
 //! [`heal_all`] undoes everything, whatever state the faults were left in.
 
+use std::cell::RefCell;
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
@@ -177,17 +178,16 @@ pub async fn drive(
     // Targets other than `role=...` choose among the brokers only.
     let nodes: Vec<String> = cluster.nodes().iter().map(|n| n.name.clone()).collect();
     let mut tally = FaultTally::default();
-    let mut running: Vec<(usize, Fault)> = Vec::new();
-    let set_label = |running: &[(usize, Fault)]| {
-        *active.lock().unwrap_or_else(|p| p.into_inner()) = active_label(running);
+    // The faults active now. A roll running beside the loop reads them too: it installs
+    // the network faults' rules again on each node it restarts.
+    let running: RefCell<Vec<(usize, Fault)>> = RefCell::new(Vec::new());
+    let running = &running;
+    let set_label = || {
+        *active.lock().unwrap_or_else(|p| p.into_inner()) = active_label(&running.borrow());
     };
     // The schedule ends early when the workload does (a misconfigured client): the
     // faults counted so far are kept, whatever is active is left to `heal_all`.
     let mut stopped = std::pin::pin!(stopped);
-    // The network faults active now, which a roll installs again on each node it
-    // restarts (a stopped container loses its namespace and the rules in it).
-    let network: std::cell::RefCell<Vec<Fault>> = std::cell::RefCell::new(Vec::new());
-    let network = &network;
     // A rolling restart in progress: the plan index and the roll, which runs beside the
     // schedule's other steps until it is done.
     let mut rolling: Option<(usize, Roll<'_>)> = None;
@@ -201,8 +201,8 @@ pub async fn drive(
                     if rolling.is_some() =>
                 {
                     let (i, _) = rolling.take().expect("guarded");
-                    end_roll(recorder, &mut running, i, &done?)?;
-                    set_label(&running);
+                    end_roll(recorder, running, i, &done?)?;
+                    set_label();
                 }
             }
         }
@@ -239,15 +239,12 @@ pub async fn drive(
                             rolling = Some((
                                 i,
                                 Box::pin(async move {
-                                    rolling::roll(cluster, nemesis, recorder, &nodes, network).await
+                                    rolling::roll(cluster, nemesis, recorder, &nodes, running).await
                                 }),
                             ));
                         }
-                        if fault.kind().layer() == nemesis::FaultLayer::Network {
-                            network.borrow_mut().push(fault.clone());
-                        }
-                        running.push((i, fault));
-                        set_label(&running);
+                        running.borrow_mut().push((i, fault));
+                        set_label();
                     }
                     Err(e) => tally.skip(recorder, &word, &format!("failed to start: {e}"))?,
                 }
@@ -256,14 +253,15 @@ pub async fn drive(
                 // A roll takes the time its nodes take: its planned end waits for it.
                 if let Some((j, roll)) = rolling.take_if(|(j, _)| *j == i) {
                     let done = roll.await?;
-                    end_roll(recorder, &mut running, j, &done)?;
-                    set_label(&running);
+                    end_roll(recorder, running, j, &done)?;
+                    set_label();
                     continue;
                 }
-                let Some(pos) = running.iter().position(|(j, _)| *j == i) else {
+                let pos = running.borrow().iter().position(|(j, _)| *j == i);
+                let Some(pos) = pos else {
                     continue; // never applied, or a roll that already ended
                 };
-                let (_, fault) = running.remove(pos);
+                let (_, fault) = running.borrow_mut().remove(pos);
                 match nemesis.stop_fault(&fault).await {
                     Ok(event) => {
                         record_event(recorder, &event)?;
@@ -274,10 +272,9 @@ pub async fn drive(
                     }
                 }
                 if matches!(fault, Fault::Kill(_)) {
-                    reinstall_network_faults(nemesis, running.iter().map(|(_, f)| f)).await;
+                    reinstall_network_faults(nemesis, running).await;
                 }
-                network.borrow_mut().retain(|f| *f != fault);
-                set_label(&running);
+                set_label();
             }
         }
     }
@@ -293,11 +290,11 @@ type Roll<'a> = std::pin::Pin<
 /// Records the end of the roll of plan fault `i` and drops it from the running faults.
 fn end_roll(
     recorder: &Recorder,
-    running: &mut Vec<(usize, Fault)>,
+    running: &RefCell<Vec<(usize, Fault)>>,
     i: usize,
     done: &RollingRestart,
 ) -> Result<(), RecorderError> {
-    running.retain(|(j, _)| *j != i);
+    running.borrow_mut().retain(|(j, _)| *j != i);
     let event = NemesisEvent::restart(nemesis::NemesisFunction::StopRestart, done);
     record_event(recorder, &event)?;
     Ok(())
@@ -331,11 +328,13 @@ async fn await_shrunk_isr(cluster: &Cluster, until: Option<Instant>) -> LiveView
 /// Installs the active partition's or packet loss's rules again after restarted nodes
 /// came back without them. The window is the same fault, already recorded, so nothing new
 /// is recorded; a failure is logged (the heal at the end removes whatever is left).
-pub(crate) async fn reinstall_network_faults<'f>(
+pub(crate) async fn reinstall_network_faults(
     nemesis: &Nemesis,
-    running: impl IntoIterator<Item = &'f Fault>,
+    running: &RefCell<Vec<(usize, Fault)>>,
 ) {
-    for fault in running {
+    // A snapshot: no borrow is held across the awaits below.
+    let active: Vec<Fault> = running.borrow().iter().map(|(_, f)| f.clone()).collect();
+    for fault in &active {
         let reinstalled = match fault {
             Fault::Partition(grudge) => nemesis.partition(grudge).await.map(|_| ()),
             Fault::PacketLoss(loss) => nemesis.packet_loss(loss).await.map(|_| ()),

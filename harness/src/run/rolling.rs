@@ -50,15 +50,12 @@ pub async fn roll(
     nemesis: &Nemesis,
     recorder: &Recorder,
     nodes: &[String],
-    network: &RefCell<Vec<Fault>>,
+    running: &RefCell<Vec<(usize, Fault)>>,
 ) -> Result<RollingRestart, RecorderError> {
     let partitions = cluster.partition_leaders().await.len();
-    let mut done = RollingRestart {
-        nodes: Vec::new(),
-        aborted: None,
-    };
+    let mut done = RollingRestart::of(&[]);
     for node in nodes {
-        let step = restart_one(cluster, nemesis, recorder, node, partitions, network).await?;
+        let step = restart_one(cluster, nemesis, recorder, node, partitions, running).await?;
         if let Err(why) = step {
             tracing::warn!("rolling restart stopped at {node}: {why}");
             done.aborted = Some(why);
@@ -76,7 +73,7 @@ async fn restart_one(
     recorder: &Recorder,
     node: &str,
     partitions: usize,
-    network: &RefCell<Vec<Fault>>,
+    running: &RefCell<Vec<(usize, Fault)>>,
 ) -> Result<Result<(), String>, RecorderError> {
     match nemesis.stop_gracefully(node, GRACE).await {
         Ok((event, exit_code)) => {
@@ -91,8 +88,7 @@ async fn restart_one(
         Ok(event) => record_event(recorder, &event)?,
         Err(e) => return Ok(Err(format!("{node} did not start again: {e}"))),
     };
-    let active: Vec<Fault> = network.borrow().clone();
-    reinstall_network_faults(nemesis, &active).await;
+    reinstall_network_faults(nemesis, running).await;
     let deadline = tokio::time::Instant::now() + IN_SYNC_TIMEOUT;
     loop {
         if all_in_sync(&cluster.partition_leaders().await, partitions) {
